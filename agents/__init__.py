@@ -1,0 +1,1 @@
+"""Scripted experts and training scripts; shipped as ``simsuite.agents``."""

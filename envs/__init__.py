@@ -1,0 +1,1 @@
+"""Task families, one file each; shipped as ``simsuite.envs``."""

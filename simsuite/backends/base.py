@@ -1,0 +1,235 @@
+"""The backend protocol: what tasks, sensors and the renderer may ask of a physics engine.
+
+Each engine lives in its own module (``mujoco.py``, ``pybullet.py``) and is imported
+lazily through :func:`simsuite.backends.make_backend`. A backend compiles a
+:class:`~simsuite.scene.Scene` and answers questions about physics by *name*; it
+never knows which task is running.
+
+Parameter names (``get_param`` / ``set_param``), all SI:
+
+==============================  =============================================
+``<body>.mass_kg``              body mass; inertia scales with it (same density)
+``<body>.inertia_scale``        multiplier on the compiled principal inertia
+``<body>.friction``             sliding friction of all the body's geoms
+``<body>.restitution``          restitution of all the body's geoms
+``<body>.linear_damping``       [1/s]
+``<body>.angular_damping``      [1/s]
+``<geom>.friction``             sliding friction of one geom
+``<geom>.restitution``          restitution of one geom
+``<joint>.damping``             [N·m·s/rad] or [N·s/m]
+``<actuator>.gain``             multiplier on the actuator's compiled gains (kp, kv, gear)
+``gravity``                     (3,) [m/s²]
+``timestep_s``                  physics step [s]
+==============================  =============================================
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Literal, Mapping, Sequence
+
+import numpy as np
+
+from simsuite.scene import Scene
+
+BACKENDS = ("mujoco", "pybullet")
+Frame = Literal["world", "body"]
+
+
+class BackendError(ValueError):
+    """A request a backend cannot answer: unknown name, bad shape, bad value."""
+
+
+@dataclass(frozen=True)
+class Contact:
+    """One contact point involving the queried body."""
+
+    body: str  # the queried body
+    other: str  # the body it touches
+    pos: np.ndarray  # (3,) world position [m]
+    normal: np.ndarray  # (3,) unit normal pointing from ``other`` into ``body``
+    normal_force_n: float  # >= 0 [N]
+    distance_m: float  # < 0 is penetration
+
+
+@dataclass(frozen=True)
+class RayHits:
+    """Results of a batch of rays. ``distance_m`` is ``inf`` where nothing was hit
+    within ``max_range_m``; ``body_index`` is -1 there, else an index into ``body_names``."""
+
+    distance_m: np.ndarray  # (N,) float64
+    body_index: np.ndarray  # (N,) int32
+    body_names: tuple[str, ...]  # the backend's body table (index -> name)
+
+    @property
+    def names(self) -> list[str | None]:
+        """Hit body name per ray (None for a miss); slower than ``body_index``."""
+        return [self.body_names[i] if i >= 0 else None for i in self.body_index]
+
+
+class Backend(ABC):
+    """One physics engine instance owning one compiled scene."""
+
+    name: str = "abstract"
+
+    def __init__(self) -> None:
+        self.scene: Scene | None = None
+
+    # -- lifecycle ---------------------------------------------------------
+    @abstractmethod
+    def compile(self, scene: Scene) -> None:
+        """Build the engine model from ``scene`` (replacing any previous one)."""
+
+    @abstractmethod
+    def reset(self) -> None:
+        """Return to the compiled initial state: poses, zero velocities, zero controls, time 0."""
+
+    @abstractmethod
+    def step(self, n_substeps: int = 1) -> None:
+        """Advance ``n_substeps`` physics steps with the current controls and external forces.
+        External forces set with :meth:`apply_force` act for this call only."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Free the engine handle. Idempotent."""
+
+    @property
+    @abstractmethod
+    def diverged(self) -> bool:
+        """True once the engine hit a numerical blow-up (NaN, runaway velocity) since reset."""
+
+    @property
+    @abstractmethod
+    def time_s(self) -> float:
+        """Simulated time since reset [s]."""
+
+    # -- state -------------------------------------------------------------
+    @abstractmethod
+    def get_state(self) -> np.ndarray:
+        """The full simulator state as a flat float64 array (opaque to callers)."""
+
+    @abstractmethod
+    def set_state(self, state: np.ndarray) -> None:
+        """Restore a state from :meth:`get_state`; stepping afterwards is bit-identical."""
+
+    @abstractmethod
+    def set_body_pose(self, body: str, pos: Sequence[float], quat: Sequence[float] | None = None) -> None:
+        """Teleport a free body (zeroes its velocity); used by worlds at reset."""
+
+    @abstractmethod
+    def set_joint_position(self, joint: str, value: float, velocity: float = 0.0) -> None:
+        """Set one hinge or slide joint's position [rad or m] and velocity."""
+
+    # -- controls and forces ---------------------------------------------------
+    @abstractmethod
+    def set_controls(self, controls: Mapping[str, float]) -> None:
+        """Set actuator commands by actuator name (clipped to each ``ctrl_range``)."""
+
+    @abstractmethod
+    def apply_force(
+        self,
+        body: str,
+        force_n: Sequence[float] = (0.0, 0.0, 0.0),
+        torque_nm: Sequence[float] = (0.0, 0.0, 0.0),
+        point: Sequence[float] | str | None = None,
+        frame: Frame = "world",
+    ) -> None:
+        """Add a force and torque on ``body`` for the next :meth:`step` call.
+
+        ``point`` is where the force acts: a site name, or a point in ``frame``
+        coordinates, or None for the body frame origin. ``frame`` says how the
+        force and torque vectors (and a point given as numbers) are expressed:
+        world axes, or the body's own axes.
+        """
+
+    # -- kinematics ----------------------------------------------------------
+    @abstractmethod
+    def body_pose(self, body: str) -> tuple[np.ndarray, np.ndarray]:
+        """World position (3,) and quaternion (w, x, y, z) of the body frame."""
+
+    @abstractmethod
+    def body_velocity(self, body: str, frame: Frame = "world") -> tuple[np.ndarray, np.ndarray]:
+        """Linear velocity of the body frame origin [m/s] and angular velocity [rad/s],
+        expressed in world axes or in the body's own axes."""
+
+    @abstractmethod
+    def body_poses(self) -> tuple[np.ndarray, np.ndarray]:
+        """All bodies' positions (N, 3) and quaternions (N, 4), ordered as :attr:`body_names`."""
+
+    @property
+    @abstractmethod
+    def body_names(self) -> tuple[str, ...]:
+        """Names of all scene bodies, in a fixed order."""
+
+    @abstractmethod
+    def site_pose(self, site: str) -> tuple[np.ndarray, np.ndarray]:
+        """World position and quaternion of a named site."""
+
+    @abstractmethod
+    def joint_state(self, joint: str) -> tuple[float, float]:
+        """Position [rad or m] and velocity of a hinge or slide joint."""
+
+    @abstractmethod
+    def contacts(self, body: str) -> list[Contact]:
+        """Active contact points of ``body`` with any other body."""
+
+    # -- rays ------------------------------------------------------------------
+    @abstractmethod
+    def cast_rays(self, origins: np.ndarray, directions: np.ndarray, max_range_m: float = 100.0) -> RayHits:
+        """Cast any number of rays; ``origins`` is (N, 3) or (3,) shared; ``directions``
+        (N, 3) need not be unit length. Visual-only geoms are not hit."""
+
+    # -- physical parameters -----------------------------------------------
+    @abstractmethod
+    def get_param(self, name: str) -> float | np.ndarray:
+        """Read a physical parameter by dotted name (see the module docstring)."""
+
+    @abstractmethod
+    def set_param(self, name: str, value: float | Sequence[float]) -> None:
+        """Write a physical parameter by dotted name; takes effect from the next step."""
+
+    @abstractmethod
+    def param_names(self) -> list[str]:
+        """Every parameter name this compiled scene accepts."""
+
+    # -- shared helpers --------------------------------------------------------
+    def __enter__(self) -> "Backend":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def as_ray_arrays(origins: np.ndarray, directions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Validate ray inputs; return (N, 3) origins and unit (N, 3) directions as float64."""
+    d = np.asarray(directions, dtype=np.float64)
+    if d.ndim != 2 or d.shape[1] != 3:
+        raise BackendError(f"ray directions must have shape (N, 3), got {d.shape}")
+    o = np.asarray(origins, dtype=np.float64)
+    if o.shape == (3,):
+        o = np.broadcast_to(o, d.shape)
+    if o.shape != d.shape:
+        raise BackendError(f"ray origins must have shape (3,) or {d.shape}, got {o.shape}")
+    norms = np.linalg.norm(d, axis=1, keepdims=True)
+    if not (np.all(np.isfinite(o)) and np.all(np.isfinite(d))) or np.any(norms == 0):
+        raise BackendError("ray origins and directions must be finite and directions non-zero")
+    return np.ascontiguousarray(o), d / norms
+
+
+def param_error(name: str, known: Sequence[str]) -> BackendError:
+    """An error for an unknown parameter that lists close matches."""
+    import difflib
+
+    close = difflib.get_close_matches(name, known, n=5, cutoff=0.5)
+    hint = f"; did you mean {close}?" if close else f"; {len(known)} parameters exist (see param_names())"
+    return BackendError(f"unknown parameter {name!r}{hint}")
+
+
+def unknown_name(kind: str, name: str, known: Sequence[str]) -> BackendError:
+    """An error for an unknown body/joint/actuator/site name that lists close matches."""
+    import difflib
+
+    close = difflib.get_close_matches(name, known, n=5, cutoff=0.5)
+    hint = f"; did you mean {close}?" if close else f"; known: {sorted(known)[:20]}"
+    return BackendError(f"unknown {kind} {name!r}{hint}")

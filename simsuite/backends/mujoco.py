@@ -1,0 +1,566 @@
+"""MuJoCo backend: compiles the neutral scene through ``mujoco.MjSpec``.
+
+Engine facts this module relies on (see ../shared/REFERENCE.md):
+- Stepping is split as dm_control does: each substep is ``mj_step2`` then ``mj_step1``,
+  so positions, velocities and contacts read between steps belong to the *current*
+  state (a plain ``mj_step`` leaves kinematics one step behind), at no extra cost.
+- MuJoCo combines friction by taking the max of two geoms; the scene rule is the
+  product. So automatic contacts are switched off (contype = conaffinity = 0) and
+  every pair of colliding geoms from different top-level trees becomes an explicit
+  contact pair whose friction and restitution we compute (and update by name).
+- Enum comparisons are one-sided in mujoco >= 3.12: compare ``int()`` values.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Mapping, Sequence
+
+import mujoco
+import numpy as np
+
+from simsuite.backends.base import (
+    Backend,
+    BackendError,
+    Contact,
+    Frame,
+    RayHits,
+    as_ray_arrays,
+    param_error,
+    unknown_name,
+)
+from simsuite.scene import Actuator, Body, Geom, Scene
+from simsuite.transforms import quat_mul, quat_to_mat, rotate
+
+_GEOM_TYPE = {
+    "plane": mujoco.mjtGeom.mjGEOM_PLANE,
+    "box": mujoco.mjtGeom.mjGEOM_BOX,
+    "sphere": mujoco.mjtGeom.mjGEOM_SPHERE,
+    "capsule": mujoco.mjtGeom.mjGEOM_CAPSULE,
+    "cylinder": mujoco.mjtGeom.mjGEOM_CYLINDER,
+    "mesh": mujoco.mjtGeom.mjGEOM_MESH,
+}
+_JOINT_TYPE = {"hinge": mujoco.mjtJoint.mjJNT_HINGE, "slide": mujoco.mjtJoint.mjJNT_SLIDE}
+_VISUAL_GROUP = 3  # visual-only geoms live here; rays and contacts skip it
+_RAY_GROUPS = np.array([1, 1, 1, 0, 0, 0], dtype=np.uint8)
+_STATE_SPEC = int(mujoco.mjtState.mjSTATE_INTEGRATION)
+_BAD_STATE_WARNINGS = (
+    int(mujoco.mjtWarning.mjWARN_BADQPOS),
+    int(mujoco.mjtWarning.mjWARN_BADQVEL),
+    int(mujoco.mjtWarning.mjWARN_BADQACC),
+)
+# Restitution is emulated with a direct (negative) solref spring-damper whose damping
+# ratio gives the requested coefficient; the contact lasts ~_BOUNCE_STEPS physics steps.
+_BOUNCE_STEPS = 10
+
+
+class MujocoBackend(Backend):
+    name = "mujoco"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.model: mujoco.MjModel | None = None
+        self.data: mujoco.MjData | None = None
+
+    # -- compile -----------------------------------------------------------------
+    def compile(self, scene: Scene) -> None:
+        scene.validate()
+        self.scene = scene
+        spec = mujoco.MjSpec()
+        spec.modelname = scene.name
+        spec.option.timestep = scene.timestep_s
+        spec.option.gravity = list(scene.gravity)
+        spec.option.integrator = mujoco.mjtIntegrator.mjINT_EULER
+        spec.compiler.degree = False
+        colliding: list[tuple[Geom, int, bool]] = []  # geom, tree index, tree moves
+        for tree, root in enumerate(scene.bodies):
+            self._add_body(spec, spec.worldbody, root, scene, tree, False, colliding)
+        for act in scene.actuators:
+            _add_actuator(spec, act)
+        self._pairs = _contact_pairs(colliding)
+        for g1, g2 in self._pairs:
+            spec.add_pair(name=f"{g1.name}__{g2.name}", geomname1=g1.name, geomname2=g2.name, condim=_condim(g1, g2))
+        try:
+            self.model = spec.compile()
+        except ValueError as exc:
+            raise BackendError(f"MuJoCo could not compile scene {scene.name!r}: {exc}") from exc
+        self.data = mujoco.MjData(self.model)
+        self._index_names()
+        self._nominal = {
+            "body_mass": self.model.body_mass.copy(),
+            "body_inertia": self.model.body_inertia.copy(),
+            "actuator_gainprm": self.model.actuator_gainprm.copy(),
+            "actuator_biasprm": self.model.actuator_biasprm.copy(),
+        }
+        self._geom_friction = {g.name: g.friction for g, _, _ in colliding}
+        self._geom_restitution = {g.name: g.restitution for g, _, _ in colliding}
+        self._inertia_scale = {name: 1.0 for name in self._body_ids}
+        self._update_pairs()
+        self._apply_body_damping()
+        for joint in scene.joints():
+            if joint.type != "free":
+                self.model.qpos0[self.model.jnt_qposadr[self._joint_ids[joint.name]]] = joint.initial
+        self._state_size = mujoco.mj_stateSize(self.model, _STATE_SPEC)
+        self.reset()
+
+    def _add_body(self, spec, parent, body: Body, scene: Scene, tree: int, parent_moves: bool, colliding: list) -> None:
+        """Add ``body`` and its subtree; a body moves if it or an ancestor has a joint."""
+        b = parent.add_body(name=body.name, pos=list(body.pos), quat=list(body.quat))
+        moves = parent_moves or body.joint is not None
+        if moves:
+            inertial = body.mass_properties(_mesh_dir(scene))
+            b.explicitinertial = True
+            b.mass = inertial.mass_kg
+            b.inertia = list(inertial.diag_inertia)
+            b.ipos = list(inertial.pos)
+            b.iquat = list(inertial.quat)
+        joint = body.joint
+        if joint is not None and joint.type == "free":
+            b.add_freejoint(name=joint.name)
+        elif joint is not None:
+            j = b.add_joint(name=joint.name, type=_JOINT_TYPE[joint.type], axis=list(joint.axis))
+            j.damping = [joint.damping, 0.0, 0.0]  # mujoco 4: (linear, quadratic, cubic) terms
+            j.armature = joint.armature
+            if joint.range is not None:
+                j.limited = mujoco.mjtLimited.mjLIMITED_TRUE
+                j.range = list(joint.range)
+        for geom in body.geoms:
+            self._add_geom(spec, b, geom, scene)
+            if geom.collide:
+                colliding.append((geom, tree, moves))
+        for site in body.sites:
+            b.add_site(name=site.name, pos=list(site.pos), quat=list(site.quat))
+        for child in body.children:
+            self._add_body(spec, b, child, scene, tree, moves, colliding)
+
+    @staticmethod
+    def _add_geom(spec, b, geom: Geom, scene: Scene) -> None:
+        g = b.add_geom(name=geom.name, type=_GEOM_TYPE[geom.type], pos=list(geom.pos), quat=list(geom.quat))
+        g.contype = 0
+        g.conaffinity = 0
+        g.group = 0 if geom.collide else _VISUAL_GROUP
+        g.rgba = list(geom.rgba)
+        g.friction = [geom.friction, geom.torsional_friction, geom.rolling_friction]
+        if geom.type == "mesh":
+            mesh_name = f"{geom.name}__mesh"
+            spec.add_mesh(name=mesh_name, file=str(scene.resolve_mesh(geom.mesh)), scale=list(geom.mesh_scale))
+            g.meshname = mesh_name
+        elif geom.type == "plane":
+            g.size = [geom.size[0], geom.size[1], 1.0]
+        else:
+            g.size = list(geom.size) + [0.0] * (3 - len(geom.size))
+
+    def _index_names(self) -> None:
+        m, scene = self.model, self.scene
+        obj = mujoco.mjtObj
+        self._names = tuple(scene.body_names())
+        self._body_ids = {n: mujoco.mj_name2id(m, obj.mjOBJ_BODY, n) for n in self._names}
+        self._body_id_array = np.array([self._body_ids[n] for n in self._names], dtype=np.int64)
+        # MuJoCo body id -> index into self._names (the world maps to -1)
+        self._body_index_of_id = np.full(m.nbody, -1, dtype=np.int32)
+        self._body_index_of_id[self._body_id_array] = np.arange(len(self._names), dtype=np.int32)
+        self._joint_ids = {j.name: mujoco.mj_name2id(m, obj.mjOBJ_JOINT, j.name) for j in scene.joints()}
+        self._actuator_ids = {a.name: i for i, a in enumerate(scene.actuators)}
+        self._site_ids = {
+            s.name: mujoco.mj_name2id(m, obj.mjOBJ_SITE, s.name) for b, _, _ in scene.walk() for s in b.sites
+        }
+        self._geom_ids = {g.name: mujoco.mj_name2id(m, obj.mjOBJ_GEOM, g.name) for b, _, _ in scene.walk() for g in b.geoms}
+        self._geoms_of_body = {b.name: [g.name for g in b.geoms if g.collide] for b, _, _ in scene.walk()}
+        self._pair_g1 = np.array([self._geom_ids[a.name] for a, _ in self._pairs], dtype=np.int64)
+        self._pair_g2 = np.array([self._geom_ids[b.name] for _, b in self._pairs], dtype=np.int64)
+
+    # -- lifecycle -----------------------------------------------------------------
+    def reset(self) -> None:
+        m, d = self._require()
+        mujoco.mj_resetData(m, d)
+        self._pending_xfrc = False
+        self._warnings_seen = self._bad_state_count()
+        self._diverged = False
+        mujoco.mj_step1(m, d)
+
+    def step(self, n_substeps: int = 1) -> None:
+        m, d = self._require()
+        for _ in range(n_substeps):
+            mujoco.mj_step2(m, d)
+            mujoco.mj_step1(m, d)
+        if self._pending_xfrc:
+            d.xfrc_applied[:] = 0.0
+            self._pending_xfrc = False
+        if self._bad_state_count() != self._warnings_seen:
+            self._diverged = True
+            self._warnings_seen = self._bad_state_count()
+
+    @property
+    def diverged(self) -> bool:
+        return self._diverged
+
+    def close(self) -> None:
+        self.model = None
+        self.data = None
+
+    @property
+    def time_s(self) -> float:
+        return float(self._require()[1].time)
+
+    def _require(self) -> tuple[mujoco.MjModel, mujoco.MjData]:
+        if self.model is None or self.data is None:
+            raise BackendError("the MuJoCo backend has no compiled scene (call compile() first, or it was closed)")
+        return self.model, self.data
+
+    def _bad_state_count(self) -> int:
+        return int(sum(self.data.warning[i].number for i in _BAD_STATE_WARNINGS))
+
+    # -- state ---------------------------------------------------------------------
+    def get_state(self) -> np.ndarray:
+        m, d = self._require()
+        state = np.empty(self._state_size)
+        mujoco.mj_getState(m, d, state, _STATE_SPEC)
+        return state
+
+    def set_state(self, state: np.ndarray) -> None:
+        m, d = self._require()
+        state = np.asarray(state, dtype=np.float64)
+        if state.shape != (self._state_size,):
+            raise BackendError(f"MuJoCo state must have shape ({self._state_size},), got {state.shape}")
+        if not np.all(np.isfinite(state)):
+            raise BackendError("MuJoCo state contains NaN or inf")
+        mujoco.mj_setState(m, d, state, _STATE_SPEC)
+        mujoco.mj_step1(m, d)
+
+    def set_body_pose(self, body: str, pos: Sequence[float], quat: Sequence[float] | None = None) -> None:
+        m, d = self._require()
+        bid = self._body_id(body)
+        if m.body_jntnum[bid] != 1 or int(m.jnt_type[m.body_jntadr[bid]]) != int(mujoco.mjtJoint.mjJNT_FREE):
+            raise BackendError(f"set_body_pose needs a free body; {body!r} is not free")
+        jid = m.body_jntadr[bid]
+        adr, vadr = m.jnt_qposadr[jid], m.jnt_dofadr[jid]
+        d.qpos[adr : adr + 3] = pos
+        if quat is not None:
+            d.qpos[adr + 3 : adr + 7] = np.asarray(quat) / np.linalg.norm(quat)
+        d.qvel[vadr : vadr + 6] = 0.0
+        mujoco.mj_step1(m, d)
+
+    def set_joint_position(self, joint: str, value: float, velocity: float = 0.0) -> None:
+        m, d = self._require()
+        jid = self._joint_id(joint)
+        d.qpos[m.jnt_qposadr[jid]] = value
+        d.qvel[m.jnt_dofadr[jid]] = velocity
+        mujoco.mj_step1(m, d)
+
+    # -- controls and forces ---------------------------------------------------------
+    def set_controls(self, controls: Mapping[str, float]) -> None:
+        _, d = self._require()
+        for name, value in controls.items():
+            idx = self._actuator_ids.get(name)
+            if idx is None:
+                raise unknown_name("actuator", name, list(self._actuator_ids))
+            value = float(value)
+            if not math.isfinite(value):
+                raise BackendError(f"actuator {name!r}: command must be finite, got {value}")
+            lo_hi = self.scene.actuators[idx].ctrl_range
+            d.ctrl[idx] = value if lo_hi is None else min(max(value, lo_hi[0]), lo_hi[1])
+
+    def apply_force(self, body, force_n=(0.0, 0.0, 0.0), torque_nm=(0.0, 0.0, 0.0), point=None, frame: Frame = "world") -> None:
+        m, d = self._require()
+        bid = self._body_id(body)
+        pos, quat = d.xpos[bid], d.xquat[bid]
+        force, torque = np.asarray(force_n, float), np.asarray(torque_nm, float)
+        if force.shape != (3,) or torque.shape != (3,) or not np.all(np.isfinite(np.r_[force, torque])):
+            raise BackendError(f"apply_force on {body!r}: force and torque must be finite 3-vectors")
+        if frame == "body":
+            force, torque = rotate(quat, force), rotate(quat, torque)
+        elif frame != "world":
+            raise BackendError(f"frame must be 'world' or 'body', got {frame!r}")
+        if point is None:
+            point_w = pos.copy()
+        elif isinstance(point, str):
+            point_w = self.site_pose(point)[0]
+        else:
+            point_w = np.asarray(point, float)
+            point_w = pos + rotate(quat, point_w) if frame == "body" else point_w
+        # MuJoCo applies xfrc at the body's centre of mass: move the force there.
+        torque = torque + np.cross(point_w - d.xipos[bid], force)
+        d.xfrc_applied[bid, :3] += force
+        d.xfrc_applied[bid, 3:] += torque
+        self._pending_xfrc = True
+
+    # -- kinematics --------------------------------------------------------------------
+    @property
+    def body_names(self) -> tuple[str, ...]:
+        return self._names
+
+    def body_pose(self, body: str) -> tuple[np.ndarray, np.ndarray]:
+        _, d = self._require()
+        bid = self._body_id(body)
+        return d.xpos[bid].copy(), d.xquat[bid].copy()
+
+    def body_poses(self) -> tuple[np.ndarray, np.ndarray]:
+        _, d = self._require()
+        return d.xpos[self._body_id_array], d.xquat[self._body_id_array]
+
+    def body_velocity(self, body: str, frame: Frame = "world") -> tuple[np.ndarray, np.ndarray]:
+        m, d = self._require()
+        if frame not in ("world", "body"):
+            raise BackendError(f"frame must be 'world' or 'body', got {frame!r}")
+        vel = np.zeros(6)
+        mujoco.mj_objectVelocity(m, d, mujoco.mjtObj.mjOBJ_XBODY, self._body_id(body), vel, int(frame == "body"))
+        return vel[3:].copy(), vel[:3].copy()
+
+    def site_pose(self, site: str) -> tuple[np.ndarray, np.ndarray]:
+        _, d = self._require()
+        sid = self._site_ids.get(site)
+        if sid is None:
+            raise unknown_name("site", site, list(self._site_ids))
+        quat = np.zeros(4)
+        mujoco.mju_mat2Quat(quat, d.site_xmat[sid])
+        return d.site_xpos[sid].copy(), quat
+
+    def joint_state(self, joint: str) -> tuple[float, float]:
+        m, d = self._require()
+        jid = self._joint_id(joint)
+        return float(d.qpos[m.jnt_qposadr[jid]]), float(d.qvel[m.jnt_dofadr[jid]])
+
+    def contacts(self, body: str) -> list[Contact]:
+        m, d = self._require()
+        bid = self._body_id(body)
+        found, wrench = [], np.zeros(6)
+        for i in range(d.ncon):
+            c = d.contact[i]
+            b1, b2 = m.geom_bodyid[c.geom1], m.geom_bodyid[c.geom2]
+            if bid not in (b1, b2):
+                continue
+            mujoco.mj_contactForce(m, d, i, wrench)
+            normal = np.array(c.frame[:3])  # points from geom1 to geom2
+            other = b2 if b1 == bid else b1
+            into_body = -normal if b1 == bid else normal
+            found.append(Contact(body, self._names[self._body_index_of_id[other]], c.pos.copy(), into_body, float(wrench[0]), float(c.dist)))
+        return found
+
+    # -- rays ------------------------------------------------------------------------
+    def cast_rays(self, origins: np.ndarray, directions: np.ndarray, max_range_m: float = 100.0) -> RayHits:
+        m, d = self._require()
+        origins, directions = as_ray_arrays(origins, directions)
+        n = len(directions)
+        dist = np.empty(n)
+        geom = np.empty(n, dtype=np.int32)
+        unique, group = np.unique(origins, axis=0, return_inverse=True)
+        for k, origin in enumerate(unique):
+            rows = np.flatnonzero(group == k) if len(unique) > 1 else slice(None)
+            vec = np.ascontiguousarray(directions[rows]).ravel()
+            g_out = np.empty(len(vec) // 3, dtype=np.int32)
+            d_out = np.empty(len(vec) // 3)
+            mujoco.mj_multiRay(m, d, origin, vec, _RAY_GROUPS, 1, -1, g_out, d_out, None, len(g_out), max_range_m)
+            dist[rows], geom[rows] = d_out, g_out
+        hit = (geom >= 0) & (dist <= max_range_m)
+        body_index = np.where(hit, self._body_index_of_id[m.geom_bodyid[np.maximum(geom, 0)]], -1).astype(np.int32)
+        return RayHits(np.where(hit, dist, np.inf), body_index, self._names)
+
+    # -- parameters -------------------------------------------------------------------
+    def param_names(self) -> list[str]:
+        names = ["gravity", "timestep_s"]
+        for body in self._names:
+            if self.model.body_mass[self._body_ids[body]] > 0:
+                names += [f"{body}.mass_kg", f"{body}.inertia_scale"]
+            if self.scene.body(body).is_free:
+                names += [f"{body}.linear_damping", f"{body}.angular_damping"]
+            if self._geoms_of_body[body]:
+                names += [f"{body}.friction", f"{body}.restitution"]
+        for geom in self._geom_friction:
+            if geom not in self._body_ids:
+                names += [f"{geom}.friction", f"{geom}.restitution"]
+        names += [f"{j}.damping" for j, jid in self._joint_ids.items() if int(self.model.jnt_type[jid]) != int(mujoco.mjtJoint.mjJNT_FREE)]
+        names += [f"{a}.gain" for a in self._actuator_ids]
+        return names
+
+    def get_param(self, name: str) -> float | np.ndarray:
+        m, _ = self._require()
+        if name == "gravity":
+            return m.opt.gravity.copy()
+        if name == "timestep_s":
+            return float(m.opt.timestep)
+        owner, _, prop = name.rpartition(".")
+        if owner in self._body_ids and prop in ("mass_kg", "inertia_scale", "linear_damping", "angular_damping"):
+            body = self._body_ids[owner]
+            if prop == "mass_kg":
+                return float(m.body_mass[body])
+            if prop == "inertia_scale":
+                return self._inertia_scale[owner]
+            return float(getattr(self.scene.body(owner), prop))
+        if prop in ("friction", "restitution"):
+            table = self._geom_friction if prop == "friction" else self._geom_restitution
+            geoms = self._geoms_of_body.get(owner) or ([owner] if owner in table else [])
+            if geoms:
+                return float(table[geoms[0]])
+        if prop == "damping" and owner in self._joint_ids:
+            return float(m.dof_damping[m.jnt_dofadr[self._joint_ids[owner]]])
+        if prop == "gain" and owner in self._actuator_ids:
+            idx = self._actuator_ids[owner]
+            return float(m.actuator_gainprm[idx, 0] / self._nominal["actuator_gainprm"][idx, 0])
+        raise param_error(name, self.param_names())
+
+    def set_param(self, name: str, value: float | Sequence[float]) -> None:
+        m, d = self._require()
+        if name == "gravity":
+            g = np.asarray(value, float)
+            if g.shape != (3,) or not np.all(np.isfinite(g)):
+                raise BackendError(f"gravity must be a finite 3-vector, got {value!r}")
+            m.opt.gravity[:] = g
+            return
+        v = _finite_scalar(name, value)
+        if name == "timestep_s":
+            if v <= 0:
+                raise BackendError(f"timestep_s must be > 0, got {v}")
+            m.opt.timestep = v
+            return
+        owner, _, prop = name.rpartition(".")
+        if owner in self._body_ids and prop in ("mass_kg", "inertia_scale", "linear_damping", "angular_damping"):
+            if name not in self.param_names():
+                raise param_error(name, self.param_names())
+            self._set_body_param(owner, prop, v)
+        elif prop in ("friction", "restitution") and (self._geoms_of_body.get(owner) or owner in self._geom_friction):
+            table = self._geom_friction if prop == "friction" else self._geom_restitution
+            if v < 0 or (prop == "restitution" and v > 1):
+                raise BackendError(f"{name} must be >= 0 (restitution <= 1), got {v}")
+            for geom in self._geoms_of_body.get(owner) or [owner]:
+                table[geom] = v
+            self._update_pairs()
+        elif prop == "damping" and owner in self._joint_ids and name in self.param_names():
+            m.dof_damping[m.jnt_dofadr[self._joint_ids[owner]]] = _non_negative(name, v)
+        elif prop == "gain" and owner in self._actuator_ids:
+            idx = self._actuator_ids[owner]
+            m.actuator_gainprm[idx] = self._nominal["actuator_gainprm"][idx] * v
+            m.actuator_biasprm[idx] = self._nominal["actuator_biasprm"][idx] * v
+        else:
+            raise param_error(name, self.param_names())
+        mujoco.mj_step1(m, d)
+
+    def _set_body_param(self, body: str, prop: str, v: float) -> None:
+        m = self.model
+        bid = self._body_ids[body]
+        if m.body_mass[bid] == 0 and prop in ("mass_kg", "inertia_scale"):
+            raise BackendError(f"body {body!r} is static; its {prop} cannot be set")
+        if prop == "mass_kg":
+            if v <= 0:
+                raise BackendError(f"{body}.mass_kg must be > 0, got {v}")
+            m.body_inertia[bid] *= v / m.body_mass[bid]
+            m.body_mass[bid] = v
+        elif prop == "inertia_scale":
+            if v <= 0:
+                raise BackendError(f"{body}.inertia_scale must be > 0, got {v}")
+            m.body_inertia[bid] *= v / self._inertia_scale[body]
+            self._inertia_scale[body] = v
+        else:
+            setattr(self.scene.body(body), prop, _non_negative(f"{body}.{prop}", v))
+        self._apply_body_damping()
+
+    def _update_pairs(self) -> None:
+        """Recompute every explicit contact pair's friction and restitution (product rule)."""
+        m = self.model
+        if m.npair == 0:
+            return
+        by_id = {self._geom_ids[g]: g for g in self._geom_friction}
+        mu = np.zeros(m.ngeom)
+        e = np.zeros(m.ngeom)
+        for gid, name in by_id.items():
+            mu[gid], e[gid] = self._geom_friction[name], self._geom_restitution[name]
+        slide = mu[self._pair_g1] * mu[self._pair_g2]
+        spin = m.geom_friction[self._pair_g1, 1] * m.geom_friction[self._pair_g2, 1]
+        roll = m.geom_friction[self._pair_g1, 2] * m.geom_friction[self._pair_g2, 2]
+        m.pair_friction[:] = np.stack([slide, slide, spin, roll, roll], axis=1)
+        m.pair_solref[:] = [_restitution_solref(x, m.opt.timestep) for x in e[self._pair_g1] * e[self._pair_g2]]
+
+    def _apply_body_damping(self) -> None:
+        """Body drag (force = −c·m·v) maps onto a free joint's dof damping in MuJoCo."""
+        m = self.model
+        for body, _, _ in self.scene.walk():
+            if not body.is_free:
+                continue
+            bid = self._body_ids[body.name]
+            dof = m.jnt_dofadr[m.body_jntadr[bid]]
+            m.dof_damping[dof : dof + 3] = body.linear_damping * m.body_mass[bid]
+            m.dof_damping[dof + 3 : dof + 6] = body.angular_damping * m.body_inertia[bid]
+
+    # -- lookups ---------------------------------------------------------------------
+    def _body_id(self, name: str) -> int:
+        bid = self._body_ids.get(name)
+        if bid is None:
+            raise unknown_name("body", name, list(self._body_ids))
+        return bid
+
+    def _joint_id(self, name: str) -> int:
+        jid = self._joint_ids.get(name)
+        if jid is None or int(self.model.jnt_type[jid]) == int(mujoco.mjtJoint.mjJNT_FREE):
+            raise unknown_name("hinge or slide joint", name, [j for j in self._joint_ids])
+        return jid
+
+
+def _mesh_dir(scene: Scene):
+    from pathlib import Path
+
+    return Path(scene.mesh_dir) if scene.mesh_dir else None
+
+
+def _add_actuator(spec, act: Actuator) -> None:
+    a = spec.add_actuator(name=act.name, target=act.joint, trntype=mujoco.mjtTrn.mjTRN_JOINT)
+    gain, bias = np.zeros(10), np.zeros(10)
+    if act.kind == "position":
+        gain[0], bias[1], bias[2] = act.kp, -act.kp, -act.kv
+    elif act.kind == "velocity":
+        gain[0], bias[2] = act.kv, -act.kv
+    else:  # torque: u = gear·ctrl, clipped as a force, so the gain carries the gear
+        gain[0] = act.gear
+    a.gaintype = mujoco.mjtGain.mjGAIN_FIXED
+    a.biastype = mujoco.mjtBias.mjBIAS_AFFINE
+    a.gainprm = list(gain)
+    a.biasprm = list(bias)
+    if act.ctrl_range is not None:
+        a.ctrllimited = mujoco.mjtLimited.mjLIMITED_TRUE
+        a.ctrlrange = list(act.ctrl_range)
+    if act.force_range is not None:
+        a.forcelimited = mujoco.mjtLimited.mjLIMITED_TRUE
+        a.forcerange = list(act.force_range)
+
+
+def _contact_pairs(colliding: list[tuple[Geom, int, bool]]) -> list[tuple[Geom, Geom]]:
+    """Geom pairs that may touch: different top-level trees, at least one of them moving."""
+    pairs = []
+    for i, (g1, t1, m1) in enumerate(colliding):
+        for g2, t2, m2 in colliding[i + 1 :]:
+            if t1 != t2 and (m1 or m2) and not (g1.type == "plane" and g2.type == "plane"):
+                pairs.append((g1, g2))
+    return pairs
+
+
+def _condim(g1: Geom, g2: Geom) -> int:
+    if g1.rolling_friction * g2.rolling_friction > 0:
+        return 6
+    if g1.torsional_friction * g2.torsional_friction > 0:
+        return 4
+    return 3
+
+
+def _restitution_solref(e: float, timestep_s: float) -> list[float]:
+    """MuJoCo's default soft contact for e = 0; a direct spring-damper with the damping
+    ratio of an oscillator whose bounce keeps a fraction e of the speed otherwise."""
+    if e <= 1e-6:
+        return [0.02, 1.0]
+    e = min(e, 0.999)
+    zeta = -math.log(e) / math.sqrt(math.pi**2 + math.log(e) ** 2)
+    omega = math.pi / (_BOUNCE_STEPS * timestep_s)
+    return [-(omega**2), -2 * zeta * omega]
+
+
+def _finite_scalar(name: str, value: object) -> float:
+    try:
+        v = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise BackendError(f"{name} must be a number, got {value!r}") from None
+    if not math.isfinite(v):
+        raise BackendError(f"{name} must be finite, got {v}")
+    return v
+
+
+def _non_negative(name: str, v: float) -> float:
+    if v < 0:
+        raise BackendError(f"{name} must be >= 0, got {v}")
+    return v

@@ -1,0 +1,150 @@
+"""SimEnv: the one gymnasium.Env. It runs any Task on any backend.
+
+The loop: validate the action, let the task set commands, step the backend for
+``n_substeps`` physics steps, then ask the task for observation, reward terms
+and episode end, and assemble ``info``. Seeding gives one ``numpy.random.Generator``
+(gymnasium's ``self.np_random``) that is passed down to the world builder and the
+task; nothing else draws random numbers.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+import gymnasium
+import numpy as np
+
+from simsuite.backends import BACKENDS, Backend, BackendError, make_backend
+from simsuite.task import Task
+
+
+class ActionError(ValueError):
+    """An action the env refuses: wrong shape, NaN or inf."""
+
+
+def resolve_task(task: str | type[Task] | Task, options: dict[str, Any]) -> Task:
+    """A Task instance from an instance, a class, or a ``"module:Class"`` string."""
+    if isinstance(task, Task):
+        if options:
+            raise TypeError(f"options {sorted(options)} given with an already-built task")
+        return task
+    if isinstance(task, str):
+        module_name, _, class_name = task.partition(":")
+        task = getattr(importlib.import_module(module_name), class_name)
+    if not (isinstance(task, type) and issubclass(task, Task)):
+        raise TypeError(f"task must be a Task subclass, instance or 'module:Class' string, got {task!r}")
+    try:
+        return task(**options)
+    except TypeError as exc:
+        raise TypeError(f"{task.__name__}: {exc}") from exc
+
+
+class SimEnv(gymnasium.Env):
+    """A SimSuite task on a physics backend.
+
+    Args:
+        task: the Task (instance, class or ``"module:Class"``); registered ids fill it in.
+        backend: ``"mujoco"`` (default) or ``"pybullet"``.
+        render_mode: None, or ``"rgb_array"`` once the renderer is wired in.
+        **task_options: passed to the task's constructor.
+    """
+
+    metadata = {"render_modes": [], "render_fps": 50}
+
+    def __init__(self, task: str | type[Task] | Task, backend: str = "mujoco", render_mode: str | None = None, **task_options: Any):
+        if backend not in BACKENDS:
+            raise BackendError(f"unknown backend {backend!r}; choose one of {BACKENDS}")
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ValueError(f"render_mode {render_mode!r} not supported; choose from {self.metadata['render_modes']} or None")
+        self._init_args = dict(task=task, backend=backend, render_mode=render_mode, **task_options)
+        self.task = resolve_task(task, task_options)
+        self.backend_name = backend
+        self.render_mode = render_mode
+        self.action_space = self.task.action_space
+        self.observation_space = self.task.observation_space
+        self.metadata = {**self.metadata, "render_fps": round(1.0 / self.task.control_dt_s)}
+        self._backend: Backend | None = None
+        self._action_shape = self.action_space.shape
+        self._low, self._high = self.action_space.low, self.action_space.high
+        self._last_obs: Any = None
+        self._needs_reset = True
+
+    @property
+    def backend(self) -> Backend:
+        if self._backend is None:
+            raise gymnasium.error.ResetNeeded("call reset() before using the env's backend")
+        return self._backend
+
+    # -- gymnasium API ---------------------------------------------------------------
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        super().reset(seed=seed)
+        if options:
+            raise ValueError(f"unknown reset options {sorted(options)}; none are accepted yet")
+        rng = self.np_random
+        if self._backend is None or self.task.rebuild_scene(rng):
+            self._compile(self.task.build_scene(rng))
+        else:
+            self._backend.reset()
+        self.task.reset(self._backend, rng)
+        self._needs_reset = False
+        self._last_obs = self.task.observe(self._backend)
+        return self._last_obs, {"is_success": False, "physics_diverged": False}
+
+    def step(self, action):
+        if self._needs_reset:
+            raise gymnasium.error.ResetNeeded("call reset() before step() (also after an episode ended by divergence)")
+        action = self._validate_action(action)
+        backend = self._backend
+        self.task.apply_action(backend, action)
+        backend.step(self._n_substeps)
+        if backend.diverged:
+            return self._diverged_step()
+        obs = self.task.observe(backend)
+        terms = self.task.reward_terms(backend, action)
+        terminated = self.task.is_terminated(backend)
+        info = {"reward_terms": terms, "is_success": self.task.is_success(backend), "physics_diverged": False}
+        extra = self.task.extra_info(backend)
+        if extra:
+            info.update(extra)
+        self._last_obs = obs
+        return obs, float(sum(terms.values())), terminated, False, info
+
+    def close(self) -> None:
+        if self._backend is not None:
+            self._backend.close()
+            self._backend = None
+        self._needs_reset = True
+
+    # -- internals ---------------------------------------------------------------------
+    def _compile(self, scene) -> None:
+        if self._backend is None:
+            self._backend = make_backend(self.backend_name)
+        self._backend.compile(scene)
+        n = self.task.control_dt_s / scene.timestep_s
+        self._n_substeps = max(1, round(n))
+        if abs(n - self._n_substeps) > 1e-6:
+            raise ValueError(f"control_dt_s {self.task.control_dt_s} is not a multiple of the physics timestep {scene.timestep_s}")
+
+    def _validate_action(self, action) -> np.ndarray:
+        """Shape and finiteness are errors; values outside the box are clipped to it."""
+        a = np.asarray(action, dtype=np.float64)
+        if a.shape != self._action_shape:
+            raise ActionError(f"action must have shape {self._action_shape}, got {a.shape}")
+        if not np.isfinite(a).all():
+            raise ActionError(f"action contains NaN or inf: {a}")
+        return np.clip(a, self._low, self._high)
+
+    def _diverged_step(self):
+        """End the episode cleanly: the engine blew up, the process lives on."""
+        self._needs_reset = True
+        info = {"reward_terms": {}, "is_success": False, "physics_diverged": True}
+        return self._last_obs, 0.0, True, False, info
+
+    # -- pickling: rebuild from the constructor arguments ------------------------------
+    def __getstate__(self) -> dict[str, Any]:
+        return {"init_args": self._init_args}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(**state["init_args"])
+

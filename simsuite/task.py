@@ -1,0 +1,70 @@
+"""The Task contract: what one task family supplies to :class:`simsuite.env.SimEnv`.
+
+A task builds its world as a neutral :class:`~simsuite.scene.Scene`, declares its
+spaces, turns actions into actuator commands and reads observations, all through
+the backend protocol. It never imports an engine (DESIGN.md rule 1).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any
+
+import gymnasium
+import numpy as np
+
+from simsuite.backends.base import Backend
+from simsuite.scene import Scene
+
+
+class Task(ABC):
+    """Base class for task families. Options arrive as constructor keyword arguments;
+    an unknown option raises ``TypeError`` naming it (Python's own check)."""
+
+    #: agent step [s]; SimEnv runs round(control_dt_s / scene.timestep_s) physics substeps
+    control_dt_s: float = 0.02
+
+    @abstractmethod
+    def build_scene(self, rng: np.random.Generator) -> Scene:
+        """The world for the next episode, drawn from ``rng``."""
+
+    def rebuild_scene(self, rng: np.random.Generator) -> bool:
+        """Whether the next reset needs a new world (procedural tasks say True sometimes).
+        The default keeps the compiled world and only resets the state: fast resets."""
+        return False
+
+    @property
+    @abstractmethod
+    def action_space(self) -> gymnasium.spaces.Box: ...
+
+    @property
+    @abstractmethod
+    def observation_space(self) -> gymnasium.spaces.Space: ...
+
+    @abstractmethod
+    def reset(self, backend: Backend, rng: np.random.Generator) -> None:
+        """Draw the episode's starting state (the backend was just reset)."""
+
+    @abstractmethod
+    def apply_action(self, backend: Backend, action: np.ndarray) -> None:
+        """Turn a validated action into actuator commands and forces."""
+
+    @abstractmethod
+    def observe(self, backend: Backend) -> Any:
+        """The observation after a step or reset."""
+
+    @abstractmethod
+    def reward_terms(self, backend: Backend, action: np.ndarray) -> dict[str, float]:
+        """Named, already weighted reward terms; the reward is their sum."""
+
+    def is_terminated(self, backend: Backend) -> bool:
+        """Episode over for a reason inside the MDP (crash, goal reached...)."""
+        return False
+
+    def is_success(self, backend: Backend) -> bool:
+        """Stable-Baselines3's ``info["is_success"]``."""
+        return False
+
+    def extra_info(self, backend: Backend) -> dict[str, Any]:
+        """Task-specific entries for ``info`` (kept small: it is built every step)."""
+        return {}

@@ -1,0 +1,1 @@
+"""Procedural world builders; shipped as ``simsuite.worlds``."""

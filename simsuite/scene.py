@@ -83,6 +83,7 @@ class Geom:
     restitution: float = 0.0  # 0 = plastic, 1 = elastic (contact uses the product)
     density_kg_m3: float = 1000.0  # used when the body has no explicit inertial
     collide: bool = True  # False: visual only (not hit by rays either)
+    visible: bool = True  # False: collision only (the renderer skips it)
 
 
 @dataclass

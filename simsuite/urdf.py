@@ -12,7 +12,7 @@ Mapping (see scene.py for the scene's conventions):
 - revolute -> hinge (range from ``<limit>``); continuous -> unlimited hinge;
   prismatic -> slide; fixed -> no joint (welded); floating -> free joint, only from an
   empty root link such as ``world``; planar -> error.
-- ``<collision>`` -> colliding Geom, invisible (alpha 0) when the link also has a
+- ``<collision>`` -> colliding Geom, not drawn (visible=False) when the link also has a
   visual; ``<visual>`` -> visual-only Geom coloured from its ``<material>``.
 - ``<inertial>`` -> Inertial with the full tensor diagonalized; a massless link gets a
   tiny inertial so that the scene validates and engines stay well-conditioned.
@@ -188,25 +188,11 @@ class _UrdfLoader:
         joints = [self.parse_joint(j, links) for j in robot.findall("joint")]
         self.collect_colors(robot)
         root_name, children = self.build_tree(links, joints)
-        root_pos, root_quat = tuple(float(v) for v in pos), tuple(float(v) for v in quat)
-        root_joint: Joint | None = None
-        floating = [j for j in joints if j.urdf_type == "floating"]
-        if floating:
-            root_name, root_pos, root_quat = self.drop_floating_root(root_name, floating, children, links, root_pos, root_quat)
-            root_joint = Joint(self.prefix + floating[0].name, "free")
-        elif not fixed_base:
-            root_joint = Joint(self.prefix + root_name + "_free", "free")
-        root = self.make_body(links[root_name], root_pos, root_quat, root_joint)  # type: ignore[arg-type]
+        root_name, root_pos, root_quat, root_joint = self.root_frame(root_name, joints, children, links, pos, quat, fixed_base)
+        root = self.make_body(links[root_name], root_pos, root_quat, root_joint)
         self.check_free_root_mass(root, root_name)
-        queue: list[tuple[Body, str]] = [(root, root_name)]
-        while queue:
-            parent_body, parent_link = queue.pop()
-            for spec in children.get(parent_link, []):
-                body = self.make_body(links[spec.child], spec.pos, spec.quat, self.make_joint(spec))
-                parent_body.children.append(body)
-                queue.append((body, spec.child))
-        link_names = [b.name for b in root.walk()]
-        movable = {self.prefix + j.name: j for j in joints if _JOINT_TYPES.get(j.urdf_type) in ("hinge", "slide")}
+        self.grow(root, root_name, children, links)
+        movable = {self.prefix + j.name: j for j in joints if _JOINT_TYPES[j.urdf_type] in ("hinge", "slide")}
         joint_names = [b.joint.name for b in root.walk() if b.joint is not None and b.joint.name in movable]
         self.movable = [movable[n] for n in joint_names]
         return UrdfModel(
@@ -214,10 +200,41 @@ class _UrdfLoader:
             root=root,
             actuators=[],
             joint_names=joint_names,
-            link_names=link_names,
+            link_names=[b.name for b in root.walk()],
             free_joint=root_joint.name if root_joint is not None else None,
             warnings=self.warnings,
         )
+
+    def root_frame(
+        self,
+        root: str,
+        joints: Sequence[_JointSpec],
+        children: dict[str, list[_JointSpec]],
+        links: Mapping[str, ET.Element],
+        pos: Sequence[float],
+        quat: Sequence[float],
+        fixed_base: bool,
+    ) -> tuple[str, Vec3, Quat, Joint | None]:
+        """The root link, its world pose and its free joint (if it floats)."""
+        root_pos: Vec3 = tuple(float(v) for v in pos)  # type: ignore[assignment]
+        root_quat: Quat = tuple(float(v) for v in quat)  # type: ignore[assignment]
+        floating = [j for j in joints if j.urdf_type == "floating"]
+        if floating:
+            root, root_pos, root_quat = self.drop_floating_root(root, floating, children, links, root_pos, root_quat)
+            return root, root_pos, root_quat, Joint(self.prefix + floating[0].name, "free")
+        if not fixed_base:
+            return root, root_pos, root_quat, Joint(self.prefix + root + "_free", "free")
+        return root, root_pos, root_quat, None
+
+    def grow(self, root: Body, root_link: str, children: Mapping[str, list[_JointSpec]], links: Mapping[str, ET.Element]) -> None:
+        """Attach every descendant link below ``root``, children in document order."""
+        pending: list[tuple[Body, str]] = [(root, root_link)]
+        while pending:
+            parent_body, parent_link = pending.pop()
+            for spec in children.get(parent_link, []):
+                body = self.make_body(links[spec.child], spec.pos, spec.quat, self.make_joint(spec))
+                parent_body.children.append(body)
+                pending.append((body, spec.child))
 
     def parse_links(self, robot: ET.Element) -> dict[str, ET.Element]:
         links: dict[str, ET.Element] = {}
@@ -318,7 +335,7 @@ class _UrdfLoader:
             raise self.error("<robot>", "no root link: the joints form a cycle")
         if len(roots) > 1:
             raise self.error("<robot>", f"several root links {roots}; a URDF must be a single tree")
-        reached = {b for b in _descendants(roots[0], children)}
+        reached = _descendants(roots[0], children)
         if len(reached) != len(links):
             stray = sorted(set(links) - reached)
             raise self.error("<robot>", f"links {stray} are not reachable from root {roots[0]!r}: the joints form a cycle")
@@ -372,14 +389,15 @@ class _UrdfLoader:
             raise self.error(f"link {link!r} <inertial>", "a free-floating root needs a mass > 0; use fixed_base=True")
 
     def collision_geoms(self, link: ET.Element, link_name: str, hidden: bool) -> list[Geom]:
-        """Colliding geoms; invisible (alpha 0) when the link has visuals to draw instead."""
+        """Colliding geoms; not drawn when the link has visuals to draw instead."""
         contact = self.contact_params(link, link_name)
         geoms = []
         for i, elem in enumerate(link.findall("collision")):
             geom = self.geom(elem, f"{link_name}_col{i}", f"link {link_name!r} <collision> {i}", collide=True)
             if geom is None:
                 continue
-            geom.rgba = DEFAULT_RGBA[:3] + (0.0,) if hidden else DEFAULT_RGBA
+            geom.rgba = DEFAULT_RGBA
+            geom.visible = not hidden
             for key, value in contact.items():
                 setattr(geom, key, value)
             geoms.append(geom)
@@ -556,7 +574,7 @@ class _UrdfLoader:
 # Small pure helpers.
 
 
-def _descendants(root: str, children: Mapping[str, Sequence[_JointSpec]]) -> Iterable[str]:
+def _descendants(root: str, children: Mapping[str, Sequence[_JointSpec]]) -> set[str]:
     seen, stack = {root}, [root]
     while stack:
         for spec in children.get(stack.pop(), []):

@@ -41,8 +41,6 @@ _GEOM_TYPE = {
     "mesh": mujoco.mjtGeom.mjGEOM_MESH,
 }
 _JOINT_TYPE = {"hinge": mujoco.mjtJoint.mjJNT_HINGE, "slide": mujoco.mjtJoint.mjJNT_SLIDE}
-_VISUAL_GROUP = 3  # visual-only geoms live here; rays and contacts skip it
-_RAY_GROUPS = np.array([1, 1, 1, 0, 0, 0], dtype=np.uint8)
 _STATE_SPEC = int(mujoco.mjtState.mjSTATE_INTEGRATION)
 _BAD_STATE_WARNINGS = (
     int(mujoco.mjtWarning.mjWARN_BADQPOS),
@@ -72,7 +70,8 @@ class MujocoBackend(Backend):
         spec.option.gravity = list(scene.gravity)
         spec.option.integrator = mujoco.mjtIntegrator.mjINT_EULER
         spec.compiler.degree = False
-        colliding: list[tuple[Geom, int, bool]] = []  # geom, tree index, tree moves
+        colliding: list[tuple[Geom, int, bool]] = []  # geom, tree index, geom moves
+        self._mesh_assets: dict[tuple[str, tuple[float, ...]], str] = {}
         for tree, root in enumerate(scene.bodies):
             self._add_body(spec, spec.worldbody, root, scene, tree, False, colliding)
         for act in scene.actuators:
@@ -125,30 +124,35 @@ class MujocoBackend(Backend):
                 j.limited = mujoco.mjtLimited.mjLIMITED_TRUE
                 j.range = list(joint.range)
         for geom in body.geoms:
-            self._add_geom(spec, b, geom, scene)
-            if geom.collide:
+            if geom.collide:  # visual-only geoms are the renderer's business, not physics
+                self._add_geom(spec, b, geom, scene)
                 colliding.append((geom, tree, moves))
         for site in body.sites:
             b.add_site(name=site.name, pos=list(site.pos), quat=list(site.quat))
         for child in body.children:
             self._add_body(spec, b, child, scene, tree, moves, colliding)
 
-    @staticmethod
-    def _add_geom(spec, b, geom: Geom, scene: Scene) -> None:
+    def _add_geom(self, spec, b, geom: Geom, scene: Scene) -> None:
         g = b.add_geom(name=geom.name, type=_GEOM_TYPE[geom.type], pos=list(geom.pos), quat=list(geom.quat))
         g.contype = 0
         g.conaffinity = 0
-        g.group = 0 if geom.collide else _VISUAL_GROUP
         g.rgba = list(geom.rgba)
         g.friction = [geom.friction, geom.torsional_friction, geom.rolling_friction]
         if geom.type == "mesh":
-            mesh_name = f"{geom.name}__mesh"
-            spec.add_mesh(name=mesh_name, file=str(scene.resolve_mesh(geom.mesh)), scale=list(geom.mesh_scale))
-            g.meshname = mesh_name
+            g.meshname = self._mesh_asset(spec, str(scene.resolve_mesh(geom.mesh)), tuple(geom.mesh_scale))
         elif geom.type == "plane":
             g.size = [geom.size[0], geom.size[1], 1.0]
         else:
             g.size = list(geom.size) + [0.0] * (3 - len(geom.size))
+
+    def _mesh_asset(self, spec, path: str, scale: tuple[float, ...]) -> str:
+        """One mesh asset per (file, scale), shared by every geom that uses it."""
+        key = (path, scale)
+        if key not in self._mesh_assets:
+            name = f"mesh{len(self._mesh_assets)}"
+            spec.add_mesh(name=name, file=path, scale=list(scale))
+            self._mesh_assets[key] = name
+        return self._mesh_assets[key]
 
     def _index_names(self) -> None:
         m, scene = self.model, self.scene
@@ -164,7 +168,7 @@ class MujocoBackend(Backend):
         self._site_ids = {
             s.name: mujoco.mj_name2id(m, obj.mjOBJ_SITE, s.name) for b, _, _ in scene.walk() for s in b.sites
         }
-        self._geom_ids = {g.name: mujoco.mj_name2id(m, obj.mjOBJ_GEOM, g.name) for b, _, _ in scene.walk() for g in b.geoms}
+        self._geom_ids = {g.name: mujoco.mj_name2id(m, obj.mjOBJ_GEOM, g.name) for b, _, _ in scene.walk() for g in b.geoms if g.collide}
         self._geoms_of_body = {b.name: [g.name for g in b.geoms if g.collide] for b, _, _ in scene.walk()}
         self._pair_g1 = np.array([self._geom_ids[a.name] for a, _ in self._pairs], dtype=np.int64)
         self._pair_g2 = np.array([self._geom_ids[b.name] for _, b in self._pairs], dtype=np.int64)
@@ -349,7 +353,7 @@ class MujocoBackend(Backend):
             vec = np.ascontiguousarray(directions[rows]).ravel()
             g_out = np.empty(len(vec) // 3, dtype=np.int32)
             d_out = np.empty(len(vec) // 3)
-            mujoco.mj_multiRay(m, d, origin, vec, _RAY_GROUPS, 1, -1, g_out, d_out, None, len(g_out), max_range_m)
+            mujoco.mj_multiRay(m, d, origin, vec, None, 1, -1, g_out, d_out, None, len(g_out), max_range_m)
             dist[rows], geom[rows] = d_out, g_out
         hit = (geom >= 0) & (dist <= max_range_m)
         body_index = np.where(hit, self._body_index_of_id[m.geom_bodyid[np.maximum(geom, 0)]], -1).astype(np.int32)

@@ -1,10 +1,15 @@
-"""Scripted experts: one per task family. They prove a task is solvable on both
-backends and give reference rollouts. Each is a callable ``policy(obs) -> action``
-built by :func:`make_expert` from the env it will drive."""
+"""Scripted experts, one per task family. They prove each task is solvable on both
+backends and give reference rollouts for calibration.
+
+An expert is built from the env it drives (``make_expert(env)``) and is called as
+``policy(obs) -> action``; it may read the task's privileged state (object poses,
+the map) through ``env.unwrapped``, as a scripted expert should. Each family's expert
+lives in its own module beside this one.
+"""
 
 from __future__ import annotations
 
-import math
+import importlib
 from typing import Callable
 
 import gymnasium
@@ -12,30 +17,20 @@ import numpy as np
 
 Policy = Callable[[np.ndarray], np.ndarray]
 
-
-def pendulum_expert(max_torque_nm: float, length_m: float, mass_kg: float, g: float = 9.81) -> Policy:
-    """Energy-pumping swing-up (Åström & Furuta), then a PD hold near upright."""
-    inertia = mass_kg * length_m**2
-    e_top = mass_kg * g * length_m
-
-    def policy(obs: np.ndarray) -> np.ndarray:
-        cos_t, sin_t, speed = (float(v) for v in obs)
-        theta = math.atan2(sin_t, cos_t)
-        if cos_t > 0.9:
-            torque = -(20.0 * theta + 4.0 * speed)
-        else:
-            energy = 0.5 * inertia * speed**2 + e_top * cos_t
-            torque = 4.0 * (e_top - energy) * (speed if abs(speed) > 1e-3 else 1.0)
-        return np.array([np.clip(torque / max_torque_nm, -1.0, 1.0)], dtype=np.float32)
-
-    return policy
+# task class name -> "module:factory"; a factory takes the env and returns a Policy
+EXPERTS: dict[str, str] = {
+    "PendulumTask": "simsuite.agents.expert_pendulum:make_pendulum_expert",
+    "GraspTask": "simsuite.agents.expert_grasp:make_grasp_expert",
+    "NavTask": "simsuite.agents.expert_nav:make_nav_expert",
+    "DriveTask": "simsuite.agents.expert_drive:make_drive_expert",
+    "UAVTask": "simsuite.agents.expert_uav:make_uav_expert",
+}
 
 
 def make_expert(env: gymnasium.Env) -> Policy:
     """The scripted expert for ``env``'s task family."""
-    task = env.unwrapped.task
-    from simsuite.envs.pendulum import PendulumTask
-
-    if isinstance(task, PendulumTask):
-        return pendulum_expert(task.max_torque_nm, task.length_m, task.mass_kg)
-    raise ValueError(f"no scripted expert for task {type(task).__name__}")
+    task_name = type(env.unwrapped.task).__name__
+    if task_name not in EXPERTS:
+        raise ValueError(f"no scripted expert for task {task_name}; experts exist for {sorted(EXPERTS)}")
+    module, _, factory = EXPERTS[task_name].partition(":")
+    return getattr(importlib.import_module(module), factory)(env)

@@ -14,7 +14,7 @@ from rich.table import Table
 
 import simsuite  # noqa: F401  (registers the ids)
 from simsuite.backends import BACKENDS
-from simsuite.registration import TASKS
+from simsuite.registration import TASKS, available_ids
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="SimSuite: robotics simulators on MuJoCo and PyBullet.")
 console = Console()
@@ -23,7 +23,8 @@ console = Console()
 @app.command("list")
 def list_envs() -> None:
     """Show the registered environment ids, one line each."""
-    for env_id, (_, _, summary) in TASKS.items():
+    for env_id in available_ids():
+        summary = TASKS[env_id][2]
         console.print(f"[bold]{env_id}[/bold]  {summary}")
 
 

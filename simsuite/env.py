@@ -10,13 +10,17 @@ task; nothing else draws random numbers.
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import Any, Callable, Sequence
 
 import gymnasium
 import numpy as np
 
 from simsuite.backends import BACKENDS, Backend, BackendError, make_backend
 from simsuite.task import Task
+
+
+#: observation modalities SimEnv can assemble; the sensor and renderer layers add theirs
+MODALITIES: tuple[str, ...] = ("state",)
 
 
 class ActionError(ValueError):
@@ -47,22 +51,31 @@ class SimEnv(gymnasium.Env):
         task: the Task (instance, class or ``"module:Class"``); registered ids fill it in.
         backend: ``"mujoco"`` (default) or ``"pybullet"``.
         render_mode: None, or ``"rgb_array"`` once the renderer is wired in.
+        obs: one modality name or several (see :data:`MODALITIES`); several give a
+            ``gymnasium.spaces.Dict`` observation keyed by modality.
         **task_options: passed to the task's constructor.
     """
 
     metadata = {"render_modes": [], "render_fps": 50}
 
-    def __init__(self, task: str | type[Task] | Task, backend: str = "mujoco", render_mode: str | None = None, **task_options: Any):
+    def __init__(
+        self,
+        task: str | type[Task] | Task,
+        backend: str = "mujoco",
+        render_mode: str | None = None,
+        obs: str | Sequence[str] = "state",
+        **task_options: Any,
+    ):
         if backend not in BACKENDS:
             raise BackendError(f"unknown backend {backend!r}; choose one of {BACKENDS}")
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode {render_mode!r} not supported; choose from {self.metadata['render_modes']} or None")
-        self._init_args = dict(task=task, backend=backend, render_mode=render_mode, **task_options)
+        self._init_args = dict(task=task, backend=backend, render_mode=render_mode, obs=obs, **task_options)
         self.task = resolve_task(task, task_options)
         self.backend_name = backend
         self.render_mode = render_mode
         self.action_space = self.task.action_space
-        self.observation_space = self.task.observation_space
+        self._observe, self.observation_space = self._observation_plan((obs,) if isinstance(obs, str) else tuple(obs))
         self.metadata = {**self.metadata, "render_fps": round(1.0 / self.task.control_dt_s)}
         self._backend: Backend | None = None
         self._action_shape = self.action_space.shape
@@ -88,7 +101,7 @@ class SimEnv(gymnasium.Env):
             self._backend.reset()
         self.task.reset(self._backend, rng)
         self._needs_reset = False
-        self._last_obs = self.task.observe(self._backend)
+        self._last_obs = self._observe(self._backend)
         return self._last_obs, {"is_success": False, "physics_diverged": False}
 
     def step(self, action):
@@ -100,7 +113,7 @@ class SimEnv(gymnasium.Env):
         backend.step(self._n_substeps)
         if backend.diverged:
             return self._diverged_step()
-        obs = self.task.observe(backend)
+        obs = self._observe(backend)
         terms = self.task.reward_terms(backend, action)
         terminated = self.task.is_terminated(backend)
         info = {"reward_terms": terms, "is_success": self.task.is_success(backend), "physics_diverged": False}
@@ -117,6 +130,17 @@ class SimEnv(gymnasium.Env):
         self._needs_reset = True
 
     # -- internals ---------------------------------------------------------------------
+    def _observation_plan(self, names: tuple[str, ...]) -> tuple[Callable[[Backend], Any], gymnasium.Space]:
+        """The observation function and space for the requested modalities."""
+        unknown = [n for n in names if n not in MODALITIES]
+        if not names or unknown:
+            raise ValueError(f"unknown observation modalities {unknown or names}; choose from {MODALITIES}")
+        sources = {"state": (self.task.observe, self.task.observation_space)}
+        if len(names) == 1:
+            return sources[names[0]]
+        space = gymnasium.spaces.Dict({n: sources[n][1] for n in names})
+        return (lambda backend: {n: sources[n][0](backend) for n in names}), space
+
     def _compile(self, scene) -> None:
         if self._backend is None:
             self._backend = make_backend(self.backend_name)

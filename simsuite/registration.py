@@ -11,6 +11,10 @@ import gymnasium
 
 # id -> (task class "module:Class", max episode steps, one-line summary)
 TASKS: dict[str, tuple[str, int, str]] = {
+    "SimSuite/Grasp-v0": ("simsuite.envs.grasp:GraspTask", 200, "Panda arm with parallel gripper lifts objects from a table"),
+    "SimSuite/Nav-v0": ("simsuite.envs.navigation:NavTask", 600, "differential-drive robot reaches a goal in procedural indoor floor plans"),
+    "SimSuite/Drive-v0": ("simsuite.envs.driving:DriveTask", 1000, "Ackermann car follows a procedural road with lanes and obstacles"),
+    "SimSuite/UAV-v0": ("simsuite.envs.uav:UAVTask", 500, "Crazyflie-class quadrotor: hover, waypoints or a gate course"),
     "SimSuite/Pendulum-v0": (
         "simsuite.envs.pendulum:PendulumTask",
         500,
@@ -34,3 +38,10 @@ def register_task(env_id: str, task: str, max_episode_steps: int) -> None:
 def register_all() -> None:
     for env_id, (task, max_steps, _) in TASKS.items():
         register_task(env_id, task, max_steps)
+
+
+def available_ids() -> list[str]:
+    """Registered ids whose task module is present in this installation."""
+    import importlib.util
+
+    return [i for i, (task, _, _) in TASKS.items() if importlib.util.find_spec(task.partition(":")[0]) is not None]

@@ -247,3 +247,17 @@ def test_unstable_scene_reports_divergence(make):
     assert backend.diverged
     backend.reset()
     assert not backend.diverged
+
+
+def test_batched_joint_states_and_body_velocity_setter(make):
+    backend = make(contact_scene())
+    backend.set_joint_position("swing", 0.3, velocity=-1.5)
+    q, qd = backend.joint_states(["swing"])
+    assert q.tolist() == [0.3] and qd.tolist() == [-1.5]
+    backend.set_body_pose("box", (0.0, 0.0, 1.0), (0.9238795, 0.0, 0.0, 0.3826834))
+    backend.set_body_velocity("box", (1.0, -2.0, 0.5), (0.0, 0.0, 3.0))
+    lin, ang = backend.body_velocity("box")
+    assert np.allclose(lin, (1.0, -2.0, 0.5), atol=1e-9) and np.allclose(ang, (0.0, 0.0, 3.0), atol=1e-9)
+    assert backend.body_names[backend.body_index("box")] == "box"
+    with pytest.raises(BackendError, match="not free"):
+        backend.set_body_velocity("pole", (0.0, 0.0, 0.0))

@@ -71,6 +71,8 @@ def test_unknown_backend_and_option_are_named():
         gymnasium.make(ENV_ID, backend="physx")
     with pytest.raises(TypeError, match="PendulumTask.*lenght_m"):
         gymnasium.make(ENV_ID, lenght_m=2.0)
+    with pytest.raises(ValueError, match=r"unknown observation modalities \['sonar'\]"):
+        gymnasium.make(ENV_ID, obs=("state", "sonar"))
     env = gymnasium.make(ENV_ID)
     with pytest.raises(ValueError, match="unknown reset options"):
         env.reset(options={"bogus": 1})

@@ -171,6 +171,21 @@ class Backend(ABC):
         """Position [rad or m] and velocity of a hinge or slide joint."""
 
     @abstractmethod
+    def joint_states(self, joints: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Positions and velocities of several joints at once (the fast path for tasks)."""
+
+    def body_index(self, body: str) -> int:
+        """Row of ``body`` in :meth:`body_poses` and :attr:`body_names`."""
+        try:
+            return self.body_names.index(body)
+        except ValueError:
+            raise unknown_name("body", body, self.body_names) from None
+
+    @abstractmethod
+    def set_body_velocity(self, body: str, linear_m_s: Sequence[float], angular_rad_s: Sequence[float] = (0.0, 0.0, 0.0)) -> None:
+        """Set a free body's linear velocity (of its frame origin) and angular velocity, world axes."""
+
+    @abstractmethod
     def contacts(self, body: str) -> list[Contact]:
         """Active contact points of ``body`` with any other body."""
 

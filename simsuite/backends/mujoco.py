@@ -1,9 +1,10 @@
 """MuJoCo backend: compiles the neutral scene through ``mujoco.MjSpec``.
 
 Engine facts this module relies on (see ../shared/REFERENCE.md):
-- Stepping is split as dm_control does: each substep is ``mj_step2`` then ``mj_step1``,
-  so positions, velocities and contacts read between steps belong to the *current*
-  state (a plain ``mj_step`` leaves kinematics one step behind), at no extra cost.
+- Stepping is split as dm_control does: ``mj_step1`` runs at the end of each step() so
+  that positions, velocities and contacts read between steps belong to the *current*
+  state (a plain ``mj_step`` leaves kinematics one step behind), and the next step()
+  begins with ``mj_step2``: the same operations as plain ``mj_step``, none repeated.
 - MuJoCo combines friction by taking the max of two geoms; the scene rule is the
   product. So automatic contacts are switched off (contype = conaffinity = 0) and
   every pair of colliding geoms from different top-level trees becomes an explicit
@@ -30,7 +31,7 @@ from simsuite.backends.base import (
     unknown_name,
 )
 from simsuite.scene import Actuator, Body, Geom, Scene
-from simsuite.transforms import quat_mul, quat_to_mat, rotate
+from simsuite.transforms import quat_to_mat, rotate
 
 _GEOM_TYPE = {
     "plane": mujoco.mjtGeom.mjGEOM_PLANE,
@@ -165,6 +166,7 @@ class MujocoBackend(Backend):
         self._body_index_of_id[self._body_id_array] = np.arange(len(self._names), dtype=np.int32)
         self._joint_ids = {j.name: mujoco.mj_name2id(m, obj.mjOBJ_JOINT, j.name) for j in scene.joints()}
         self._actuator_ids = {a.name: i for i, a in enumerate(scene.actuators)}
+        self._address_cache: dict[tuple[str, ...], tuple[np.ndarray, np.ndarray]] = {}
         self._site_ids = {
             s.name: mujoco.mj_name2id(m, obj.mjOBJ_SITE, s.name) for b, _, _ in scene.walk() for s in b.sites
         }
@@ -184,9 +186,14 @@ class MujocoBackend(Backend):
 
     def step(self, n_substeps: int = 1) -> None:
         m, d = self._require()
-        for _ in range(n_substeps):
-            mujoco.mj_step2(m, d)
-            mujoco.mj_step1(m, d)
+        if n_substeps < 1:
+            raise BackendError(f"n_substeps must be >= 1, got {n_substeps}")
+        # Finish the step whose first half ran last time, take the rest as whole steps
+        # in C, and run the first half of the next one so that queries see this state.
+        mujoco.mj_step2(m, d)
+        if n_substeps > 1:
+            mujoco.mj_step(m, d, n_substeps - 1)
+        mujoco.mj_step1(m, d)
         if self._pending_xfrc:
             d.xfrc_applied[:] = 0.0
             self._pending_xfrc = False
@@ -323,6 +330,36 @@ class MujocoBackend(Backend):
         m, d = self._require()
         jid = self._joint_id(joint)
         return float(d.qpos[m.jnt_qposadr[jid]]), float(d.qvel[m.jnt_dofadr[jid]])
+
+    def joint_states(self, joints: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        _, d = self._require()
+        qadr, vadr = self._joint_addresses(tuple(joints))
+        return d.qpos[qadr], d.qvel[vadr]
+
+    def _joint_addresses(self, joints: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+        """qpos and qvel indices of ``joints``, cached per tuple of names."""
+        cached = self._address_cache.get(joints)
+        if cached is None:
+            m = self.model
+            ids = [self._joint_id(j) for j in joints]
+            cached = (m.jnt_qposadr[ids].copy(), m.jnt_dofadr[ids].copy())
+            self._address_cache[joints] = cached
+        return cached
+
+    def set_body_velocity(self, body, linear_m_s, angular_rad_s=(0.0, 0.0, 0.0)) -> None:
+        m, d = self._require()
+        bid = self._body_id(body)
+        if not self.scene.body(body).is_free:
+            raise BackendError(f"set_body_velocity needs a free body; {body!r} is not free")
+        lin, ang = np.asarray(linear_m_s, float), np.asarray(angular_rad_s, float)
+        if lin.shape != (3,) or ang.shape != (3,) or not np.all(np.isfinite(np.r_[lin, ang])):
+            raise BackendError(f"set_body_velocity on {body!r}: velocities must be finite 3-vectors")
+        vadr = m.jnt_dofadr[m.body_jntadr[bid]]
+        # free joint qvel: linear velocity of the body frame origin in world axes, then
+        # angular velocity in body axes
+        d.qvel[vadr : vadr + 3] = lin
+        d.qvel[vadr + 3 : vadr + 6] = quat_to_mat(d.xquat[bid]).T @ ang
+        mujoco.mj_step1(m, d)
 
     def contacts(self, body: str) -> list[Contact]:
         m, d = self._require()
@@ -485,6 +522,9 @@ class MujocoBackend(Backend):
             m.dof_damping[dof + 3 : dof + 6] = body.angular_damping * m.body_inertia[bid]
 
     # -- lookups ---------------------------------------------------------------------
+    def body_index(self, body: str) -> int:
+        return int(self._body_index_of_id[self._body_id(body)])
+
     def _body_id(self, name: str) -> int:
         bid = self._body_ids.get(name)
         if bid is None:

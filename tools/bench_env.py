@@ -1,0 +1,132 @@
+"""SimEnv step throughput against a raw loop over the engine's own step call.
+
+Both loops run on the same compiled scene with the same substeps, in the same
+process, on both backends. Scenes: the Pendulum-v0 task (1 DoF, the worst case for
+wrapper overhead) and a Panda arm under position control with five cubes on a table
+(a typical manipulation load). Ratios near 1.0 mean SimEnv adds next to nothing.
+
+    python tools/bench_env.py [--steps 2000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import gymnasium
+import numpy as np
+import pybullet_data
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from benchmark import rate, report  # noqa: E402
+
+import simsuite  # noqa: E402,F401
+from simsuite.backends import BACKENDS  # noqa: E402
+from simsuite.env import SimEnv  # noqa: E402
+from simsuite.scene import Body, Geom, Joint, Scene  # noqa: E402
+from simsuite.task import Task  # noqa: E402
+from simsuite.urdf import load_urdf  # noqa: E402
+
+PANDA = str(Path(pybullet_data.getDataPath()) / "franka_panda" / "panda.urdf")
+
+
+class ArmBenchTask(Task):
+    """Panda holding joint targets with five cubes on a table; state observation."""
+
+    control_dt_s = 0.02
+
+    def build_scene(self, rng):
+        scene = Scene(name="arm_bench", timestep_s=0.002)
+        scene.add(Body("floor", geoms=[Geom("floor_plane", "plane", (0.0, 0.0))], semantic_class="floor"))
+        scene.add(Body("table", pos=(0.5, 0.0, 0.2), geoms=[Geom("table_top", "box", (0.4, 0.5, 0.2))], semantic_class="table"))
+        robot = load_urdf(PANDA, pos=(0.0, 0.0, 0.0), actuators="position", kp=400.0, kv=40.0)
+        scene.add(robot.root)
+        scene.actuators.extend(robot.actuators)
+        self.motors = [a.name for a in robot.actuators]
+        self.joints = robot.joint_names
+        for i in range(5):
+            scene.add(Body(f"cube_{i}", pos=(0.4 + 0.06 * i, -0.2 + 0.1 * i, 0.425), joint=Joint(f"cube_{i}_free", "free"),
+                           geoms=[Geom(f"cube_{i}_geom", "box", (0.025, 0.025, 0.025), density_kg_m3=800.0)]))
+        self.cubes = [f"cube_{i}" for i in range(5)]
+        return scene
+
+    action_space = gymnasium.spaces.Box(-1.0, 1.0, (9,), np.float32)  # 7 arm joints + 2 fingers
+    observation_space = gymnasium.spaces.Box(-np.inf, np.inf, (9 * 2 + 5 * 7,), np.float64)
+
+    def reset(self, backend, rng):
+        pass
+
+    def apply_action(self, backend, action):
+        backend.set_controls(dict(zip(self.motors, 0.1 * action)))
+
+    def observe(self, backend):
+        joints = [backend.joint_state(j) for j in self.joints]
+        poses = [np.concatenate(backend.body_pose(c)) for c in self.cubes]
+        return np.concatenate([np.ravel(joints), np.ravel(poses)])
+
+    def reward_terms(self, backend, action):
+        return {"zero": 0.0}
+
+
+def raw_step_fn(env: SimEnv):
+    """The engine's own step call, n_substeps times, on the env's compiled scene."""
+    backend, n = env.backend, env._n_substeps
+    if env.backend_name == "mujoco":
+        import mujoco
+
+        m, d = backend.model, backend.data
+        return lambda: mujoco.mj_step(m, d, n)
+    import pybullet
+
+    cid = backend.client_id
+
+    def raw() -> None:
+        for _ in range(n):
+            pybullet.stepSimulation(physicsClientId=cid)
+
+    return raw
+
+
+def stepper(env: gymnasium.Env, action: np.ndarray):
+    """One env step with a fixed action, resetting when the episode ends."""
+
+    def step() -> None:
+        if any(env.step(action)[2:4]):
+            env.reset()
+
+    return step
+
+
+def bench(task: type[Task], backend: str, steps: int, make_id: str | None) -> list[object]:
+    env = SimEnv(task, backend=backend)
+    env.reset(seed=0)
+    action = np.zeros(env.action_space.shape, np.float32)
+    env_rate = rate(stepper(env, action), steps)
+    raw_rate = rate(raw_step_fn(env), steps)
+    wrapped_rate = float("nan")
+    if make_id is not None:
+        wrapped = gymnasium.make(make_id, backend=backend)
+        wrapped.reset(seed=0)
+        wrapped_rate = rate(stepper(wrapped, action), steps)
+        wrapped.close()
+    env.close()
+    return [task.__name__, backend, env._n_substeps,
+            f"{raw_rate:,.0f}", f"{env_rate:,.0f}", f"{env_rate / raw_rate:.3f}", f"{wrapped_rate / raw_rate:.3f}"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=2000)
+    args = parser.parse_args()
+    from simsuite.envs.pendulum import PendulumTask
+
+    rows = []
+    for backend in BACKENDS:
+        rows.append(bench(PendulumTask, backend, args.steps, "SimSuite/Pendulum-v0"))
+        rows.append(bench(ArmBenchTask, backend, max(200, args.steps // 5), None))
+    report("env_step", ["scene", "backend", "substeps", "raw steps/s", "SimEnv steps/s", "ratio", "gymnasium.make ratio"], rows)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,52 @@
+"""Shared helpers for the benchmarks: timing, machine facts, table and JSON output."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import time
+from pathlib import Path
+from typing import Callable
+
+
+def rate(fn: Callable[[], None], n: int, repeats: int = 3) -> float:
+    """Best calls per second of ``fn`` over ``repeats`` runs of ``n`` calls (best damps noise)."""
+    best = 0.0
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        for _ in range(n):
+            fn()
+        best = max(best, n / (time.perf_counter() - t0))
+    return best
+
+
+def machine() -> dict[str, object]:
+    import mujoco
+    import numpy
+    import pybullet
+
+    return {
+        "platform": platform.platform(),
+        "processor": platform.processor() or platform.machine(),
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "numpy": numpy.__version__,
+        "mujoco": mujoco.__version__,
+        "pybullet_api": pybullet.getAPIVersion(),
+    }
+
+
+def report(name: str, header: list[str], rows: list[list[object]], extra: dict | None = None) -> Path:
+    """Print a table and write ``runs/bench/<name>.json`` with the machine facts."""
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
+    line = "  ".join(f"{{:>{w}}}" for w in widths)
+    print(line.format(*header))
+    for row in rows:
+        print(line.format(*row))
+    out = Path("runs/bench") / f"{name}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    payload = {"machine": machine(), "header": header, "rows": rows, **(extra or {})}
+    out.write_text(json.dumps(payload, indent=2, default=str))
+    print(f"wrote {out}")
+    return out

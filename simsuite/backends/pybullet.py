@@ -1,0 +1,1199 @@
+"""PyBullet backend: one private DIRECT client per instance, one multibody per top-level body.
+
+How a :class:`~simsuite.scene.Scene` maps onto PyBullet
+-------------------------------------------------------
+- A top-level body with a free joint is a dynamic base; one with no joint is a static base
+  (mass 0); one with a hinge or slide joint becomes link 0 under a hidden, massless, shapeless
+  static base at the world origin. Descendants are links (hinge -> revolute, slide -> prismatic,
+  none -> fixed); a joint sits at its child body's frame origin with its axis in that frame (URDF).
+- Bodies welded to the world (no joint between them and a jointless top-level body) are static:
+  mass 0, no mass or inertia parameters, poses cached at compile, and (like static bases) they
+  collide with moving bodies only.
+- Mass properties come from ``Body.mass_properties`` (the numbers MuJoCo gets). PyBullet reports
+  a base's pose and all velocities at the centre of mass; this module converts to the body frame.
+- PyBullet keeps one friction and restitution per link, and a contact uses the product of the two
+  links' values (the scene's rule). A body takes its *first colliding geom's* friction,
+  torsional/rolling friction and restitution; ``<geom>.friction`` on another geom of the same body
+  is stored and reported but has no effect here.
+- Joint damping (-d·q̇), actuators and the damping of free bodies are computed here every substep
+  and applied as joint torques and external forces: a free body's drag is the force -c·m·v of its
+  frame origin, acting there, and the torque -c·I·ω (MuJoCo's free-joint dof damping, which the
+  MuJoCo backend uses). Damping of other bodies is ignored, as in MuJoCo. PyBullet's own damping,
+  velocity motors and velocity clamp are switched off.
+- Geoms with ``collide=False`` are not created (visual only). Planes are infinite and must sit on
+  static bodies. ``Joint.armature`` is not supported (a warning says so).
+- The state array is [token, time, per movable multibody: base COM pose and velocity, joint
+  positions and velocities, then the actuator controls]; see :meth:`PybulletBackend.get_state`.
+
+PyBullet 3.2.7 behaviours worked around here (each reproduced in a scratch experiment)
+--------------------------------------------------------------------------------------
+1. ``changeDynamics`` silently drops ``localInertiaDiagonal`` for a link when the same call sets
+   a multibody-wide value (linearDamping, angularDamping, maxJointVelocity): inertia gets its own call.
+2. Multibody damping is one value per multibody (the last one set wins, whichever link it was set
+   on) and quadratic, dv/dt = -c·v·(1 + |v|); default 0.04. It is set to 0; body damping is explicit.
+3. Joint and base velocities are clamped to 100 (rad/s or m/s) by default (``maxJointVelocity``,
+   also per multibody): raised to ``_MAX_VELOCITY``.
+4. The broadphase boxes that ``rayTestBatch`` uses lag one step behind the bodies (they are updated
+   at the start of ``stepSimulation``), are wrong for a static base's links right after creation,
+   and are not updated by ``restoreState`` when the saved state holds no contact manifold, so rays
+   miss the leading edge of fast bodies or whole bodies after a reset. ``resetBaseVelocity`` with
+   the current velocity refreshes them and changes nothing else (checked bit for bit), so it runs
+   lazily before ray casts. ``performCollisionDetection`` would too, but it changes the following
+   steps (it refreshes contact manifolds), so it runs only at compile.
+5. ``restoreState`` restores contact manifolds only when the saved state holds at least one; the
+   initial state is therefore saved after one collision pass, which makes ``reset()`` clear the
+   contact caches of the previous episode (bit-identical to a fresh compile).
+6. An OBJ file with several objects becomes a compound of per-object convex hulls, while the mass
+   model and MuJoCo use one hull of the whole mesh: each mesh geom is written once as its convex
+   hull (a one-object OBJ, already scaled) into a private temporary folder.
+7. Convex hulls keep PyBullet's 1 mm collision margin (rays and contacts meet them 1 mm early);
+   margin 0 makes ray casts against hulls miss.
+8. ``resetBasePositionAndOrientation`` sets the centre-of-mass frame and zeroes the velocity.
+9. ``rayTestBatch`` fails at 16,384 rays or more (silently at exactly 16,384): rays go in chunks.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import shutil
+import tempfile
+import warnings
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import numpy as np
+import pybullet as pb
+
+from simsuite.backends.base import (
+    Backend,
+    BackendError,
+    Contact,
+    Frame,
+    RayHits,
+    as_ray_arrays,
+    param_error,
+    unknown_name,
+)
+from simsuite.scene import Body, Geom, Joint, Scene, SceneError
+from simsuite.transforms import quat_conj, quat_mul, quat_to_mat, wxyz_to_xyzw, xyzw_to_wxyz
+
+_SAVED_STATES_MAX = 256  # live in-memory PyBullet states kept for bit-exact set_state
+_RAY_CHUNK = 8192  # rays per rayTestBatch call (PyBullet fails at 16,384)
+_MAX_VELOCITY = 1e6  # [rad/s or m/s] replaces PyBullet's default clamp of 100
+_RUNAWAY_VELOCITY = 1e5  # [rad/s or m/s] beyond this the simulation counts as diverged
+_STATIC_GROUP, _STATIC_MASK = 2, -1 ^ 2  # Bullet's StaticFilter group, colliding with all but static
+_JOINT_GROUPS_MAX = 256  # cached joint_states lookups
+_UNIT_QUAT_TOL = 1e-6
+_TOKENS = itertools.count(1)  # state tokens, unique within the process
+_JOINT_TYPES = {"hinge": pb.JOINT_REVOLUTE, "slide": pb.JOINT_PRISMATIC, None: pb.JOINT_FIXED}
+_POSITION, _VELOCITY, _TORQUE = 0, 1, 2
+_ACTUATOR_KIND = {"position": _POSITION, "velocity": _VELOCITY, "torque": _TORQUE}
+_MASS_PARAMS = ("mass_kg", "inertia_scale")
+_DAMPING_PARAMS = ("linear_damping", "angular_damping")
+_SURFACE_PARAMS = ("friction", "restitution")
+
+
+# ---------------------------------------------------------------------------
+# Compiled records
+
+
+@dataclass
+class _Surface:
+    """A colliding geom's contact coefficients (copied from the scene, changed by set_param)."""
+
+    body: "_BodyRec"
+    friction: float
+    torsional_friction: float
+    rolling_friction: float
+    restitution: float
+
+
+@dataclass
+class _BodyRec:
+    """Where one scene body lives in PyBullet and how its frame relates to PyBullet's COM frame."""
+
+    name: str
+    row: int  # index in body_names
+    uid: int
+    link: int  # -1: the multibody's base
+    static: bool  # welded to the world: never moves
+    free_root: bool  # top-level body with a free joint (set_body_pose allowed)
+    com_pos: np.ndarray  # inertial frame origin in the body frame [m]
+    com_quat: np.ndarray  # inertial frame orientation in the body frame (w, x, y, z)
+    mass0_kg: float  # compiled mass (0 when static)
+    inertia0: np.ndarray  # compiled principal inertia [kg·m²]
+    mass_kg: float = 0.0
+    inertia_scale: float = 1.0
+    linear_damping: float = 0.0  # [1/s]
+    angular_damping: float = 0.0  # [1/s]
+    surfaces: list[_Surface] = field(default_factory=list)  # colliding geoms, scene order
+
+    @property
+    def inertia(self) -> np.ndarray:
+        """Principal inertia now: the compiled one scaled with mass (same density) and inertia_scale."""
+        return self.inertia0 * (self.mass_kg / self.mass0_kg) * self.inertia_scale
+
+
+@dataclass
+class _JointRec:
+    name: str
+    type: str  # hinge, slide or free
+    body: _BodyRec
+    index: int  # PyBullet joint index (= link index); -1 for a free joint
+    range: tuple[float, float] | None
+    damping: float
+
+
+@dataclass
+class _MultiBody:
+    """One top-level tree."""
+
+    uid: int
+    movable: bool  # dynamic base or at least one hinge/slide joint
+    dynamic_base: bool
+    base: _BodyRec | None  # None: hidden static base
+    links: list[_BodyRec]  # link index -> body
+    dofs: list[int]  # hinge/slide joint indices, state order
+
+
+@dataclass
+class _TorquePlan:
+    """The joint torques one multibody needs each substep: actuators plus joint damping."""
+
+    uid: int
+    joints: list[int]  # PyBullet joint indices, one slot each
+    damping: np.ndarray  # per slot
+    actuators: np.ndarray  # actuator indices on this multibody
+    slots: np.ndarray  # slot of each of those actuators
+
+
+# ---------------------------------------------------------------------------
+# Small pose helpers (scalar-first quaternions)
+
+
+def _quat_mul_batch(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Hamilton products of (N, 4) quaternion arrays."""
+    aw, ax, ay, az = a.T
+    bw, bx, by, bz = b.T
+    return np.stack(
+        [
+            aw * bw - ax * bx - ay * by - az * bz,
+            aw * bx + ax * bw + ay * bz - az * by,
+            aw * by - ax * bz + ay * bw + az * bx,
+            aw * bz + ax * by - ay * bx + az * bw,
+        ],
+        axis=1,
+    )
+
+
+def _rotate_batch(q: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Rotate vectors v (N, 3) by quaternions q (N, 4)."""
+    w, u = q[:, :1], q[:, 1:]
+    t = 2.0 * np.cross(u, v)
+    return v + w * t + np.cross(u, t)
+
+
+def _wxyz_rows(xyzw: np.ndarray) -> np.ndarray:
+    return xyzw[:, [3, 0, 1, 2]]
+
+
+def _vector(value: Sequence[float], size: int, what: str) -> np.ndarray:
+    """A finite float64 vector of ``size`` entries, or a BackendError naming ``what``."""
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise BackendError(f"{what} must be {size} numbers, got {value!r}") from exc
+    if arr.shape != (size,) or not np.all(np.isfinite(arr)):
+        raise BackendError(f"{what} must be {size} finite numbers, got {value!r}")
+    return arr
+
+
+def _scalar(value: object, what: str) -> float:
+    """A finite float, or a BackendError naming ``what``."""
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError) as exc:
+        raise BackendError(f"{what} must be a number, got {value!r}") from exc
+    if not math.isfinite(number):
+        raise BackendError(f"{what} must be finite, got {value!r}")
+    return number
+
+
+def _unit_quat(value: Sequence[float], what: str) -> np.ndarray:
+    q = _vector(value, 4, what)
+    norm = np.linalg.norm(q)
+    if norm < 1e-9:
+        raise BackendError(f"{what} must be a non-zero quaternion (w, x, y, z), got {value!r}")
+    return q / norm
+
+
+# ---------------------------------------------------------------------------
+
+
+class PybulletBackend(Backend):
+    """A compiled scene on its own PyBullet DIRECT client."""
+
+    name = "pybullet"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._cid: int | None = None
+        self._hull_dir: Path | None = None
+        self._closed = False
+
+    # -- lifecycle ---------------------------------------------------------
+    def compile(self, scene: Scene) -> None:
+        """Build one multibody per top-level body. Raises SceneError for a malformed scene."""
+        scene.validate()
+        self._disconnect()
+        self._closed = False
+        self.scene = scene
+        self._cid = pb.connect(pb.DIRECT)
+        if self._cid < 0:
+            raise BackendError("PyBullet could not open a DIRECT client (too many open clients?)")
+        try:
+            self._build(scene)
+        except BaseException:
+            self._disconnect()
+            raise
+
+    def _build(self, scene: Scene) -> None:
+        cid = self._cid
+        self._dt = float(scene.timestep_s)
+        self._gravity = np.array(scene.gravity, dtype=np.float64)
+        pb.setGravity(*self._gravity, physicsClientId=cid)
+        pb.setPhysicsEngineParameter(
+            fixedTimeStep=self._dt, numSubSteps=0, deterministicOverlappingPairs=1, physicsClientId=cid
+        )
+        mesh_dir = Path(scene.mesh_dir) if scene.mesh_dir is not None else None
+        self._hull_files: dict[tuple[str, tuple[float, ...]], str] = {}
+        self._bodies: list[_BodyRec] = []
+        self._body_by_name: dict[str, _BodyRec] = {}
+        self._joints: dict[str, _JointRec] = {}
+        self._sites: dict[str, tuple[_BodyRec, np.ndarray, np.ndarray]] = {}
+        self._surfaces: dict[str, _Surface] = {}
+        self._multibodies: list[_MultiBody] = []
+        for root in scene.bodies:
+            self._multibodies.append(self._build_tree(root, scene, mesh_dir))
+        self._names = tuple(rec.name for rec in self._bodies)
+        self._build_actuators(scene)
+        self._ray_table = self._make_ray_table()
+        self._cache_static_poses()
+        self._param_names = self._list_params()
+        self._param_set = set(self._param_names)
+        self._warn_unsupported(scene)
+        self._rebuild_step_plans()
+        self._velocity_mask = np.concatenate(
+            [np.r_[np.zeros(7, bool), np.ones(6, bool), np.zeros(len(mb.dofs), bool), np.ones(len(mb.dofs), bool)] for mb in self._movable]
+            or [np.zeros(0, bool)]
+        )
+        self._state_size = 2 + len(self._velocity_mask) + len(self._act_names)
+        self._saved: OrderedDict[float, tuple[int, np.ndarray]] = OrderedDict()
+        self._joint_groups: dict[tuple[str, ...], list[tuple[int, list[int], np.ndarray]]] = {}
+        self._time_s = 0.0
+        self._diverged = False
+        self._pending: dict[tuple[int, int], tuple[_BodyRec, np.ndarray, np.ndarray]] = {}
+        # One collision pass, so the initial state holds contact manifolds (quirks 4 and 5).
+        pb.performCollisionDetection(physicsClientId=cid)
+        self._initial_state = pb.saveState(physicsClientId=cid)
+        self._aabbs_stale = False
+
+    def reset(self) -> None:
+        self._require_compiled()
+        pb.restoreState(self._initial_state, physicsClientId=self._cid)
+        self._time_s = 0.0
+        self._ctrl[:] = 0.0
+        self._pending.clear()
+        self._aabbs_stale = True
+        self._diverged = False
+
+    def step(self, n_substeps: int = 1) -> None:
+        self._require_compiled()
+        if isinstance(n_substeps, bool) or not isinstance(n_substeps, (int, np.integer)) or n_substeps < 1:
+            raise BackendError(f"n_substeps must be a positive integer, got {n_substeps!r}")
+        cid, dt, t = self._cid, self._dt, self._time_s
+        step_simulation = pb.stepSimulation
+        if self._lean and not self._pending:
+            for _ in range(n_substeps):
+                step_simulation(physicsClientId=cid)
+                t += dt  # one addition per substep, as MuJoCo advances its time
+        else:
+            for _ in range(n_substeps):
+                self._apply_joint_torques()
+                self._apply_body_wrenches()
+                step_simulation(physicsClientId=cid)
+                t += dt
+        self._time_s = t
+        self._pending.clear()
+        self._aabbs_stale = True
+
+    def close(self) -> None:
+        self._disconnect()
+        self._closed = True
+
+    def __del__(self) -> None:
+        try:
+            self._disconnect()
+        except Exception:  # interpreter shutdown: pybullet may already be gone
+            pass
+
+    def _disconnect(self) -> None:
+        cid, self._cid = getattr(self, "_cid", None), None
+        if cid is not None and pb.getConnectionInfo(physicsClientId=cid)["isConnected"]:
+            pb.disconnect(physicsClientId=cid)
+        hull_dir, self._hull_dir = getattr(self, "_hull_dir", None), None
+        if hull_dir is not None:
+            shutil.rmtree(hull_dir, ignore_errors=True)
+
+    def _require_compiled(self) -> None:
+        if self._cid is None:
+            state = "closed" if self._closed else "not compiled"
+            raise BackendError(f"the pybullet backend is {state}; call compile(scene) first")
+
+    @property
+    def time_s(self) -> float:
+        self._require_compiled()
+        return self._time_s
+
+    @property
+    def diverged(self) -> bool:
+        """Checked when asked (not every substep, to keep step() lean) and sticky until reset."""
+        self._require_compiled()
+        if not self._diverged:
+            values = self._physical_values()
+            runaway = np.abs(values[self._velocity_mask]) > _RUNAWAY_VELOCITY
+            self._diverged = bool(not np.all(np.isfinite(values)) or np.any(runaway))
+        return self._diverged
+
+    # -- building ------------------------------------------------------------
+    def _build_tree(self, root: Body, scene: Scene, mesh_dir: Path | None) -> _MultiBody:
+        """Create one top-level body and its descendants as one multibody."""
+        cid = self._cid
+        order = [body for body in root.walk()]  # depth first, parents before children
+        parent_of = {id(child): body for body in order for child in body.children}
+        static = self._static_flags(root, order, parent_of)
+        hidden_base = root.joint is not None and root.joint.type != "free"
+        link_bodies = order if hidden_base else order[1:]
+        link_number = {id(body): i for i, body in enumerate(link_bodies)}
+
+        def parent_index(body: Body) -> int:  # PyBullet's 1-based parent: 0 is the base
+            parent = parent_of.get(id(body))
+            return 0 if parent is None or (parent is root and not hidden_base) else link_number[id(parent)] + 1
+
+        parts = {id(body): self._body_part(body, static[id(body)], scene, mesh_dir) for body in order}
+        base = parts[id(root)] if not hidden_base else None
+        links = [parts[id(body)] for body in link_bodies]
+        uid = pb.createMultiBody(
+            baseMass=base["mass"] if base else 0.0,
+            baseCollisionShapeIndex=base["shape"] if base else -1,
+            baseVisualShapeIndex=-1,
+            basePosition=root.pos if base else (0.0, 0.0, 0.0),
+            baseOrientation=wxyz_to_xyzw(root.quat) if base else (0.0, 0.0, 0.0, 1.0),
+            baseInertialFramePosition=base["com_pos"] if base else (0.0, 0.0, 0.0),
+            baseInertialFrameOrientation=wxyz_to_xyzw(base["com_quat"]) if base else (0.0, 0.0, 0.0, 1.0),
+            linkMasses=[part["mass"] for part in links],
+            linkCollisionShapeIndices=[part["shape"] for part in links],
+            linkVisualShapeIndices=[-1] * len(links),
+            linkPositions=[body.pos for body in link_bodies],
+            linkOrientations=[wxyz_to_xyzw(body.quat) for body in link_bodies],
+            linkInertialFramePositions=[part["com_pos"] for part in links],
+            linkInertialFrameOrientations=[wxyz_to_xyzw(part["com_quat"]) for part in links],
+            linkParentIndices=[parent_index(body) for body in link_bodies],
+            linkJointTypes=[_JOINT_TYPES[body.joint.type if body.joint else None] for body in link_bodies],
+            linkJointAxis=[self._joint_axis(body) for body in link_bodies],
+            physicsClientId=cid,
+        )
+        if uid < 0:
+            raise BackendError(f"PyBullet could not create top-level body {root.name!r}")
+        # Multibody-wide settings, each in a call of its own (quirks 1-3).
+        pb.changeDynamics(uid, -1, linearDamping=0.0, angularDamping=0.0, physicsClientId=cid)
+        pb.changeDynamics(uid, -1, maxJointVelocity=_MAX_VELOCITY, physicsClientId=cid)
+
+        base_rec = self._register_body(root, uid, -1, static[id(root)], parts[id(root)]) if base else None
+        link_recs = []
+        for index, body in enumerate(link_bodies):
+            link_recs.append(self._register_body(body, uid, index, static[id(body)], parts[id(body)]))
+        dofs = self._setup_joints(uid, link_bodies, link_recs)
+        if root.is_free:
+            assert base_rec is not None and root.joint is not None
+            self._joints[root.joint.name] = _JointRec(root.joint.name, "free", base_rec, -1, None, 0.0)
+        return _MultiBody(
+            uid=uid,
+            movable=root.is_free or bool(dofs),
+            dynamic_base=root.is_free,
+            base=base_rec,
+            links=link_recs,
+            dofs=dofs,
+        )
+
+    @staticmethod
+    def _static_flags(root: Body, order: list[Body], parent_of: dict[int, Body]) -> dict[int, bool]:
+        """A body is static when no joint separates it from a jointless top-level body."""
+        static: dict[int, bool] = {}
+        for body in order:
+            parent = parent_of.get(id(body))
+            above = True if parent is None else static[id(parent)]
+            static[id(body)] = above and body.joint is None
+        return static
+
+    def _body_part(self, body: Body, static: bool, scene: Scene, mesh_dir: Path | None) -> dict:
+        """Mass, inertial frame and collision shape of one body, as createMultiBody wants them."""
+        shape = self._collision_shape(body, static, scene)
+        if static:
+            return {"mass": 0.0, "inertia": np.zeros(3), "com_pos": (0.0, 0.0, 0.0), "com_quat": (1.0, 0.0, 0.0, 0.0), "shape": shape}
+        try:
+            inertial = body.mass_properties(mesh_dir)
+        except (SceneError, ValueError) as exc:
+            raise SceneError(f"body {body.name!r}: {exc}") from exc
+        return {
+            "mass": float(inertial.mass_kg),
+            "inertia": np.array(inertial.diag_inertia, dtype=np.float64),
+            "com_pos": tuple(float(v) for v in inertial.pos),
+            "com_quat": tuple(float(v) for v in inertial.quat),
+            "shape": shape,
+        }
+
+    @staticmethod
+    def _joint_axis(body: Body) -> tuple[float, float, float]:
+        if body.joint is None or body.joint.type == "free":
+            return (0.0, 0.0, 1.0)
+        axis = np.asarray(body.joint.axis, dtype=np.float64)
+        return tuple(float(v) for v in axis / np.linalg.norm(axis))  # type: ignore[return-value]
+
+    def _collision_shape(self, body: Body, static: bool, scene: Scene) -> int:
+        """One PyBullet shape (a compound when several) for the body's colliding geoms, or -1."""
+        geoms = [geom for geom in body.geoms if geom.collide]
+        if not geoms:
+            return -1
+        args: dict[str, list] = {
+            "shapeTypes": [],
+            "radii": [],
+            "halfExtents": [],
+            "lengths": [],
+            "fileNames": [],
+            "meshScales": [],
+            "planeNormals": [],
+            "collisionFramePositions": [],
+            "collisionFrameOrientations": [],
+        }
+        for geom in geoms:
+            if geom.type == "plane" and not static:
+                raise BackendError(f"geom {geom.name!r}: a plane must be on a static body, not on moving body {body.name!r}")
+            shape_type, radius, half_extents, length, file_name = self._shape_args(geom, scene)
+            args["shapeTypes"].append(shape_type)
+            args["radii"].append(radius)
+            args["halfExtents"].append(half_extents)
+            args["lengths"].append(length)
+            args["fileNames"].append(file_name)
+            args["meshScales"].append((1.0, 1.0, 1.0))  # hull files are written already scaled
+            args["planeNormals"].append((0.0, 0.0, 1.0))
+            args["collisionFramePositions"].append(geom.pos)
+            args["collisionFrameOrientations"].append(wxyz_to_xyzw(geom.quat))
+        shape = pb.createCollisionShapeArray(physicsClientId=self._cid, **args)
+        if shape < 0:
+            raise BackendError(f"PyBullet could not create the collision shape of body {body.name!r}")
+        return shape
+
+    def _shape_args(self, geom: Geom, scene: Scene) -> tuple[int, float, tuple, float, str]:
+        """(type, radius, half extents, length, file) of one geom; unused entries are zero."""
+        zero3 = (0.0, 0.0, 0.0)
+        size = tuple(float(s) for s in geom.size)
+        if geom.type == "plane":
+            return pb.GEOM_PLANE, 0.0, zero3, 0.0, ""
+        if geom.type == "box":
+            return pb.GEOM_BOX, 0.0, size, 0.0, ""
+        if geom.type == "sphere":
+            return pb.GEOM_SPHERE, size[0], zero3, 0.0, ""
+        if geom.type == "capsule":
+            return pb.GEOM_CAPSULE, size[0], zero3, 2.0 * size[1], ""
+        if geom.type == "cylinder":
+            return pb.GEOM_CYLINDER, size[0], zero3, 2.0 * size[1], ""
+        return pb.GEOM_MESH, 0.0, zero3, 0.0, self._hull_file(geom, scene)
+
+    def _hull_file(self, geom: Geom, scene: Scene) -> str:
+        """The geom's scaled convex hull as a one-object OBJ file (quirk 6), written once."""
+        from simsuite.meshes import load_mesh
+
+        path = scene.resolve_mesh(geom.mesh or "")
+        key = (str(path.resolve()), tuple(float(s) for s in geom.mesh_scale))
+        if key not in self._hull_files:
+            try:
+                hull = load_mesh(path, geom.mesh_scale).convex_hull
+            except ValueError as exc:
+                raise BackendError(f"geom {geom.name!r}: {exc}") from exc
+            if self._hull_dir is None:
+                self._hull_dir = Path(tempfile.mkdtemp(prefix="simsuite_pybullet_"))
+            out = self._hull_dir / f"hull_{len(self._hull_files)}.obj"
+            lines = [f"v {x:.17g} {y:.17g} {z:.17g}" for x, y, z in np.asarray(hull.vertices, dtype=np.float64)]
+            lines += [f"f {a + 1} {b + 1} {c + 1}" for a, b, c in np.asarray(hull.faces)]
+            out.write_text("o hull\n" + "\n".join(lines) + "\n")
+            self._hull_files[key] = str(out)
+        return self._hull_files[key]
+
+    def _register_body(self, body: Body, uid: int, link: int, static: bool, part: dict) -> _BodyRec:
+        """Record a created body and give PyBullet its inertia and surface values."""
+        rec = _BodyRec(
+            name=body.name,
+            row=len(self._bodies),
+            uid=uid,
+            link=link,
+            static=static,
+            free_root=body.is_free,
+            com_pos=np.array(part["com_pos"], dtype=np.float64),
+            com_quat=np.array(part["com_quat"], dtype=np.float64),
+            mass0_kg=part["mass"],
+            inertia0=part["inertia"],
+            mass_kg=part["mass"],
+            linear_damping=float(body.linear_damping) if body.is_free else 0.0,
+            angular_damping=float(body.angular_damping) if body.is_free else 0.0,
+        )
+        for geom in body.geoms:
+            if geom.collide:
+                surface = _Surface(rec, geom.friction, geom.torsional_friction, geom.rolling_friction, geom.restitution)
+                rec.surfaces.append(surface)
+                self._surfaces[geom.name] = surface
+        for site in body.sites:
+            self._sites[site.name] = (rec, np.array(site.pos, dtype=np.float64), np.array(site.quat, dtype=np.float64))
+        self._bodies.append(rec)
+        self._body_by_name[rec.name] = rec
+        if not static:
+            self._apply_mass(rec)
+        elif link >= 0 and rec.surfaces:  # a welded link: collide like a static base does
+            pb.setCollisionFilterGroupMask(uid, link, _STATIC_GROUP, _STATIC_MASK, physicsClientId=self._cid)
+        if rec.surfaces:
+            self._apply_surface(rec)
+        return rec
+
+    def _setup_joints(self, uid: int, link_bodies: list[Body], link_recs: list[_BodyRec]) -> list[int]:
+        """Limits, initial positions, and PyBullet's velocity motors off; returns the dof indices."""
+        cid = self._cid
+        dofs = []
+        for index, (body, rec) in enumerate(zip(link_bodies, link_recs)):
+            joint = body.joint
+            if joint is None:
+                continue
+            dofs.append(index)
+            self._joints[joint.name] = _JointRec(joint.name, joint.type, rec, index, joint.range, float(joint.damping))
+            if joint.range is not None:
+                lower, upper = (float(v) for v in joint.range)
+                pb.changeDynamics(uid, index, jointLowerLimit=lower, jointUpperLimit=upper, physicsClientId=cid)
+            pb.resetJointState(uid, index, float(joint.initial), 0.0, physicsClientId=cid)
+        if dofs:
+            pb.setJointMotorControlArray(uid, dofs, pb.VELOCITY_CONTROL, forces=[0.0] * len(dofs), physicsClientId=cid)
+        return dofs
+
+    def _build_actuators(self, scene: Scene) -> None:
+        """Actuator gains and ranges as arrays, so a substep computes all forces at once."""
+        acts = scene.actuators
+        for act in acts:
+            if self._joints[act.joint].type == "free":
+                raise BackendError(f"actuator {act.name!r}: joint {act.joint!r} is free; actuate a hinge or slide joint")
+        self._act_names = [act.name for act in acts]
+        self._act_index = {name: i for i, name in enumerate(self._act_names)}
+        self._act_joint = [self._joints[act.joint] for act in acts]
+        self._act_kind = np.array([_ACTUATOR_KIND[act.kind] for act in acts], dtype=np.int8)
+        self._kp = np.array([act.kp for act in acts], dtype=np.float64)
+        self._kv = np.array([act.kv for act in acts], dtype=np.float64)
+        self._gear = np.array([act.gear for act in acts], dtype=np.float64)
+        self._gain = np.ones(len(acts))
+        self._ctrl = np.zeros(len(acts))
+        inf = math.inf
+        self._ctrl_range = np.array([act.ctrl_range or (-inf, inf) for act in acts], dtype=np.float64).reshape(-1, 2)
+        self._force_range = np.array([act.force_range or (-inf, inf) for act in acts], dtype=np.float64).reshape(-1, 2)
+
+    def _make_ray_table(self) -> np.ndarray:
+        """table[uid, link + 1] -> row in body_names (-1: no scene body, e.g. a hidden base)."""
+        n_uids = max((mb.uid for mb in self._multibodies), default=-1) + 1
+        n_links = max((len(mb.links) for mb in self._multibodies), default=0)
+        table = np.full((max(n_uids, 1), n_links + 1), -1, dtype=np.int32)
+        for rec in self._bodies:
+            table[rec.uid, rec.link + 1] = rec.row
+        return table
+
+    def _cache_static_poses(self) -> None:
+        """Static bodies never move: their poses are read once here."""
+        self._movable = [mb for mb in self._multibodies if mb.movable]
+        n = len(self._bodies)
+        self._static_pos = np.zeros((n, 3))
+        self._static_quat = np.tile([1.0, 0.0, 0.0, 0.0], (n, 1))
+        for rec in self._bodies:
+            if rec.static:
+                pos, quat = self._query_pose(rec)
+                self._static_pos[rec.row], self._static_quat[rec.row] = pos, quat
+
+    def _warn_unsupported(self, scene: Scene) -> None:
+        notes = []
+        for body, _, _ in scene.walk():
+            joint = body.joint
+            if joint is not None and joint.armature > 0:
+                notes.append(f"joint {joint.name!r}: armature is ignored")
+            surfaces = {(g.friction, g.torsional_friction, g.rolling_friction, g.restitution) for g in body.geoms if g.collide}
+            if len(surfaces) > 1:
+                notes.append(f"body {body.name!r}: geoms differ in friction/restitution; PyBullet uses the first colliding geom's")
+        if notes:
+            warnings.warn("pybullet backend: " + "; ".join(notes), stacklevel=4)
+
+    # -- dynamics settings -------------------------------------------------------
+    def _apply_mass(self, rec: _BodyRec) -> None:
+        # Mass and inertia in a call of their own (quirk 1).
+        pb.changeDynamics(
+            rec.uid, rec.link, mass=rec.mass_kg, localInertiaDiagonal=rec.inertia.tolist(), physicsClientId=self._cid
+        )
+
+    def _apply_surface(self, rec: _BodyRec) -> None:
+        first = rec.surfaces[0]
+        pb.changeDynamics(
+            rec.uid,
+            rec.link,
+            lateralFriction=first.friction,
+            spinningFriction=first.torsional_friction,
+            rollingFriction=first.rolling_friction,
+            restitution=first.restitution,
+            physicsClientId=self._cid,
+        )
+
+    def _rebuild_step_plans(self) -> None:
+        """Precompute which joints need torques and which bodies need drag, so step() stays lean."""
+        by_uid: dict[int, tuple[list[int], list[int]]] = {}
+        for joint in self._joints.values():
+            if joint.type != "free" and joint.damping > 0:
+                by_uid.setdefault(joint.body.uid, ([], []))[0].append(joint.index)
+        for i, joint in enumerate(self._act_joint):
+            joints, acts = by_uid.setdefault(joint.body.uid, ([], []))
+            joints.append(joint.index)
+            acts.append(i)
+        damping_of = {(j.body.uid, j.index): j.damping for j in self._joints.values() if j.type != "free"}
+        self._torque_plans = []
+        for uid, (joints, acts) in by_uid.items():
+            slots = sorted(set(joints))
+            self._torque_plans.append(
+                _TorquePlan(
+                    uid=uid,
+                    joints=slots,
+                    damping=np.array([damping_of[(uid, j)] for j in slots]),
+                    actuators=np.array(acts, dtype=np.intp),
+                    slots=np.array([slots.index(self._act_joint[i].index) for i in acts], dtype=np.intp),
+                )
+            )
+        self._drag_bodies = [rec for rec in self._bodies if rec.linear_damping > 0 or rec.angular_damping > 0]
+        self._lean = not self._torque_plans and not self._drag_bodies
+
+    # -- per-substep forces ------------------------------------------------------
+    def _apply_joint_torques(self) -> None:
+        """Actuator forces and joint damping, one TORQUE_CONTROL call per multibody (cleared by each step)."""
+        cid = self._cid
+        for plan in self._torque_plans:
+            states = pb.getJointStates(plan.uid, plan.joints, physicsClientId=cid)
+            n = len(states)
+            q = np.fromiter((s[0] for s in states), np.float64, n)
+            qd = np.fromiter((s[1] for s in states), np.float64, n)
+            torque = -plan.damping * qd
+            if plan.actuators.size:
+                np.add.at(torque, plan.slots, self._actuator_forces(plan.actuators, q[plan.slots], qd[plan.slots]))
+            pb.setJointMotorControlArray(plan.uid, plan.joints, pb.TORQUE_CONTROL, forces=torque.tolist(), physicsClientId=cid)
+
+    def _actuator_forces(self, acts: np.ndarray, q: np.ndarray, qd: np.ndarray) -> np.ndarray:
+        """u per actuator (see scene.Actuator), times its gain, clipped to its force range."""
+        kind, ctrl = self._act_kind[acts], self._ctrl[acts]
+        kp, kv, gear = self._kp[acts], self._kv[acts], self._gear[acts]
+        u = np.where(
+            kind == _POSITION,
+            kp * (ctrl - q) - kv * qd,
+            np.where(kind == _VELOCITY, kv * (ctrl - qd), gear * ctrl),
+        )
+        u *= self._gain[acts]
+        return np.clip(u, self._force_range[acts, 0], self._force_range[acts, 1])
+
+    def _apply_body_wrenches(self) -> None:
+        """External forces of this step() call and body damping, at the current centres of mass."""
+        cid = self._cid
+        for (uid, link), (rec, force, torque) in self._pending.items():
+            com = self._com_position(rec)
+            pb.applyExternalForce(uid, link, force.tolist(), com, pb.WORLD_FRAME, physicsClientId=cid)
+            pb.applyExternalTorque(uid, link, torque.tolist(), pb.WORLD_FRAME, physicsClientId=cid)
+        for rec in self._drag_bodies:  # free bodies only
+            com, com_quat, v_com, omega = self._com_state(rec)
+            origin, _ = self._frame_from_com(rec, np.array(com), com_quat)
+            force = -rec.linear_damping * rec.mass_kg * (v_com + np.cross(omega, origin - com))
+            rot = quat_to_mat(com_quat)
+            torque = -rec.angular_damping * (rot @ (rec.inertia * (rot.T @ omega)))
+            pb.applyExternalForce(rec.uid, rec.link, force.tolist(), origin.tolist(), pb.WORLD_FRAME, physicsClientId=cid)
+            pb.applyExternalTorque(rec.uid, rec.link, torque.tolist(), pb.WORLD_FRAME, physicsClientId=cid)
+
+    # -- PyBullet queries, converted to the body frame --------------------------------
+    def _com_position(self, rec: _BodyRec) -> tuple[float, float, float]:
+        if rec.link < 0:
+            return pb.getBasePositionAndOrientation(rec.uid, physicsClientId=self._cid)[0]
+        return pb.getLinkState(rec.uid, rec.link, physicsClientId=self._cid)[0]
+
+    def _com_state(self, rec: _BodyRec) -> tuple[tuple, np.ndarray, np.ndarray, np.ndarray]:
+        """COM position, COM frame quaternion (w, x, y, z), COM linear and angular velocity (world)."""
+        cid = self._cid
+        if rec.link < 0:
+            pos, orn = pb.getBasePositionAndOrientation(rec.uid, physicsClientId=cid)
+            v, w = pb.getBaseVelocity(rec.uid, physicsClientId=cid)
+        else:
+            state = pb.getLinkState(rec.uid, rec.link, computeLinkVelocity=1, computeForwardKinematics=1, physicsClientId=cid)
+            pos, orn, v, w = state[0], state[1], state[6], state[7]
+        return pos, np.array(xyzw_to_wxyz(orn)), np.array(v), np.array(w)
+
+    def _query_pose(self, rec: _BodyRec) -> tuple[np.ndarray, np.ndarray]:
+        """Body frame pose from PyBullet: link frames directly, a base from its COM frame."""
+        cid = self._cid
+        if rec.link >= 0:
+            state = pb.getLinkState(rec.uid, rec.link, computeForwardKinematics=1, physicsClientId=cid)
+            return np.array(state[4]), np.array(xyzw_to_wxyz(state[5]))
+        pos, orn = pb.getBasePositionAndOrientation(rec.uid, physicsClientId=cid)
+        return self._frame_from_com(rec, np.array(pos), np.array(xyzw_to_wxyz(orn)))
+
+    @staticmethod
+    def _frame_from_com(rec: _BodyRec, com: np.ndarray, com_quat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        quat = quat_mul(com_quat, quat_conj(rec.com_quat))
+        return com - quat_to_mat(quat) @ rec.com_pos, quat
+
+    @staticmethod
+    def _com_from_frame(rec: _BodyRec, pos: np.ndarray, quat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return pos + quat_to_mat(quat) @ rec.com_pos, quat_mul(quat, rec.com_quat)
+
+    def _refresh_aabbs(self) -> None:
+        """Bring the broadphase boxes up to date before a ray cast, without changing physics (quirk 4)."""
+        if not self._aabbs_stale:
+            return
+        cid = self._cid
+        for mb in self._movable:
+            v, w = pb.getBaseVelocity(mb.uid, physicsClientId=cid)
+            pb.resetBaseVelocity(mb.uid, v, w, physicsClientId=cid)
+        self._aabbs_stale = False
+
+    # -- lookups by name -------------------------------------------------------
+    def _body(self, name: str) -> _BodyRec:
+        self._require_compiled()
+        rec = self._body_by_name.get(name) if isinstance(name, str) else None
+        if rec is None:
+            raise unknown_name("body", str(name), list(self._body_by_name))
+        return rec
+
+    def _joint(self, name: str) -> _JointRec:
+        self._require_compiled()
+        rec = self._joints.get(name) if isinstance(name, str) else None
+        if rec is None:
+            raise unknown_name("joint", str(name), list(self._joints))
+        return rec
+
+    def _hinge_or_slide(self, name: str) -> _JointRec:
+        joint = self._joint(name)
+        if joint.type == "free":
+            raise BackendError(f"joint {name!r} is a free joint; use body_pose/body_velocity/set_body_pose for body {joint.body.name!r}")
+        return joint
+
+    # -- state -------------------------------------------------------------
+    def get_state(self) -> np.ndarray:
+        """[token, time_s, per movable multibody: base COM pos (3), base COM quat (4, wxyz),
+        base COM linear and angular velocity (3 + 3), joint positions, joint velocities;
+        then the actuator controls].
+
+        The token names an in-memory PyBullet state (``saveState``): while it is live,
+        ``set_state`` restores it exactly, contact caches and all."""
+        self._require_compiled()
+        n_ctrl = len(self._ctrl)
+        state = np.empty(self._state_size)
+        state[0], state[1] = float(next(_TOKENS)), self._time_s
+        state[2 : self._state_size - n_ctrl] = self._physical_values()
+        state[self._state_size - n_ctrl :] = self._ctrl
+        self._remember(pb.saveState(physicsClientId=self._cid), state)
+        return state.copy()
+
+    def _physical_values(self) -> np.ndarray:
+        cid, values = self._cid, []
+        for mb in self._movable:
+            pos, orn = pb.getBasePositionAndOrientation(mb.uid, physicsClientId=cid)
+            v, w = pb.getBaseVelocity(mb.uid, physicsClientId=cid)
+            values += [*pos, *xyzw_to_wxyz(orn), *v, *w]
+            if mb.dofs:
+                states = pb.getJointStates(mb.uid, mb.dofs, physicsClientId=cid)
+                values += [s[0] for s in states] + [s[1] for s in states]
+        return np.array(values, dtype=np.float64)
+
+    def _remember(self, state_id: int, state: np.ndarray) -> None:
+        """Keep the newest saved states; older ones are freed in PyBullet."""
+        self._saved[state[0]] = (state_id, state.copy())
+        while len(self._saved) > _SAVED_STATES_MAX:
+            _, (old_id, _) = self._saved.popitem(last=False)
+            pb.removeState(old_id, physicsClientId=self._cid)
+
+    def set_state(self, state: np.ndarray) -> None:
+        self._require_compiled()
+        arr = self._check_state(state)
+        n_ctrl = len(self._ctrl)
+        saved = self._saved.get(arr[0])
+        if saved is not None and np.array_equal(saved[1], arr):
+            pb.restoreState(saved[0], physicsClientId=self._cid)
+            self._saved.move_to_end(arr[0])
+        else:
+            self._write_physical_values(arr[2 : self._state_size - n_ctrl])
+        self._ctrl[:] = arr[self._state_size - n_ctrl :]
+        self._time_s = float(arr[1])
+        self._aabbs_stale = True
+
+    def _check_state(self, state: np.ndarray) -> np.ndarray:
+        try:
+            arr = np.asarray(state, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise BackendError(f"state must be a float array from get_state(), got {type(state).__name__}") from exc
+        if arr.ndim != 1 or arr.size != self._state_size:
+            raise BackendError(f"state must have shape ({self._state_size},) for this scene, got {arr.shape}")
+        if not np.all(np.isfinite(arr)):
+            raise BackendError("state contains NaN or infinite values")
+        return arr
+
+    def _write_physical_values(self, values: np.ndarray) -> None:
+        """Restore from values alone: first the compiled initial state, so no contact cache of the
+        current history survives (the result depends only on ``values``), then each multibody."""
+        cid = self._cid
+        pb.restoreState(self._initial_state, physicsClientId=cid)
+        at = 0
+        for mb in self._movable:
+            pos, quat, v, w = values[at : at + 3], values[at + 3 : at + 7], values[at + 7 : at + 10], values[at + 10 : at + 13]
+            n = len(mb.dofs)
+            q, qd = values[at + 13 : at + 13 + n], values[at + 13 + n : at + 13 + 2 * n]
+            at += 13 + 2 * n
+            if abs(np.linalg.norm(quat) - 1.0) > _UNIT_QUAT_TOL:
+                raise BackendError(f"state: base quaternion of {self._tree_name(mb)!r} is not unit length: {quat}")
+            if mb.dynamic_base:
+                pb.resetBasePositionAndOrientation(mb.uid, pos.tolist(), wxyz_to_xyzw(quat), physicsClientId=cid)
+                pb.resetBaseVelocity(mb.uid, v.tolist(), w.tolist(), physicsClientId=cid)
+            for index, qi, qdi in zip(mb.dofs, q, qd):
+                pb.resetJointState(mb.uid, index, float(qi), float(qdi), physicsClientId=cid)
+
+    @staticmethod
+    def _tree_name(mb: _MultiBody) -> str:
+        return (mb.base or mb.links[0]).name
+
+    def set_body_pose(self, body: str, pos: Sequence[float], quat: Sequence[float] | None = None) -> None:
+        rec = self._body(body)
+        if not rec.free_root:
+            raise BackendError(f"set_body_pose: body {body!r} has no free joint; only free top-level bodies can be teleported")
+        position = _vector(pos, 3, "set_body_pose pos")
+        orientation = self._query_pose(rec)[1] if quat is None else _unit_quat(quat, "set_body_pose quat")
+        com, com_quat = self._com_from_frame(rec, position, orientation)
+        cid = self._cid
+        pb.resetBasePositionAndOrientation(rec.uid, com.tolist(), wxyz_to_xyzw(com_quat), physicsClientId=cid)
+        pb.resetBaseVelocity(rec.uid, [0.0, 0.0, 0.0], [0.0, 0.0, 0.0], physicsClientId=cid)
+        self._aabbs_stale = True
+
+    def set_body_velocity(
+        self, body: str, linear_m_s: Sequence[float], angular_rad_s: Sequence[float] = (0.0, 0.0, 0.0)
+    ) -> None:
+        rec = self._body(body)
+        if not rec.free_root:
+            raise BackendError(f"set_body_velocity: body {body!r} has no free joint; only free top-level bodies qualify")
+        v_frame = _vector(linear_m_s, 3, "set_body_velocity linear_m_s")
+        omega = _vector(angular_rad_s, 3, "set_body_velocity angular_rad_s")
+        cid = self._cid
+        com, orn = pb.getBasePositionAndOrientation(rec.uid, physicsClientId=cid)
+        origin, _ = self._frame_from_com(rec, np.array(com), np.array(xyzw_to_wxyz(orn)))
+        v_com = v_frame + np.cross(omega, np.array(com) - origin)  # PyBullet's base velocity is the COM's
+        pb.resetBaseVelocity(rec.uid, v_com.tolist(), omega.tolist(), physicsClientId=cid)
+        self._aabbs_stale = True
+
+    def set_joint_position(self, joint: str, value: float, velocity: float = 0.0) -> None:
+        rec = self._hinge_or_slide(joint)
+        q = _scalar(value, f"joint {joint!r} position")
+        qd = _scalar(velocity, f"joint {joint!r} velocity")
+        pb.resetJointState(rec.body.uid, rec.index, q, qd, physicsClientId=self._cid)
+        self._aabbs_stale = True
+
+    # -- controls and forces ---------------------------------------------------
+    def set_controls(self, controls: Mapping[str, float]) -> None:
+        self._require_compiled()
+        if not isinstance(controls, Mapping):
+            raise BackendError(f"controls must be a mapping of actuator name to value, got {type(controls).__name__}")
+        updates = {}
+        for name, value in controls.items():
+            index = self._act_index.get(name) if isinstance(name, str) else None
+            if index is None:
+                raise unknown_name("actuator", str(name), self._act_names)
+            lo, hi = self._ctrl_range[index]
+            updates[index] = min(max(_scalar(value, f"control {name!r}"), lo), hi)
+        for index, value in updates.items():  # all or nothing: a bad entry changes no control
+            self._ctrl[index] = value
+
+    def apply_force(
+        self,
+        body: str,
+        force_n: Sequence[float] = (0.0, 0.0, 0.0),
+        torque_nm: Sequence[float] = (0.0, 0.0, 0.0),
+        point: Sequence[float] | str | None = None,
+        frame: Frame = "world",
+    ) -> None:
+        """Stored as a world force at the centre of mass plus a world torque about it, and
+        applied unchanged every substep of the next step() (MuJoCo's xfrc_applied semantics)."""
+        rec = self._body(body)
+        if rec.static:
+            raise BackendError(f"apply_force: body {body!r} is static (welded to the world); forces on it do nothing")
+        if frame not in ("world", "body"):
+            raise BackendError(f"apply_force frame must be 'world' or 'body', got {frame!r}")
+        force = _vector(force_n, 3, "force_n")
+        torque = _vector(torque_nm, 3, "torque_nm")
+        pos, quat = self._query_pose(rec)
+        rot = quat_to_mat(quat)
+        if frame == "body":
+            force, torque = rot @ force, rot @ torque
+        if point is None:
+            at = pos
+        elif isinstance(point, str):
+            at = self.site_pose(point)[0]
+        else:
+            local = _vector(point, 3, "apply_force point")
+            at = pos + rot @ local if frame == "body" else local
+        com = np.array(self._com_position(rec))
+        torque = torque + np.cross(at - com, force)
+        key = (rec.uid, rec.link)
+        if key in self._pending:
+            _, old_force, old_torque = self._pending[key]
+            force, torque = force + old_force, torque + old_torque
+        self._pending[key] = (rec, force, torque)
+
+    # -- kinematics ----------------------------------------------------------
+    def body_pose(self, body: str) -> tuple[np.ndarray, np.ndarray]:
+        rec = self._body(body)
+        if rec.static:
+            return self._static_pos[rec.row].copy(), self._static_quat[rec.row].copy()
+        return self._query_pose(rec)
+
+    def body_velocity(self, body: str, frame: Frame = "world") -> tuple[np.ndarray, np.ndarray]:
+        rec = self._body(body)
+        if frame not in ("world", "body"):
+            raise BackendError(f"body_velocity frame must be 'world' or 'body', got {frame!r}")
+        if rec.static:
+            return np.zeros(3), np.zeros(3)
+        com, com_quat, v_com, omega = self._com_state(rec)
+        pos, quat = self._frame_from_com(rec, np.array(com), com_quat)
+        v_frame = v_com + np.cross(omega, pos - np.array(com))
+        if frame == "body":
+            rot_t = quat_to_mat(quat).T
+            return rot_t @ v_frame, rot_t @ omega
+        return v_frame, omega
+
+    def body_poses(self) -> tuple[np.ndarray, np.ndarray]:
+        self._require_compiled()
+        cid = self._cid
+        pos, quat = self._static_pos.copy(), self._static_quat.copy()
+        bases, base_pos, base_orn = [], [], []
+        for mb in self._movable:
+            if mb.base is not None and not mb.base.static:
+                com, orn = pb.getBasePositionAndOrientation(mb.uid, physicsClientId=cid)
+                bases.append(mb.base)
+                base_pos.append(com)
+                base_orn.append(orn)
+            moving = [rec for rec in mb.links if not rec.static]
+            if moving:
+                states = pb.getLinkStates(mb.uid, [rec.link for rec in moving], computeForwardKinematics=1, physicsClientId=cid)
+                rows = [rec.row for rec in moving]
+                pos[rows] = [s[4] for s in states]
+                quat[rows] = _wxyz_rows(np.array([s[5] for s in states]))
+        if bases:  # COM frames -> body frames, all bases at once
+            rows = [rec.row for rec in bases]
+            frame_quat = _quat_mul_batch(_wxyz_rows(np.array(base_orn)), np.array([quat_conj(r.com_quat) for r in bases]))
+            pos[rows] = np.array(base_pos) - _rotate_batch(frame_quat, np.array([r.com_pos for r in bases]))
+            quat[rows] = frame_quat
+        return pos, quat
+
+    @property
+    def body_names(self) -> tuple[str, ...]:
+        self._require_compiled()
+        return self._names
+
+    def site_pose(self, site: str) -> tuple[np.ndarray, np.ndarray]:
+        self._require_compiled()
+        entry = self._sites.get(site) if isinstance(site, str) else None
+        if entry is None:
+            raise unknown_name("site", str(site), list(self._sites))
+        rec, local_pos, local_quat = entry
+        pos, quat = self.body_pose(rec.name)
+        return pos + quat_to_mat(quat) @ local_pos, quat_mul(quat, local_quat)
+
+    def joint_state(self, joint: str) -> tuple[float, float]:
+        rec = self._hinge_or_slide(joint)
+        q, qd = pb.getJointState(rec.body.uid, rec.index, physicsClientId=self._cid)[:2]
+        return float(q), float(qd)
+
+    def joint_states(self, joints: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        self._require_compiled()
+        if isinstance(joints, str):
+            raise BackendError(f"joint_states takes a sequence of joint names, got the string {joints!r}")
+        groups = self._joint_group(tuple(joints))
+        n = len(joints)
+        q, qd = np.empty(n), np.empty(n)
+        for uid, indices, rows in groups:
+            states = pb.getJointStates(uid, indices, physicsClientId=self._cid)
+            q[rows] = [s[0] for s in states]
+            qd[rows] = [s[1] for s in states]
+        return q, qd
+
+    def _joint_group(self, joints: tuple[str, ...]) -> list[tuple[int, list[int], np.ndarray]]:
+        """(uid, joint indices, output rows) per multibody for ``joints``, cached per tuple."""
+        groups = self._joint_groups.get(joints)
+        if groups is None:
+            by_uid: dict[int, tuple[list[int], list[int]]] = {}
+            for row, name in enumerate(joints):
+                rec = self._hinge_or_slide(name)
+                indices, rows = by_uid.setdefault(rec.body.uid, ([], []))
+                indices.append(rec.index)
+                rows.append(row)
+            groups = [(uid, indices, np.array(rows, dtype=np.intp)) for uid, (indices, rows) in by_uid.items()]
+            if len(self._joint_groups) >= _JOINT_GROUPS_MAX:
+                self._joint_groups.clear()
+            self._joint_groups[joints] = groups
+        return groups
+
+    def contacts(self, body: str) -> list[Contact]:
+        rec = self._body(body)
+        points = pb.getContactPoints(bodyA=rec.uid, linkIndexA=rec.link, physicsClientId=self._cid)
+        contacts = []
+        for point in points:  # PyBullet puts the queried body first and the normal on B into A
+            row = self._ray_table[point[2], point[4] + 1]
+            contacts.append(
+                Contact(
+                    body=rec.name,
+                    other=self._names[row] if row >= 0 else "",
+                    pos=np.array(point[5]),
+                    normal=np.array(point[7]),
+                    normal_force_n=float(point[9]),
+                    distance_m=float(point[8]),
+                )
+            )
+        return contacts
+
+    # -- rays ------------------------------------------------------------------
+    def cast_rays(self, origins: np.ndarray, directions: np.ndarray, max_range_m: float = 100.0) -> RayHits:
+        self._require_compiled()
+        starts, units = as_ray_arrays(origins, directions)
+        max_range = _scalar(max_range_m, "max_range_m")
+        if max_range <= 0:
+            raise BackendError(f"max_range_m must be > 0, got {max_range_m!r}")
+        ends = starts + units * max_range
+        self._refresh_aabbs()
+        n = len(starts)
+        uid = np.empty(n, dtype=np.intp)
+        link = np.empty(n, dtype=np.intp)
+        fraction = np.empty(n, dtype=np.float64)
+        for lo in range(0, n, _RAY_CHUNK):
+            hi = min(lo + _RAY_CHUNK, n)
+            hits = pb.rayTestBatch(starts[lo:hi].tolist(), ends[lo:hi].tolist(), numThreads=0, physicsClientId=self._cid)
+            uid[lo:hi] = np.fromiter((h[0] for h in hits), np.intp, hi - lo)
+            link[lo:hi] = np.fromiter((h[1] for h in hits), np.intp, hi - lo)
+            fraction[lo:hi] = np.fromiter((h[2] for h in hits), np.float64, hi - lo)
+        hit = uid >= 0
+        distance = np.full(n, np.inf)
+        distance[hit] = fraction[hit] * max_range
+        index = np.full(n, -1, dtype=np.int32)
+        index[hit] = self._ray_table[uid[hit], link[hit] + 1]
+        return RayHits(distance_m=distance, body_index=index, body_names=self._names)
+
+    # -- physical parameters -----------------------------------------------
+    def _list_params(self) -> list[str]:
+        names = ["gravity", "timestep_s"]
+        for rec in self._bodies:
+            if not rec.static:
+                names += [f"{rec.name}.{attr}" for attr in _MASS_PARAMS]
+            if rec.free_root:
+                names += [f"{rec.name}.{attr}" for attr in _DAMPING_PARAMS]
+            if rec.surfaces:
+                names += [f"{rec.name}.{attr}" for attr in _SURFACE_PARAMS]
+        for geom_name in self._surfaces:
+            names += [f"{geom_name}.{attr}" for attr in _SURFACE_PARAMS]
+        names += [f"{j.name}.damping" for j in self._joints.values() if j.type != "free"]
+        names += [f"{name}.gain" for name in self._act_names]
+        return names
+
+    def param_names(self) -> list[str]:
+        self._require_compiled()
+        return list(self._param_names)
+
+    def _split_param(self, name: str) -> tuple[str, str]:
+        """(owner, attribute) of a known parameter name, or a BackendError naming the problem."""
+        self._require_compiled()
+        if not isinstance(name, str):
+            raise BackendError(f"parameter names are strings, got {name!r}")
+        if name in ("gravity", "timestep_s"):
+            return "", name
+        owner, _, attr = name.rpartition(".")
+        rec = self._body_by_name.get(owner)
+        if rec is not None and rec.static and attr in _MASS_PARAMS:
+            raise BackendError(f"unknown parameter {name!r}: body {owner!r} is static (welded to the world) and has no {attr}")
+        if rec is not None and not rec.free_root and attr in _DAMPING_PARAMS:
+            raise BackendError(f"unknown parameter {name!r}: only free bodies have {attr} (as in MuJoCo)")
+        if name not in self._param_set:
+            raise param_error(name, self._param_names)
+        return owner, attr
+
+    def get_param(self, name: str) -> float | np.ndarray:
+        owner, attr = self._split_param(name)
+        if attr == "gravity":
+            return self._gravity.copy()
+        if attr == "timestep_s":
+            return self._dt
+        if owner in self._body_by_name:
+            rec = self._body_by_name[owner]
+            return float(getattr(rec.surfaces[0] if attr in _SURFACE_PARAMS else rec, attr))
+        if owner in self._surfaces:
+            return float(getattr(self._surfaces[owner], attr))
+        if owner in self._joints:
+            return self._joints[owner].damping
+        return float(self._gain[self._act_index[owner]])
+
+    def set_param(self, name: str, value: float | Sequence[float]) -> None:
+        owner, attr = self._split_param(name)
+        if attr == "gravity":
+            self._gravity = _vector(value, 3, "gravity")
+            pb.setGravity(*self._gravity, physicsClientId=self._cid)
+            return
+        number = _scalar(value, name)
+        if attr == "timestep_s":
+            self._set_timestep(number)
+        elif owner in self._body_by_name:
+            self._set_body_param(self._body_by_name[owner], attr, number, name)
+        elif owner in self._surfaces:
+            self._set_surface_param(self._surfaces[owner], attr, number, name)
+        elif owner in self._joints:
+            self._joints[owner].damping = self._non_negative(number, name)
+            self._rebuild_step_plans()
+        else:
+            self._gain[self._act_index[owner]] = self._non_negative(number, name)
+
+    def _set_timestep(self, dt: float) -> None:
+        if dt <= 0:
+            raise BackendError(f"timestep_s must be > 0, got {dt}")
+        self._dt = dt
+        pb.setPhysicsEngineParameter(fixedTimeStep=dt, physicsClientId=self._cid)
+
+    def _set_body_param(self, rec: _BodyRec, attr: str, value: float, name: str) -> None:
+        if attr in _SURFACE_PARAMS:
+            for surface in rec.surfaces:
+                self._set_surface_param(surface, attr, value, name)
+            return
+        if attr in ("mass_kg", "inertia_scale"):
+            if value <= 0:
+                raise BackendError(f"{name} must be > 0, got {value}")
+            setattr(rec, attr, value)
+            self._apply_mass(rec)
+            return
+        setattr(rec, attr, self._non_negative(value, name))  # linear_damping, angular_damping
+        self._rebuild_step_plans()
+
+    def _set_surface_param(self, surface: _Surface, attr: str, value: float, name: str) -> None:
+        if attr == "restitution" and not 0.0 <= value <= 1.0:
+            raise BackendError(f"{name} must be in [0, 1], got {value}")
+        setattr(surface, attr, self._non_negative(value, name))
+        if surface is surface.body.surfaces[0]:
+            self._apply_surface(surface.body)
+
+    @staticmethod
+    def _non_negative(value: float, name: str) -> float:
+        if value < 0:
+            raise BackendError(f"{name} must be >= 0, got {value}")
+        return value

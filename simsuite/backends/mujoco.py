@@ -274,6 +274,8 @@ class MujocoBackend(Backend):
     def apply_force(self, body, force_n=(0.0, 0.0, 0.0), torque_nm=(0.0, 0.0, 0.0), point=None, frame: Frame = "world") -> None:
         m, d = self._require()
         bid = self._body_id(body)
+        if m.body_weldid[bid] == 0:
+            raise BackendError(f"apply_force: body {body!r} is static (welded to the world)")
         pos, quat = d.xpos[bid], d.xquat[bid]
         force, torque = np.asarray(force_n, float), np.asarray(torque_nm, float)
         if force.shape != (3,) or torque.shape != (3,) or not np.all(np.isfinite(np.r_[force, torque])):

@@ -45,15 +45,29 @@ PyBullet 3.2.7 behaviours worked around here (each reproduced in a scratch exper
    contact caches of the previous episode (bit-identical to a fresh compile).
 6. An OBJ file with several objects becomes a compound of per-object convex hulls, while the mass
    model and MuJoCo use one hull of the whole mesh: each mesh geom is written once as its convex
-   hull (a one-object OBJ, already scaled) into a private temporary folder.
+   hull (a one-object OBJ, already scaled) into a temporary folder of this process.
+   PyBullet caches loaded meshes by file name for the life of the process (disconnect keeps
+   them), so the hull files are named by their content: recompiling reuses the cache entry
+   instead of growing it (a fresh name per compile grew RSS by ~50 kB per mesh and compile).
 7. Convex hulls keep PyBullet's 1 mm collision margin (rays and contacts meet them 1 mm early);
    margin 0 makes ray casts against hulls miss.
 8. ``resetBasePositionAndOrientation`` sets the centre-of-mass frame and zeroes the velocity.
 9. ``rayTestBatch`` fails at 16,384 rays or more (silently at exactly 16,384): rays go in chunks.
+10. ``getLinkState`` returns the link frame (``worldLinkFramePosition``/``Orientation``) rounded to
+    float32 (errors up to ~1e-7 m and rad) but the link's centre-of-mass frame in full precision:
+    every body frame, base or link, is computed here from its COM frame and inertial offset.
+11. ``rayTestBatch`` distances to spheres, capsules and cylinders are approximate (Bullet's
+    subsimplex convex cast: ~1e-4 m typical, over 1 cm at grazing incidence; also up to ~1 mm
+    within a few mm of a box edge), and the flag for its exact GJK cast is not exposed. When a ray
+    hits a body whose colliding geoms are all boxes, spheres, capsules or cylinders, its distance
+    is recomputed analytically in each geom's frame (Bullet still decides which body is hit);
+    bodies with a mesh keep Bullet's distance.
 """
 
 from __future__ import annotations
 
+import atexit
+import hashlib
 import itertools
 import math
 import shutil
@@ -77,10 +91,14 @@ from simsuite.backends.base import (
     param_error,
     unknown_name,
 )
-from simsuite.scene import Body, Geom, Joint, Scene, SceneError
+from simsuite.scene import Body, Geom, Scene, SceneError
 from simsuite.transforms import quat_conj, quat_mul, quat_to_mat, wxyz_to_xyzw, xyzw_to_wxyz
 
-_SAVED_STATES_MAX = 256  # live in-memory PyBullet states kept for bit-exact set_state
+# Live in-memory PyBullet states kept for bit-exact set_state. Each is a snapshot of the whole
+# world, collision shapes included (measured: ~100 kB + ~5 kB per body + ~65 B per hull vertex;
+# 1.8 MB with ten 2,562-vertex hulls), so their number is set by a memory budget.
+_SAVED_STATES_RANGE = (8, 256)
+_SAVED_STATES_BUDGET_BYTES = 64 << 20
 _RAY_CHUNK = 8192  # rays per rayTestBatch call (PyBullet fails at 16,384)
 _MAX_VELOCITY = 1e6  # [rad/s or m/s] replaces PyBullet's default clamp of 100
 _RUNAWAY_VELOCITY = 1e5  # [rad/s or m/s] beyond this the simulation counts as diverged
@@ -88,9 +106,12 @@ _STATIC_GROUP, _STATIC_MASK = 2, -1 ^ 2  # Bullet's StaticFilter group, collidin
 _JOINT_GROUPS_MAX = 256  # cached joint_states lookups
 _UNIT_QUAT_TOL = 1e-6
 _TOKENS = itertools.count(1)  # state tokens, unique within the process
+_HULL_FILES: dict[tuple[str, int, tuple[float, ...]], tuple[str, int]] = {}  # (mesh, mtime, scale) -> (OBJ, vertices)
+_RAY_SHAPES = {"box": 0, "sphere": 1, "capsule": 2, "cylinder": 3}  # geoms with an analytic ray test
 _JOINT_TYPES = {"hinge": pb.JOINT_REVOLUTE, "slide": pb.JOINT_PRISMATIC, None: pb.JOINT_FIXED}
 _POSITION, _VELOCITY, _TORQUE = 0, 1, 2
 _ACTUATOR_KIND = {"position": _POSITION, "velocity": _VELOCITY, "torque": _TORQUE}
+_XYZW_TO_WXYZ = np.array([3, 0, 1, 2])
 _MASS_PARAMS = ("mass_kg", "inertia_scale")
 _DAMPING_PARAMS = ("linear_damping", "angular_damping")
 _SURFACE_PARAMS = ("friction", "restitution")
@@ -130,11 +151,16 @@ class _BodyRec:
     linear_damping: float = 0.0  # [1/s]
     angular_damping: float = 0.0  # [1/s]
     surfaces: list[_Surface] = field(default_factory=list)  # colliding geoms, scene order
+    origin_in_com: tuple[float, float, float] = field(init=False)  # body origin seen from the COM, COM axes
+
+    def __post_init__(self) -> None:
+        self.origin_in_com = tuple((-(quat_to_mat(self.com_quat).T @ self.com_pos)).tolist())
 
     @property
-    def inertia(self) -> np.ndarray:
+    def inertia(self) -> list[float]:
         """Principal inertia now: the compiled one scaled with mass (same density) and inertia_scale."""
-        return self.inertia0 * (self.mass_kg / self.mass0_kg) * self.inertia_scale
+        scale = self.mass_kg / self.mass0_kg * self.inertia_scale
+        return [float(i) * scale for i in self.inertia0]
 
 
 @dataclass
@@ -161,17 +187,28 @@ class _MultiBody:
 
 @dataclass
 class _TorquePlan:
-    """The joint torques one multibody needs each substep: actuators plus joint damping."""
+    """The joint torques one multibody needs each substep: actuators plus joint damping.
+    Plain Python lists: for the handful of joints of a robot they beat numpy's call overhead."""
 
     uid: int
     joints: list[int]  # PyBullet joint indices, one slot each
-    damping: np.ndarray  # per slot
-    actuators: np.ndarray  # actuator indices on this multibody
-    slots: np.ndarray  # slot of each of those actuators
+    damping: list[float]  # per slot
+    actuators: list[tuple[int, int]]  # (actuator index, slot) for the actuators on this multibody
 
 
 # ---------------------------------------------------------------------------
-# Small pose helpers (scalar-first quaternions)
+# Small math helpers (scalar-first quaternions). np.cross costs ~10x these on tiny arrays.
+
+
+def _cross(a: Sequence[float], b: Sequence[float]) -> np.ndarray:
+    return np.array([a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]])
+
+
+def _cross_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Row-wise cross products of (N, 3) arrays."""
+    ax, ay, az = a.T
+    bx, by, bz = b.T
+    return np.stack([ay * bz - az * by, az * bx - ax * bz, ax * by - ay * bx], axis=1)
 
 
 def _quat_mul_batch(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -192,12 +229,101 @@ def _quat_mul_batch(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def _rotate_batch(q: np.ndarray, v: np.ndarray) -> np.ndarray:
     """Rotate vectors v (N, 3) by quaternions q (N, 4)."""
     w, u = q[:, :1], q[:, 1:]
-    t = 2.0 * np.cross(u, v)
-    return v + w * t + np.cross(u, t)
+    t = 2.0 * _cross_rows(u, v)
+    return v + w * t + _cross_rows(u, t)
 
 
-def _wxyz_rows(xyzw: np.ndarray) -> np.ndarray:
-    return xyzw[:, [3, 0, 1, 2]]
+def _drag(rec: "_BodyRec", orn: Sequence[float], v: Sequence[float], w: Sequence[float]) -> tuple[list[float], list[float], list[float]]:
+    """A free body's damping: the force -c·m·v of its frame origin, the COM-to-origin offset
+    where it acts, and the torque -c·I·ω, all in world axes. ``orn`` is PyBullet's (x, y, z, w)
+    COM orientation. Unrolled floats: numpy's per-call cost dominates at this size."""
+    x, y, z, s = orn
+    r00, r01, r02 = 1 - 2 * (y * y + z * z), 2 * (x * y - s * z), 2 * (x * z + s * y)
+    r10, r11, r12 = 2 * (x * y + s * z), 1 - 2 * (x * x + z * z), 2 * (y * z - s * x)
+    r20, r21, r22 = 2 * (x * z - s * y), 2 * (y * z + s * x), 1 - 2 * (x * x + y * y)
+    ox, oy, oz = rec.origin_in_com
+    rx, ry, rz = r00 * ox + r01 * oy + r02 * oz, r10 * ox + r11 * oy + r12 * oz, r20 * ox + r21 * oy + r22 * oz
+    wx, wy, wz = w
+    c_m = -rec.linear_damping * rec.mass_kg
+    force = [c_m * (v[0] + wy * rz - wz * ry), c_m * (v[1] + wz * rx - wx * rz), c_m * (v[2] + wx * ry - wy * rx)]
+    ix, iy, iz = rec.inertia
+    c = -rec.angular_damping
+    lx = c * ix * (r00 * wx + r10 * wy + r20 * wz)  # -c·I·ω in the COM frame
+    ly = c * iy * (r01 * wx + r11 * wy + r21 * wz)
+    lz = c * iz * (r02 * wx + r12 * wy + r22 * wz)
+    torque = [r00 * lx + r01 * ly + r02 * lz, r10 * lx + r11 * ly + r12 * lz, r20 * lx + r21 * ly + r22 * lz]
+    return force, [rx, ry, rz], torque
+
+
+def _actuator_force(spec: tuple[int, float, float, float, float, float], ctrl: float, gain: float, q: float, qd: float) -> float:
+    """u of scene.Actuator for one actuator, times its gain, clipped to its force range."""
+    kind, kp, kv, gear, lo, hi = spec
+    if kind == _POSITION:
+        u = kp * (ctrl - q) - kv * qd
+    elif kind == _VELOCITY:
+        u = kv * (ctrl - qd)
+    else:
+        u = gear * ctrl
+    return min(max(gain * u, lo), hi)
+
+
+# ---------------------------------------------------------------------------
+# Exact ray distances to primitives (quirk 11). Rays are in the geom frame, directions unit
+# length; each function returns the entry distance, inf where the ray misses or starts inside.
+
+
+def _ray_sphere(o: np.ndarray, d: np.ndarray, radius: np.ndarray, centre_z: np.ndarray) -> np.ndarray:
+    rel = o - np.stack([np.zeros_like(centre_z), np.zeros_like(centre_z), centre_z], axis=1)
+    b = np.einsum("ij,ij->i", rel, d)
+    c = np.einsum("ij,ij->i", rel, rel) - radius * radius
+    disc = b * b - c
+    t = -b - np.sqrt(np.maximum(disc, 0.0))
+    return np.where((disc >= 0) & (c > 0) & (t >= 0), t, np.inf)
+
+
+def _ray_box(o: np.ndarray, d: np.ndarray, half: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t1, t2 = (-half - o) / d, (half - o) / d
+    near = np.where(np.isnan(t1) | np.isnan(t2), -np.inf, np.fmin(t1, t2)).max(axis=1)
+    far = np.where(np.isnan(t1) | np.isnan(t2), np.inf, np.fmax(t1, t2)).min(axis=1)
+    return np.where((near <= far) & (near >= 0), near, np.inf)
+
+
+def _ray_tube(o: np.ndarray, d: np.ndarray, radius: np.ndarray, half: np.ndarray) -> np.ndarray:
+    """The side of a z-axis cylinder of the given radius between z = -half and +half."""
+    a = d[:, 0] ** 2 + d[:, 1] ** 2
+    b = o[:, 0] * d[:, 0] + o[:, 1] * d[:, 1]
+    c = o[:, 0] ** 2 + o[:, 1] ** 2 - radius * radius
+    disc = b * b - a * c
+    with np.errstate(divide="ignore", invalid="ignore"):  # rays along the axis: a = 0
+        t = (-b - np.sqrt(np.maximum(disc, 0.0))) / a
+        ok = (a > 0) & (disc >= 0) & (c > 0) & (t >= 0) & (np.abs(o[:, 2] + t * d[:, 2]) <= half)
+    return np.where(ok, t, np.inf)
+
+
+def _ray_caps(o: np.ndarray, d: np.ndarray, radius: np.ndarray, half: np.ndarray) -> np.ndarray:
+    """The flat end discs of a z-axis cylinder, entered from outside."""
+    best = np.full(len(o), np.inf)
+    for side in (1.0, -1.0):
+        with np.errstate(divide="ignore", invalid="ignore"):  # rays parallel to the caps: dz = 0
+            t = (side * half - o[:, 2]) / d[:, 2]
+            x, y = o[:, 0] + t * d[:, 0], o[:, 1] + t * d[:, 1]
+            ok = (side * o[:, 2] > half) & (t >= 0) & (x * x + y * y <= radius * radius)
+        best = np.minimum(best, np.where(ok, t, np.inf))
+    return best
+
+
+def _ray_primitive(kind: int, o: np.ndarray, d: np.ndarray, size: np.ndarray) -> np.ndarray:
+    """Entry distance of rays into one kind of primitive (sizes as in scene.Geom)."""
+    if kind == _RAY_SHAPES["box"]:
+        return _ray_box(o, d, size)
+    radius, half = size[:, 0], size[:, 1]
+    if kind == _RAY_SHAPES["sphere"]:
+        return _ray_sphere(o, d, radius, np.zeros_like(radius))
+    if kind == _RAY_SHAPES["capsule"]:
+        ends = np.minimum(_ray_sphere(o, d, radius, half), _ray_sphere(o, d, radius, -half))
+        return np.minimum(_ray_tube(o, d, radius, half), ends)
+    return np.minimum(_ray_tube(o, d, radius, half), _ray_caps(o, d, radius, half))
 
 
 def _vector(value: Sequence[float], size: int, what: str) -> np.ndarray:
@@ -230,6 +356,37 @@ def _unit_quat(value: Sequence[float], what: str) -> np.ndarray:
     return q / norm
 
 
+def _hull_file(path: Path, scale: Sequence[float]) -> tuple[str, int]:
+    """The mesh's scaled convex hull as a one-object OBJ named by its content (quirk 6), and
+    its number of vertices."""
+    from simsuite.meshes import load_mesh
+
+    resolved = path.resolve()
+    key = (str(resolved), resolved.stat().st_mtime_ns, tuple(float(v) for v in scale))
+    if key not in _HULL_FILES:
+        hull = load_mesh(resolved, scale).convex_hull
+        lines = [f"v {x:.17g} {y:.17g} {z:.17g}" for x, y, z in np.asarray(hull.vertices, dtype=np.float64)]
+        lines += [f"f {a + 1} {b + 1} {c + 1}" for a, b, c in np.asarray(hull.faces)]
+        text = "o hull\n" + "\n".join(lines) + "\n"
+        out = _hull_dir() / f"hull_{hashlib.sha1(text.encode()).hexdigest()}.obj"
+        if not out.exists():
+            out.write_text(text)
+        _HULL_FILES[key] = (str(out), len(hull.vertices))
+    return _HULL_FILES[key]
+
+
+def _hull_dir() -> Path:
+    """This process's folder of hull files, removed when the process exits."""
+    global _HULL_DIR
+    if _HULL_DIR is None:
+        _HULL_DIR = Path(tempfile.mkdtemp(prefix="simsuite_pybullet_hulls_"))
+        atexit.register(shutil.rmtree, _HULL_DIR, ignore_errors=True)
+    return _HULL_DIR
+
+
+_HULL_DIR: Path | None = None
+
+
 # ---------------------------------------------------------------------------
 
 
@@ -241,7 +398,6 @@ class PybulletBackend(Backend):
     def __init__(self) -> None:
         super().__init__()
         self._cid: int | None = None
-        self._hull_dir: Path | None = None
         self._closed = False
 
     # -- lifecycle ---------------------------------------------------------
@@ -269,7 +425,7 @@ class PybulletBackend(Backend):
             fixedTimeStep=self._dt, numSubSteps=0, deterministicOverlappingPairs=1, physicsClientId=cid
         )
         mesh_dir = Path(scene.mesh_dir) if scene.mesh_dir is not None else None
-        self._hull_files: dict[tuple[str, tuple[float, ...]], str] = {}
+        self._hull_vertices = 0
         self._bodies: list[_BodyRec] = []
         self._body_by_name: dict[str, _BodyRec] = {}
         self._joints: dict[str, _JointRec] = {}
@@ -281,17 +437,17 @@ class PybulletBackend(Backend):
         self._names = tuple(rec.name for rec in self._bodies)
         self._build_actuators(scene)
         self._ray_table = self._make_ray_table()
+        self._make_ray_geoms(scene)
         self._cache_static_poses()
         self._param_names = self._list_params()
         self._param_set = set(self._param_names)
         self._warn_unsupported(scene)
         self._rebuild_step_plans()
-        self._velocity_mask = np.concatenate(
-            [np.r_[np.zeros(7, bool), np.ones(6, bool), np.zeros(len(mb.dofs), bool), np.ones(len(mb.dofs), bool)] for mb in self._movable]
-            or [np.zeros(0, bool)]
-        )
-        self._state_size = 2 + len(self._velocity_mask) + len(self._act_names)
+        self._state_size = 2 + sum(13 + 2 * len(mb.dofs) for mb in self._movable) + len(self._act_names)
         self._saved: OrderedDict[float, tuple[int, np.ndarray]] = OrderedDict()
+        state_bytes = 100_000 + 5_000 * len(self._bodies) + 80 * self._hull_vertices  # see _SAVED_STATES_BUDGET_BYTES
+        low, high = _SAVED_STATES_RANGE
+        self._saved_max = min(high, max(low, _SAVED_STATES_BUDGET_BYTES // state_bytes))
         self._joint_groups: dict[tuple[str, ...], list[tuple[int, list[int], np.ndarray]]] = {}
         self._time_s = 0.0
         self._diverged = False
@@ -321,8 +477,9 @@ class PybulletBackend(Backend):
                 step_simulation(physicsClientId=cid)
                 t += dt  # one addition per substep, as MuJoCo advances its time
         else:
+            ctrl, gain = self._ctrl.tolist(), self._gain.tolist()
             for _ in range(n_substeps):
-                self._apply_joint_torques()
+                self._apply_joint_torques(ctrl, gain)
                 self._apply_body_wrenches()
                 step_simulation(physicsClientId=cid)
                 t += dt
@@ -344,9 +501,6 @@ class PybulletBackend(Backend):
         cid, self._cid = getattr(self, "_cid", None), None
         if cid is not None and pb.getConnectionInfo(physicsClientId=cid)["isConnected"]:
             pb.disconnect(physicsClientId=cid)
-        hull_dir, self._hull_dir = getattr(self, "_hull_dir", None), None
-        if hull_dir is not None:
-            shutil.rmtree(hull_dir, ignore_errors=True)
 
     def _require_compiled(self) -> None:
         if self._cid is None:
@@ -360,12 +514,18 @@ class PybulletBackend(Backend):
 
     @property
     def diverged(self) -> bool:
-        """Checked when asked (not every substep, to keep step() lean) and sticky until reset."""
+        """Checked when asked (not every substep, to keep step() lean) and sticky until reset:
+        a NaN or a speed beyond _RUNAWAY_VELOCITY in any base or joint velocity."""
         self._require_compiled()
         if not self._diverged:
-            values = self._physical_values()
-            runaway = np.abs(values[self._velocity_mask]) > _RUNAWAY_VELOCITY
-            self._diverged = bool(not np.all(np.isfinite(values)) or np.any(runaway))
+            cid, speeds = self._cid, []
+            for mb in self._movable:
+                if mb.dynamic_base:
+                    v, w = pb.getBaseVelocity(mb.uid, physicsClientId=cid)
+                    speeds += [*v, *w]
+                if mb.dofs:
+                    speeds += [state[1] for state in pb.getJointStates(mb.uid, mb.dofs, physicsClientId=cid)]
+            self._diverged = not all(abs(x) <= _RUNAWAY_VELOCITY for x in speeds)  # NaN fails <=
         return self._diverged
 
     # -- building ------------------------------------------------------------
@@ -511,27 +671,12 @@ class PybulletBackend(Backend):
             return pb.GEOM_CAPSULE, size[0], zero3, 2.0 * size[1], ""
         if geom.type == "cylinder":
             return pb.GEOM_CYLINDER, size[0], zero3, 2.0 * size[1], ""
-        return pb.GEOM_MESH, 0.0, zero3, 0.0, self._hull_file(geom, scene)
-
-    def _hull_file(self, geom: Geom, scene: Scene) -> str:
-        """The geom's scaled convex hull as a one-object OBJ file (quirk 6), written once."""
-        from simsuite.meshes import load_mesh
-
-        path = scene.resolve_mesh(geom.mesh or "")
-        key = (str(path.resolve()), tuple(float(s) for s in geom.mesh_scale))
-        if key not in self._hull_files:
-            try:
-                hull = load_mesh(path, geom.mesh_scale).convex_hull
-            except ValueError as exc:
-                raise BackendError(f"geom {geom.name!r}: {exc}") from exc
-            if self._hull_dir is None:
-                self._hull_dir = Path(tempfile.mkdtemp(prefix="simsuite_pybullet_"))
-            out = self._hull_dir / f"hull_{len(self._hull_files)}.obj"
-            lines = [f"v {x:.17g} {y:.17g} {z:.17g}" for x, y, z in np.asarray(hull.vertices, dtype=np.float64)]
-            lines += [f"f {a + 1} {b + 1} {c + 1}" for a, b, c in np.asarray(hull.faces)]
-            out.write_text("o hull\n" + "\n".join(lines) + "\n")
-            self._hull_files[key] = str(out)
-        return self._hull_files[key]
+        try:
+            file_name, n_vertices = _hull_file(scene.resolve_mesh(geom.mesh or ""), geom.mesh_scale)
+        except (OSError, ValueError) as exc:
+            raise BackendError(f"geom {geom.name!r}: {exc}") from exc
+        self._hull_vertices += n_vertices
+        return pb.GEOM_MESH, 0.0, zero3, 0.0, file_name
 
     def _register_body(self, body: Body, uid: int, link: int, static: bool, part: dict) -> _BodyRec:
         """Record a created body and give PyBullet its inertia and surface values."""
@@ -586,7 +731,7 @@ class PybulletBackend(Backend):
         return dofs
 
     def _build_actuators(self, scene: Scene) -> None:
-        """Actuator gains and ranges as arrays, so a substep computes all forces at once."""
+        """Per actuator: (kind, kp, kv, gear, force range) for the substep loop, and its ctrl range."""
         acts = scene.actuators
         for act in acts:
             if self._joints[act.joint].type == "free":
@@ -594,15 +739,14 @@ class PybulletBackend(Backend):
         self._act_names = [act.name for act in acts]
         self._act_index = {name: i for i, name in enumerate(self._act_names)}
         self._act_joint = [self._joints[act.joint] for act in acts]
-        self._act_kind = np.array([_ACTUATOR_KIND[act.kind] for act in acts], dtype=np.int8)
-        self._kp = np.array([act.kp for act in acts], dtype=np.float64)
-        self._kv = np.array([act.kv for act in acts], dtype=np.float64)
-        self._gear = np.array([act.gear for act in acts], dtype=np.float64)
+        inf = math.inf
+        self._act_spec = [
+            (_ACTUATOR_KIND[act.kind], float(act.kp), float(act.kv), float(act.gear), *map(float, act.force_range or (-inf, inf)))
+            for act in acts
+        ]
+        self._ctrl_range = [tuple(map(float, act.ctrl_range or (-inf, inf))) for act in acts]
         self._gain = np.ones(len(acts))
         self._ctrl = np.zeros(len(acts))
-        inf = math.inf
-        self._ctrl_range = np.array([act.ctrl_range or (-inf, inf) for act in acts], dtype=np.float64).reshape(-1, 2)
-        self._force_range = np.array([act.force_range or (-inf, inf) for act in acts], dtype=np.float64).reshape(-1, 2)
 
     def _make_ray_table(self) -> np.ndarray:
         """table[uid, link + 1] -> row in body_names (-1: no scene body, e.g. a hidden base)."""
@@ -613,8 +757,34 @@ class PybulletBackend(Backend):
             table[rec.uid, rec.link + 1] = rec.row
         return table
 
+    def _make_ray_geoms(self, scene: Scene) -> None:
+        """The analytic shapes of bodies made only of primitives, for exact ray distances (quirk
+        11): a geom table, and per body row the slice of it that holds the body's geoms."""
+        n = len(self._bodies)
+        self._ray_geom_start = np.zeros(n, dtype=np.intp)
+        self._ray_geom_count = np.zeros(n, dtype=np.intp)
+        kinds, rows, positions, quats, sizes = [], [], [], [], []
+        for body, _, _ in scene.walk():
+            geoms = [geom for geom in body.geoms if geom.collide]
+            if not geoms or any(geom.type not in _RAY_SHAPES for geom in geoms):
+                continue
+            row = self._body_by_name[body.name].row
+            self._ray_geom_start[row], self._ray_geom_count[row] = len(kinds), len(geoms)
+            for geom in geoms:
+                kinds.append(_RAY_SHAPES[geom.type])
+                rows.append(row)
+                positions.append(geom.pos)
+                quats.append(geom.quat)
+                sizes.append(tuple(geom.size) + (0.0,) * (3 - len(geom.size)))
+        self._ray_geom_kind = np.array(kinds, dtype=np.intp)
+        self._ray_geom_row = np.array(rows, dtype=np.intp)
+        self._ray_geom_pos = np.array(positions, dtype=np.float64).reshape(-1, 3)
+        self._ray_geom_quat = np.array(quats, dtype=np.float64).reshape(-1, 4)
+        self._ray_geom_size = np.array(sizes, dtype=np.float64).reshape(-1, 3)
+
     def _cache_static_poses(self) -> None:
-        """Static bodies never move: their poses are read once here."""
+        """Static bodies never move: their poses are read once here. The moving ones are read
+        per multibody by body_poses(), in the order planned here."""
         self._movable = [mb for mb in self._multibodies if mb.movable]
         n = len(self._bodies)
         self._static_pos = np.zeros((n, 3))
@@ -623,6 +793,16 @@ class PybulletBackend(Backend):
             if rec.static:
                 pos, quat = self._query_pose(rec)
                 self._static_pos[rec.row], self._static_quat[rec.row] = pos, quat
+        self._pose_queries: list[tuple[int, bool, list[int]]] = []  # (uid, base moves, moving links)
+        order: list[_BodyRec] = []
+        for mb in self._movable:
+            base_moves = mb.base is not None and not mb.base.static
+            links = [rec for rec in mb.links if not rec.static]
+            self._pose_queries.append((mb.uid, base_moves, [rec.link for rec in links]))
+            order += ([mb.base] if base_moves else []) + links  # type: ignore[list-item]
+        self._pose_rows = np.array([rec.row for rec in order], dtype=np.intp)
+        self._pose_com_pos = np.array([rec.com_pos for rec in order]).reshape(-1, 3)
+        self._pose_com_conj = np.array([quat_conj(rec.com_quat) for rec in order]).reshape(-1, 4)
 
     def _warn_unsupported(self, scene: Scene) -> None:
         notes = []
@@ -640,7 +820,7 @@ class PybulletBackend(Backend):
     def _apply_mass(self, rec: _BodyRec) -> None:
         # Mass and inertia in a call of their own (quirk 1).
         pb.changeDynamics(
-            rec.uid, rec.link, mass=rec.mass_kg, localInertiaDiagonal=rec.inertia.tolist(), physicsClientId=self._cid
+            rec.uid, rec.link, mass=rec.mass_kg, localInertiaDiagonal=rec.inertia, physicsClientId=self._cid
         )
 
     def _apply_surface(self, rec: _BodyRec) -> None:
@@ -673,39 +853,25 @@ class PybulletBackend(Backend):
                 _TorquePlan(
                     uid=uid,
                     joints=slots,
-                    damping=np.array([damping_of[(uid, j)] for j in slots]),
-                    actuators=np.array(acts, dtype=np.intp),
-                    slots=np.array([slots.index(self._act_joint[i].index) for i in acts], dtype=np.intp),
+                    damping=[damping_of[(uid, j)] for j in slots],
+                    actuators=[(i, slots.index(self._act_joint[i].index)) for i in acts],
                 )
             )
         self._drag_bodies = [rec for rec in self._bodies if rec.linear_damping > 0 or rec.angular_damping > 0]
         self._lean = not self._torque_plans and not self._drag_bodies
 
     # -- per-substep forces ------------------------------------------------------
-    def _apply_joint_torques(self) -> None:
-        """Actuator forces and joint damping, one TORQUE_CONTROL call per multibody (cleared by each step)."""
-        cid = self._cid
+    def _apply_joint_torques(self, ctrl: list[float], gain: list[float]) -> None:
+        """Actuator forces and joint damping, one TORQUE_CONTROL call per multibody (PyBullet
+        clears joint torques after every stepSimulation)."""
+        cid, spec = self._cid, self._act_spec
         for plan in self._torque_plans:
             states = pb.getJointStates(plan.uid, plan.joints, physicsClientId=cid)
-            n = len(states)
-            q = np.fromiter((s[0] for s in states), np.float64, n)
-            qd = np.fromiter((s[1] for s in states), np.float64, n)
-            torque = -plan.damping * qd
-            if plan.actuators.size:
-                np.add.at(torque, plan.slots, self._actuator_forces(plan.actuators, q[plan.slots], qd[plan.slots]))
-            pb.setJointMotorControlArray(plan.uid, plan.joints, pb.TORQUE_CONTROL, forces=torque.tolist(), physicsClientId=cid)
-
-    def _actuator_forces(self, acts: np.ndarray, q: np.ndarray, qd: np.ndarray) -> np.ndarray:
-        """u per actuator (see scene.Actuator), times its gain, clipped to its force range."""
-        kind, ctrl = self._act_kind[acts], self._ctrl[acts]
-        kp, kv, gear = self._kp[acts], self._kv[acts], self._gear[acts]
-        u = np.where(
-            kind == _POSITION,
-            kp * (ctrl - q) - kv * qd,
-            np.where(kind == _VELOCITY, kv * (ctrl - qd), gear * ctrl),
-        )
-        u *= self._gain[acts]
-        return np.clip(u, self._force_range[acts, 0], self._force_range[acts, 1])
+            torques = [-d * state[1] for d, state in zip(plan.damping, states)]
+            for act, slot in plan.actuators:
+                q, qd = states[slot][:2]
+                torques[slot] += _actuator_force(spec[act], ctrl[act], gain[act], q, qd)
+            pb.setJointMotorControlArray(plan.uid, plan.joints, pb.TORQUE_CONTROL, forces=torques, physicsClientId=cid)
 
     def _apply_body_wrenches(self) -> None:
         """External forces of this step() call and body damping, at the current centres of mass."""
@@ -714,14 +880,13 @@ class PybulletBackend(Backend):
             com = self._com_position(rec)
             pb.applyExternalForce(uid, link, force.tolist(), com, pb.WORLD_FRAME, physicsClientId=cid)
             pb.applyExternalTorque(uid, link, torque.tolist(), pb.WORLD_FRAME, physicsClientId=cid)
-        for rec in self._drag_bodies:  # free bodies only
-            com, com_quat, v_com, omega = self._com_state(rec)
-            origin, _ = self._frame_from_com(rec, np.array(com), com_quat)
-            force = -rec.linear_damping * rec.mass_kg * (v_com + np.cross(omega, origin - com))
-            rot = quat_to_mat(com_quat)
-            torque = -rec.angular_damping * (rot @ (rec.inertia * (rot.T @ omega)))
-            pb.applyExternalForce(rec.uid, rec.link, force.tolist(), origin.tolist(), pb.WORLD_FRAME, physicsClientId=cid)
-            pb.applyExternalTorque(rec.uid, rec.link, torque.tolist(), pb.WORLD_FRAME, physicsClientId=cid)
+        for rec in self._drag_bodies:  # free bodies, always a multibody's base
+            com, orn = pb.getBasePositionAndOrientation(rec.uid, physicsClientId=cid)
+            v, w = pb.getBaseVelocity(rec.uid, physicsClientId=cid)
+            force, to_origin, torque = _drag(rec, orn, v, w)
+            origin = [c + r for c, r in zip(com, to_origin)]
+            pb.applyExternalForce(rec.uid, -1, force, origin, pb.WORLD_FRAME, physicsClientId=cid)
+            pb.applyExternalTorque(rec.uid, -1, torque, pb.WORLD_FRAME, physicsClientId=cid)
 
     # -- PyBullet queries, converted to the body frame --------------------------------
     def _com_position(self, rec: _BodyRec) -> tuple[float, float, float]:
@@ -729,8 +894,16 @@ class PybulletBackend(Backend):
             return pb.getBasePositionAndOrientation(rec.uid, physicsClientId=self._cid)[0]
         return pb.getLinkState(rec.uid, rec.link, physicsClientId=self._cid)[0]
 
-    def _com_state(self, rec: _BodyRec) -> tuple[tuple, np.ndarray, np.ndarray, np.ndarray]:
-        """COM position, COM frame quaternion (w, x, y, z), COM linear and angular velocity (world)."""
+    def _com_pose(self, rec: _BodyRec) -> tuple[np.ndarray, np.ndarray]:
+        """World COM position and COM frame quaternion (w, x, y, z), in full precision (quirk 10)."""
+        if rec.link < 0:
+            pos, orn = pb.getBasePositionAndOrientation(rec.uid, physicsClientId=self._cid)
+        else:
+            pos, orn = pb.getLinkState(rec.uid, rec.link, computeForwardKinematics=1, physicsClientId=self._cid)[:2]
+        return np.array(pos), np.array(xyzw_to_wxyz(orn))
+
+    def _com_motion(self, rec: _BodyRec) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """COM position, COM frame quaternion, COM linear velocity and angular velocity (world)."""
         cid = self._cid
         if rec.link < 0:
             pos, orn = pb.getBasePositionAndOrientation(rec.uid, physicsClientId=cid)
@@ -738,16 +911,11 @@ class PybulletBackend(Backend):
         else:
             state = pb.getLinkState(rec.uid, rec.link, computeLinkVelocity=1, computeForwardKinematics=1, physicsClientId=cid)
             pos, orn, v, w = state[0], state[1], state[6], state[7]
-        return pos, np.array(xyzw_to_wxyz(orn)), np.array(v), np.array(w)
+        return np.array(pos), np.array(xyzw_to_wxyz(orn)), np.array(v), np.array(w)
 
     def _query_pose(self, rec: _BodyRec) -> tuple[np.ndarray, np.ndarray]:
-        """Body frame pose from PyBullet: link frames directly, a base from its COM frame."""
-        cid = self._cid
-        if rec.link >= 0:
-            state = pb.getLinkState(rec.uid, rec.link, computeForwardKinematics=1, physicsClientId=cid)
-            return np.array(state[4]), np.array(xyzw_to_wxyz(state[5]))
-        pos, orn = pb.getBasePositionAndOrientation(rec.uid, physicsClientId=cid)
-        return self._frame_from_com(rec, np.array(pos), np.array(xyzw_to_wxyz(orn)))
+        """The body frame's world pose."""
+        return self._frame_from_com(rec, *self._com_pose(rec))
 
     @staticmethod
     def _frame_from_com(rec: _BodyRec, com: np.ndarray, com_quat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -820,7 +988,7 @@ class PybulletBackend(Backend):
     def _remember(self, state_id: int, state: np.ndarray) -> None:
         """Keep the newest saved states; older ones are freed in PyBullet."""
         self._saved[state[0]] = (state_id, state.copy())
-        while len(self._saved) > _SAVED_STATES_MAX:
+        while len(self._saved) > self._saved_max:
             _, (old_id, _) = self._saved.popitem(last=False)
             pb.removeState(old_id, physicsClientId=self._cid)
 
@@ -875,7 +1043,7 @@ class PybulletBackend(Backend):
     def set_body_pose(self, body: str, pos: Sequence[float], quat: Sequence[float] | None = None) -> None:
         rec = self._body(body)
         if not rec.free_root:
-            raise BackendError(f"set_body_pose: body {body!r} has no free joint; only free top-level bodies can be teleported")
+            raise BackendError(f"set_body_pose needs a free body; {body!r} is not free (no free joint on a top-level body)")
         position = _vector(pos, 3, "set_body_pose pos")
         orientation = self._query_pose(rec)[1] if quat is None else _unit_quat(quat, "set_body_pose quat")
         com, com_quat = self._com_from_frame(rec, position, orientation)
@@ -889,14 +1057,13 @@ class PybulletBackend(Backend):
     ) -> None:
         rec = self._body(body)
         if not rec.free_root:
-            raise BackendError(f"set_body_velocity: body {body!r} has no free joint; only free top-level bodies qualify")
+            raise BackendError(f"set_body_velocity needs a free body; {body!r} is not free (no free joint on a top-level body)")
         v_frame = _vector(linear_m_s, 3, "set_body_velocity linear_m_s")
         omega = _vector(angular_rad_s, 3, "set_body_velocity angular_rad_s")
-        cid = self._cid
-        com, orn = pb.getBasePositionAndOrientation(rec.uid, physicsClientId=cid)
-        origin, _ = self._frame_from_com(rec, np.array(com), np.array(xyzw_to_wxyz(orn)))
-        v_com = v_frame + np.cross(omega, np.array(com) - origin)  # PyBullet's base velocity is the COM's
-        pb.resetBaseVelocity(rec.uid, v_com.tolist(), omega.tolist(), physicsClientId=cid)
+        com, com_quat = self._com_pose(rec)
+        origin, _ = self._frame_from_com(rec, com, com_quat)
+        v_com = v_frame + _cross(omega, com - origin)  # PyBullet's base velocity is the COM's
+        pb.resetBaseVelocity(rec.uid, v_com.tolist(), omega.tolist(), physicsClientId=self._cid)
         self._aabbs_stale = True
 
     def set_joint_position(self, joint: str, value: float, velocity: float = 0.0) -> None:
@@ -938,7 +1105,8 @@ class PybulletBackend(Backend):
             raise BackendError(f"apply_force frame must be 'world' or 'body', got {frame!r}")
         force = _vector(force_n, 3, "force_n")
         torque = _vector(torque_nm, 3, "torque_nm")
-        pos, quat = self._query_pose(rec)
+        com, com_quat = self._com_pose(rec)
+        pos, quat = self._frame_from_com(rec, com, com_quat)
         rot = quat_to_mat(quat)
         if frame == "body":
             force, torque = rot @ force, rot @ torque
@@ -949,8 +1117,7 @@ class PybulletBackend(Backend):
         else:
             local = _vector(point, 3, "apply_force point")
             at = pos + rot @ local if frame == "body" else local
-        com = np.array(self._com_position(rec))
-        torque = torque + np.cross(at - com, force)
+        torque = torque + _cross(at - com, force)
         key = (rec.uid, rec.link)
         if key in self._pending:
             _, old_force, old_torque = self._pending[key]
@@ -970,9 +1137,9 @@ class PybulletBackend(Backend):
             raise BackendError(f"body_velocity frame must be 'world' or 'body', got {frame!r}")
         if rec.static:
             return np.zeros(3), np.zeros(3)
-        com, com_quat, v_com, omega = self._com_state(rec)
-        pos, quat = self._frame_from_com(rec, np.array(com), com_quat)
-        v_frame = v_com + np.cross(omega, pos - np.array(com))
+        com, com_quat, v_com, omega = self._com_motion(rec)
+        pos, quat = self._frame_from_com(rec, com, com_quat)
+        v_frame = v_com + _cross(omega, pos - com)  # PyBullet reports the COM's velocity
         if frame == "body":
             rot_t = quat_to_mat(quat).T
             return rot_t @ v_frame, rot_t @ omega
@@ -981,31 +1148,31 @@ class PybulletBackend(Backend):
     def body_poses(self) -> tuple[np.ndarray, np.ndarray]:
         self._require_compiled()
         cid = self._cid
+        coms: list[Sequence[float]] = []
+        orns: list[Sequence[float]] = []
+        for uid, base_moves, links in self._pose_queries:
+            if base_moves:
+                com, orn = pb.getBasePositionAndOrientation(uid, physicsClientId=cid)
+                coms.append(com)
+                orns.append(orn)
+            if links:
+                for state in pb.getLinkStates(uid, links, computeForwardKinematics=1, physicsClientId=cid):
+                    coms.append(state[0])
+                    orns.append(state[1])
         pos, quat = self._static_pos.copy(), self._static_quat.copy()
-        bases, base_pos, base_orn = [], [], []
-        for mb in self._movable:
-            if mb.base is not None and not mb.base.static:
-                com, orn = pb.getBasePositionAndOrientation(mb.uid, physicsClientId=cid)
-                bases.append(mb.base)
-                base_pos.append(com)
-                base_orn.append(orn)
-            moving = [rec for rec in mb.links if not rec.static]
-            if moving:
-                states = pb.getLinkStates(mb.uid, [rec.link for rec in moving], computeForwardKinematics=1, physicsClientId=cid)
-                rows = [rec.row for rec in moving]
-                pos[rows] = [s[4] for s in states]
-                quat[rows] = _wxyz_rows(np.array([s[5] for s in states]))
-        if bases:  # COM frames -> body frames, all bases at once
-            rows = [rec.row for rec in bases]
-            frame_quat = _quat_mul_batch(_wxyz_rows(np.array(base_orn)), np.array([quat_conj(r.com_quat) for r in bases]))
-            pos[rows] = np.array(base_pos) - _rotate_batch(frame_quat, np.array([r.com_pos for r in bases]))
-            quat[rows] = frame_quat
+        if coms:  # COM frames -> body frames, all at once
+            frame_quat = _quat_mul_batch(np.array(orns)[:, _XYZW_TO_WXYZ], self._pose_com_conj)
+            pos[self._pose_rows] = np.array(coms) - _rotate_batch(frame_quat, self._pose_com_pos)
+            quat[self._pose_rows] = frame_quat
         return pos, quat
 
     @property
     def body_names(self) -> tuple[str, ...]:
         self._require_compiled()
         return self._names
+
+    def body_index(self, body: str) -> int:
+        return self._body(body).row
 
     def site_pose(self, site: str) -> tuple[np.ndarray, np.ndarray]:
         self._require_compiled()
@@ -1092,7 +1259,36 @@ class PybulletBackend(Backend):
         distance[hit] = fraction[hit] * max_range
         index = np.full(n, -1, dtype=np.int32)
         index[hit] = self._ray_table[uid[hit], link[hit] + 1]
+        self._refine_distances(starts, units, index, distance, max_range)
         return RayHits(distance_m=distance, body_index=index, body_names=self._names)
+
+    def _refine_distances(self, starts: np.ndarray, units: np.ndarray, index: np.ndarray, distance: np.ndarray, max_range: float) -> None:
+        """Replace Bullet's approximate distances by exact ones where the hit body is made only
+        of primitives (quirk 11): the nearest entry over that body's geoms, in place."""
+        rays = np.flatnonzero(index >= 0)
+        rays = rays[self._ray_geom_count[index[rays]] > 0]
+        if rays.size == 0:
+            return
+        counts = self._ray_geom_count[index[rays]]
+        ray_of = np.repeat(rays, counts)  # one (ray, geom) pair per geom of the hit body
+        first = np.cumsum(counts) - counts
+        geom_of = np.repeat(self._ray_geom_start[index[rays]], counts) + np.arange(counts.sum()) - np.repeat(first, counts)
+        pos, quat = self.body_poses()
+        rows = self._ray_geom_row[geom_of]
+        geom_quat = _quat_mul_batch(quat[rows], self._ray_geom_quat[geom_of])
+        geom_pos = pos[rows] + _rotate_batch(quat[rows], self._ray_geom_pos[geom_of])
+        to_local = geom_quat * [1.0, -1.0, -1.0, -1.0]
+        o = _rotate_batch(to_local, starts[ray_of] - geom_pos)
+        d = _rotate_batch(to_local, units[ray_of])
+        t = np.full(len(geom_of), np.inf)
+        kinds = self._ray_geom_kind[geom_of]
+        for kind in np.unique(kinds):
+            sel = kinds == kind
+            t[sel] = _ray_primitive(int(kind), o[sel], d[sel], self._ray_geom_size[geom_of[sel]])
+        exact = np.full(len(distance), np.inf)
+        np.minimum.at(exact, ray_of, t)
+        better = np.isfinite(exact) & (exact <= max_range)
+        distance[better] = exact[better]
 
     # -- physical parameters -----------------------------------------------
     def _list_params(self) -> list[str]:
@@ -1176,7 +1372,7 @@ class PybulletBackend(Backend):
             for surface in rec.surfaces:
                 self._set_surface_param(surface, attr, value, name)
             return
-        if attr in ("mass_kg", "inertia_scale"):
+        if attr in _MASS_PARAMS:
             if value <= 0:
                 raise BackendError(f"{name} must be > 0, got {value}")
             setattr(rec, attr, value)

@@ -82,9 +82,14 @@ def raw_step_fn(env: SimEnv):
     import pybullet
 
     cid = backend.client_id
+    # PyBullet clears joint torques after every stepSimulation, so any actuated PyBullet
+    # program must set them each substep: the raw floor includes that one call per multibody.
+    torque_calls = [(plan.uid, plan.joints, [0.0] * len(plan.joints)) for plan in backend._torque_plans]
 
     def raw() -> None:
         for _ in range(n):
+            for uid, joints, forces in torque_calls:
+                pybullet.setJointMotorControlArray(uid, joints, pybullet.TORQUE_CONTROL, forces=forces, physicsClientId=cid)
             pybullet.stepSimulation(physicsClientId=cid)
 
     return raw

@@ -194,6 +194,7 @@ class _TorquePlan:
     joints: list[int]  # PyBullet joint indices, one slot each
     damping: list[float]  # per slot
     actuators: list[tuple[int, int]]  # (actuator index, slot) for the actuators on this multibody
+    stateless: bool = False  # torque motors only, no damping: torques are constant within a step()
 
 
 # ---------------------------------------------------------------------------
@@ -400,6 +401,13 @@ class PybulletBackend(Backend):
         self._cid: int | None = None
         self._closed = False
 
+    @property
+    def client_id(self) -> int:
+        """This instance's private PyBullet client, for benchmarks' raw engine loops."""
+        if self._cid is None:
+            raise BackendError("the PyBullet backend has no compiled scene (call compile() first, or it was closed)")
+        return self._cid
+
     # -- lifecycle ---------------------------------------------------------
     def compile(self, scene: Scene) -> None:
         """Build one multibody per top-level body. Raises SceneError for a malformed scene."""
@@ -478,9 +486,12 @@ class PybulletBackend(Backend):
                 t += dt  # one addition per substep, as MuJoCo advances its time
         else:
             ctrl, gain = self._ctrl.tolist(), self._gain.tolist()
+            constant = {id(p): self._plan_torques(p, ctrl, gain, None) for p in self._torque_plans if p.stateless}
+            wrenches = bool(self._pending or self._drag_bodies)
             for _ in range(n_substeps):
-                self._apply_joint_torques(ctrl, gain)
-                self._apply_body_wrenches()
+                self._apply_joint_torques(ctrl, gain, constant)
+                if wrenches:
+                    self._apply_body_wrenches()
                 step_simulation(physicsClientId=cid)
                 t += dt
         self._time_s = t
@@ -846,6 +857,10 @@ class PybulletBackend(Backend):
             joints.append(joint.index)
             acts.append(i)
         damping_of = {(j.body.uid, j.index): j.damping for j in self._joints.values() if j.type != "free"}
+
+        def damping_of_slots(uid: int, slots: list[int]) -> list[float]:
+            return [damping_of[(uid, j)] for j in slots]
+
         self._torque_plans = []
         for uid, (joints, acts) in by_uid.items():
             slots = sorted(set(joints))
@@ -853,25 +868,37 @@ class PybulletBackend(Backend):
                 _TorquePlan(
                     uid=uid,
                     joints=slots,
-                    damping=[damping_of[(uid, j)] for j in slots],
+                    damping=damping_of_slots(uid, slots),
                     actuators=[(i, slots.index(self._act_joint[i].index)) for i in acts],
+                    stateless=all(d == 0 for d in damping_of_slots(uid, slots))
+                    and all(self._act_spec[i][0] not in (_POSITION, _VELOCITY) for i in acts),
                 )
             )
         self._drag_bodies = [rec for rec in self._bodies if rec.linear_damping > 0 or rec.angular_damping > 0]
         self._lean = not self._torque_plans and not self._drag_bodies
 
     # -- per-substep forces ------------------------------------------------------
-    def _apply_joint_torques(self, ctrl: list[float], gain: list[float]) -> None:
+    def _apply_joint_torques(self, ctrl: list[float], gain: list[float], constant: dict[int, list[float]]) -> None:
         """Actuator forces and joint damping, one TORQUE_CONTROL call per multibody (PyBullet
-        clears joint torques after every stepSimulation)."""
-        cid, spec = self._cid, self._act_spec
+        clears joint torques after every stepSimulation). ``constant`` holds the torques of
+        stateless plans, computed once per step() call."""
+        cid = self._cid
         for plan in self._torque_plans:
-            states = pb.getJointStates(plan.uid, plan.joints, physicsClientId=cid)
-            torques = [-d * state[1] for d, state in zip(plan.damping, states)]
-            for act, slot in plan.actuators:
-                q, qd = states[slot][:2]
-                torques[slot] += _actuator_force(spec[act], ctrl[act], gain[act], q, qd)
+            torques = constant.get(id(plan))
+            if torques is None:
+                states = pb.getJointStates(plan.uid, plan.joints, physicsClientId=cid)
+                torques = self._plan_torques(plan, ctrl, gain, states)
             pb.setJointMotorControlArray(plan.uid, plan.joints, pb.TORQUE_CONTROL, forces=torques, physicsClientId=cid)
+
+    def _plan_torques(self, plan: _TorquePlan, ctrl: list[float], gain: list[float], states) -> list[float]:
+        """Joint damping plus actuator forces for one multibody; ``states`` None means q = q̇ = 0
+        (only valid for stateless plans)."""
+        spec = self._act_spec
+        torques = [0.0] * len(plan.joints) if states is None else [-d * st[1] for d, st in zip(plan.damping, states)]
+        for act, slot in plan.actuators:
+            q, qd = (0.0, 0.0) if states is None else states[slot][:2]
+            torques[slot] += _actuator_force(spec[act], ctrl[act], gain[act], q, qd)
+        return torques
 
     def _apply_body_wrenches(self) -> None:
         """External forces of this step() call and body damping, at the current centres of mass."""

@@ -86,9 +86,10 @@ class Backend(ABC):
         """Return to the compiled initial state: poses, zero velocities, zero controls, time 0."""
 
     @abstractmethod
-    def step(self, n_substeps: int = 1) -> None:
+    def step(self, n_substeps: int = 1, *, keep_forces: bool = False) -> None:
         """Advance ``n_substeps`` physics steps with the current controls and external forces.
-        External forces set with :meth:`apply_force` act for this call only."""
+        External forces set with :meth:`apply_force` act for this call only, unless
+        ``keep_forces`` carries them into the next call (a control step split in chunks)."""
 
     @abstractmethod
     def close(self) -> None:
@@ -191,9 +192,13 @@ class Backend(ABC):
 
     # -- rays ------------------------------------------------------------------
     @abstractmethod
-    def cast_rays(self, origins: np.ndarray, directions: np.ndarray, max_range_m: float = 100.0) -> RayHits:
-        """Cast any number of rays; ``origins`` is (N, 3) or (3,) shared; ``directions``
-        (N, 3) need not be unit length. Visual-only geoms are not hit."""
+    def cast_rays(
+        self, origins: np.ndarray, directions: np.ndarray, max_range_m: float = 100.0, *, unit_directions: bool = False
+    ) -> RayHits:
+        """Cast any number of rays; ``origins`` is (N, 3) or (3,) shared (the fast path:
+        one engine call per batch); ``directions`` (N, 3) need not be unit length unless
+        the caller promises so with ``unit_directions`` (skips normalizing them).
+        Visual-only geoms are not hit."""
 
     # -- physical parameters -----------------------------------------------
     @abstractmethod
@@ -216,20 +221,23 @@ class Backend(ABC):
         self.close()
 
 
-def as_ray_arrays(origins: np.ndarray, directions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Validate ray inputs; return (N, 3) origins and unit (N, 3) directions as float64."""
-    d = np.asarray(directions, dtype=np.float64)
+def as_ray_arrays(origins: np.ndarray, directions: np.ndarray, unit_directions: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Validate ray inputs; return origins ((3,) when shared, else (N, 3)) and unit (N, 3)
+    directions, both contiguous float64."""
+    d = np.ascontiguousarray(directions, dtype=np.float64)
     if d.ndim != 2 or d.shape[1] != 3:
         raise BackendError(f"ray directions must have shape (N, 3), got {d.shape}")
-    o = np.asarray(origins, dtype=np.float64)
-    if o.shape == (3,):
-        o = np.broadcast_to(o, d.shape)
-    if o.shape != d.shape:
+    o = np.ascontiguousarray(origins, dtype=np.float64)
+    if o.shape != (3,) and o.shape != d.shape:
         raise BackendError(f"ray origins must have shape (3,) or {d.shape}, got {o.shape}")
-    norms = np.linalg.norm(d, axis=1, keepdims=True)
-    if not (np.all(np.isfinite(o)) and np.all(np.isfinite(d))) or np.any(norms == 0):
-        raise BackendError("ray origins and directions must be finite and directions non-zero")
-    return np.ascontiguousarray(o), d / norms
+    if not unit_directions:
+        norms = np.sqrt(np.einsum("ij,ij->i", d, d))[:, None]
+        if np.any(norms == 0):
+            raise BackendError("ray directions must be non-zero")
+        d = d / norms
+    if not (np.isfinite(o).all() and np.isfinite(d).all()):
+        raise BackendError("ray origins and directions must be finite")
+    return o, d
 
 
 def param_error(name: str, known: Sequence[str]) -> BackendError:

@@ -164,6 +164,8 @@ class MujocoBackend(Backend):
         # MuJoCo body id -> index into self._names (the world maps to -1)
         self._body_index_of_id = np.full(m.nbody, -1, dtype=np.int32)
         self._body_index_of_id[self._body_id_array] = np.arange(len(self._names), dtype=np.int32)
+        # geom id -> body row, with a last entry -1 that geom id -1 (a ray miss) indexes
+        self._body_index_of_geom = np.append(self._body_index_of_id[m.geom_bodyid], -1).astype(np.int32)
         self._joint_ids = {j.name: mujoco.mj_name2id(m, obj.mjOBJ_JOINT, j.name) for j in scene.joints()}
         self._actuator_ids = {a.name: i for i, a in enumerate(scene.actuators)}
         self._address_cache: dict[tuple[str, ...], tuple[np.ndarray, np.ndarray]] = {}
@@ -184,7 +186,7 @@ class MujocoBackend(Backend):
         self._diverged = False
         mujoco.mj_step1(m, d)
 
-    def step(self, n_substeps: int = 1) -> None:
+    def step(self, n_substeps: int = 1, *, keep_forces: bool = False) -> None:
         m, d = self._require()
         if n_substeps < 1:
             raise BackendError(f"n_substeps must be >= 1, got {n_substeps}")
@@ -194,7 +196,7 @@ class MujocoBackend(Backend):
         if n_substeps > 1:
             mujoco.mj_step(m, d, n_substeps - 1)
         mujoco.mj_step1(m, d)
-        if self._pending_xfrc:
+        if self._pending_xfrc and not keep_forces:
             d.xfrc_applied[:] = 0.0
             self._pending_xfrc = False
         if self._bad_state_count() != self._warnings_seen:
@@ -380,23 +382,33 @@ class MujocoBackend(Backend):
         return found
 
     # -- rays ------------------------------------------------------------------------
-    def cast_rays(self, origins: np.ndarray, directions: np.ndarray, max_range_m: float = 100.0) -> RayHits:
+    def cast_rays(self, origins, directions, max_range_m: float = 100.0, *, unit_directions: bool = False) -> RayHits:
         m, d = self._require()
-        origins, directions = as_ray_arrays(origins, directions)
+        origins, directions = as_ray_arrays(origins, directions, unit_directions)
         n = len(directions)
-        dist = np.empty(n)
         geom = np.empty(n, dtype=np.int32)
-        unique, group = np.unique(origins, axis=0, return_inverse=True)
+        dist = np.empty(n)
+        if origins.shape == (3,):  # one origin (a LIDAR scan): one mj_multiRay call
+            mujoco.mj_multiRay(m, d, origins, directions.ravel(), None, 1, -1, geom, dist, None, n, max_range_m)
+        else:
+            self._rays_by_origin(origins, directions, max_range_m, geom, dist)
+        miss = (geom < 0) | (dist > max_range_m)  # the cutoff culls geoms, not hits beyond it
+        dist[miss] = np.inf
+        geom[miss] = -1
+        return RayHits(dist, self._body_index_of_geom[geom], self._names)
+
+    def _rays_by_origin(self, origins: np.ndarray, directions: np.ndarray, max_range_m: float, geom: np.ndarray, dist: np.ndarray) -> None:
+        """mj_multiRay takes one origin: group the rays by origin, one call per group."""
+        m, d = self.model, self.data
+        unique, inverse = np.unique(origins, axis=0, return_inverse=True)
+        order = np.argsort(inverse.ravel(), kind="stable")
+        bounds = np.searchsorted(inverse.ravel()[order], np.arange(len(unique) + 1))
         for k, origin in enumerate(unique):
-            rows = np.flatnonzero(group == k) if len(unique) > 1 else slice(None)
+            rows = order[bounds[k] : bounds[k + 1]]
+            g_out, d_out = np.empty(len(rows), dtype=np.int32), np.empty(len(rows))
             vec = np.ascontiguousarray(directions[rows]).ravel()
-            g_out = np.empty(len(vec) // 3, dtype=np.int32)
-            d_out = np.empty(len(vec) // 3)
-            mujoco.mj_multiRay(m, d, origin, vec, None, 1, -1, g_out, d_out, None, len(g_out), max_range_m)
-            dist[rows], geom[rows] = d_out, g_out
-        hit = (geom >= 0) & (dist <= max_range_m)
-        body_index = np.where(hit, self._body_index_of_id[m.geom_bodyid[np.maximum(geom, 0)]], -1).astype(np.int32)
-        return RayHits(np.where(hit, dist, np.inf), body_index, self._names)
+            mujoco.mj_multiRay(m, d, np.ascontiguousarray(origin), vec, None, 1, -1, g_out, d_out, None, len(rows), max_range_m)
+            geom[rows], dist[rows] = g_out, d_out
 
     # -- parameters -------------------------------------------------------------------
     def param_names(self) -> list[str]:

@@ -474,7 +474,7 @@ class PybulletBackend(Backend):
         self._aabbs_stale = True
         self._diverged = False
 
-    def step(self, n_substeps: int = 1) -> None:
+    def step(self, n_substeps: int = 1, *, keep_forces: bool = False) -> None:
         self._require_compiled()
         if isinstance(n_substeps, bool) or not isinstance(n_substeps, (int, np.integer)) or n_substeps < 1:
             raise BackendError(f"n_substeps must be a positive integer, got {n_substeps!r}")
@@ -495,7 +495,8 @@ class PybulletBackend(Backend):
                 step_simulation(physicsClientId=cid)
                 t += dt
         self._time_s = t
-        self._pending.clear()
+        if not keep_forces:
+            self._pending.clear()
         self._aabbs_stale = True
 
     def close(self) -> None:
@@ -1263,29 +1264,32 @@ class PybulletBackend(Backend):
         return contacts
 
     # -- rays ------------------------------------------------------------------
-    def cast_rays(self, origins: np.ndarray, directions: np.ndarray, max_range_m: float = 100.0) -> RayHits:
+    def cast_rays(self, origins, directions, max_range_m: float = 100.0, *, unit_directions: bool = False) -> RayHits:
         self._require_compiled()
-        starts, units = as_ray_arrays(origins, directions)
+        starts, units = as_ray_arrays(origins, directions, unit_directions)
         max_range = _scalar(max_range_m, "max_range_m")
         if max_range <= 0:
             raise BackendError(f"max_range_m must be > 0, got {max_range_m!r}")
+        starts = np.broadcast_to(starts, units.shape)
         ends = starts + units * max_range
         self._refresh_aabbs()
-        n = len(starts)
-        uid = np.empty(n, dtype=np.intp)
-        link = np.empty(n, dtype=np.intp)
-        fraction = np.empty(n, dtype=np.float64)
-        for lo in range(0, n, _RAY_CHUNK):
-            hi = min(lo + _RAY_CHUNK, n)
-            hits = pb.rayTestBatch(starts[lo:hi].tolist(), ends[lo:hi].tolist(), numThreads=0, physicsClientId=self._cid)
-            uid[lo:hi] = np.fromiter((h[0] for h in hits), np.intp, hi - lo)
-            link[lo:hi] = np.fromiter((h[1] for h in hits), np.intp, hi - lo)
-            fraction[lo:hi] = np.fromiter((h[2] for h in hits), np.float64, hi - lo)
-        hit = uid >= 0
-        distance = np.full(n, np.inf)
-        distance[hit] = fraction[hit] * max_range
+        n = len(units)
+        uid: list[int] = []
+        link: list[int] = []
+        fraction: list[float] = []
+        for lo in range(0, n, _RAY_CHUNK):  # rayTestBatch reads numpy rows directly
+            hits = pb.rayTestBatch(starts[lo : lo + _RAY_CHUNK], ends[lo : lo + _RAY_CHUNK], numThreads=0, physicsClientId=self._cid)
+            if hits:
+                columns = list(zip(*hits))
+                uid += columns[0]
+                link += columns[1]
+                fraction += columns[2]
+        uid_a = np.array(uid, dtype=np.intp)
+        hit = uid_a >= 0
+        distance = np.array(fraction, dtype=np.float64) * max_range
+        distance[~hit] = np.inf
         index = np.full(n, -1, dtype=np.int32)
-        index[hit] = self._ray_table[uid[hit], link[hit] + 1]
+        index[hit] = self._ray_table[uid_a[hit], np.array(link, dtype=np.intp)[hit] + 1]
         self._refine_distances(starts, units, index, distance, max_range)
         return RayHits(distance_m=distance, body_index=index, body_names=self._names)
 

@@ -26,9 +26,15 @@ rate-limited first.
 | 5, 6 | the velocity command in force (normalized, after rate limiting) | −1 .. 1 |
 | 7.. | free-space ring: ``n_rays`` horizontal ray distances [m] from the LIDAR head (0.176 m up), counter-clockwise from straight ahead; ``ray_range_m`` where nothing is hit | 0 .. ``ray_range_m`` |
 
-The ring is a coarse stand-in so that a policy can avoid obstacles until the LIDAR sensor
-(a full 360-beam scan with noise and rate) arrives as its own observation modality.
-Furniture is at least 0.4 m tall, so every obstacle crosses the ring's plane.
+The ring is a coarse, noise-free summary for small policies; the robot also carries
+sensors (``SimEnv`` simulates them when observed, e.g. ``obs=("state", "lidar", "imu")``,
+giving a Dict observation; replace them with ``sensors={"lidar": "vlp16"}``):
+
+- ``lidar``: RPLIDAR A1 / LDS class 2D scanner, 360 beams, 0.15–12 m, 10 Hz, with range
+  noise and dropouts, on the ``robot_lidar`` site at the LDS head;
+- ``imu``: Bosch BMI088 model (specific force and body rates, datasheet noise) on ``robot``.
+
+Furniture is at least 0.4 m tall, so every obstacle crosses the scan plane.
 
 ## Rewards
 Named terms (``info["reward_terms"]``), summed:
@@ -301,6 +307,9 @@ class NavTask(Task):
     def is_success(self, backend: Backend) -> bool:
         self._measure(backend)
         return self._arrived and not self._collided
+
+    def default_sensors(self) -> dict[str, dict]:
+        return {"lidar": {"preset": "rplidar_a1", "site": f"{ROBOT}_lidar"}, "imu": {"preset": "bmi088", "body": ROBOT}}
 
     def extra_info(self, backend: Backend) -> dict[str, bool]:
         return {"collision": self._collided}

@@ -10,16 +10,17 @@ task; nothing else draws random numbers.
 from __future__ import annotations
 
 import importlib
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import gymnasium
 import numpy as np
 
 from simsuite.backends import BACKENDS, Backend, BackendError, make_backend
+from simsuite.sensors import SensorSuite, make_sensor
 from simsuite.task import Task
 
 
-#: observation modalities SimEnv can assemble; the sensor and renderer layers add theirs
+#: observation modalities besides the env's sensors (each sensor is a modality by its name)
 MODALITIES: tuple[str, ...] = ("state",)
 
 
@@ -51,8 +52,13 @@ class SimEnv(gymnasium.Env):
         task: the Task (instance, class or ``"module:Class"``); registered ids fill it in.
         backend: ``"mujoco"`` (default) or ``"pybullet"``.
         render_mode: None, or ``"rgb_array"`` once the renderer is wired in.
-        obs: one modality name or several (see :data:`MODALITIES`); several give a
-            ``gymnasium.spaces.Dict`` observation keyed by modality.
+        obs: one modality name or several: ``"state"`` (the task's vector) or the name of
+            a sensor (``"lidar"``, ``"imu"``); several give a ``gymnasium.spaces.Dict``
+            observation keyed by modality.
+        sensors: per sensor name, a preset name or a spec dict (see
+            :func:`simsuite.sensors.make_sensor`) that overrides the task's default sensor of
+            that name (keeping its mount unless the spec gives one), or None to remove it.
+            A sensor is simulated when it is observed or given here.
         **task_options: passed to the task's constructor.
     """
 
@@ -64,18 +70,21 @@ class SimEnv(gymnasium.Env):
         backend: str = "mujoco",
         render_mode: str | None = None,
         obs: str | Sequence[str] = "state",
+        sensors: Mapping[str, str | Mapping[str, Any] | None] | None = None,
         **task_options: Any,
     ):
         if backend not in BACKENDS:
             raise BackendError(f"unknown backend {backend!r}; choose one of {BACKENDS}")
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode {render_mode!r} not supported; choose from {self.metadata['render_modes']} or None")
-        self._init_args = dict(task=task, backend=backend, render_mode=render_mode, obs=obs, **task_options)
+        self._init_args = dict(task=task, backend=backend, render_mode=render_mode, obs=obs, sensors=sensors, **task_options)
         self.task = resolve_task(task, task_options)
         self.backend_name = backend
         self.render_mode = render_mode
         self.action_space = self.task.action_space
-        self._observe, self.observation_space = self._observation_plan((obs,) if isinstance(obs, str) else tuple(obs))
+        obs_names = (obs,) if isinstance(obs, str) else tuple(obs)
+        self.sensors = self._make_sensors(obs_names, sensors or {})
+        self._observe, self.observation_space = self._observation_plan(obs_names)
         self.metadata = {**self.metadata, "render_fps": round(1.0 / self.task.control_dt_s)}
         self._backend: Backend | None = None
         self._action_shape = self.action_space.shape
@@ -100,6 +109,8 @@ class SimEnv(gymnasium.Env):
         else:
             self._backend.reset()
         self.task.reset(self._backend, rng)
+        if self.sensors is not None:
+            self.sensors.reset(self._backend, rng, self._backend.time_s)
         self._needs_reset = False
         self._last_obs = self._observe(self._backend)
         return self._last_obs, {"is_success": False, "physics_diverged": False}
@@ -110,7 +121,10 @@ class SimEnv(gymnasium.Env):
         action = self._validate_action(action)
         backend = self._backend
         self.task.apply_action(backend, action)
-        backend.step(self._n_substeps)
+        if self.sensors is None:
+            backend.step(self._n_substeps)
+        else:
+            self.sensors.advance(backend, self._n_substeps, self._timestep_s)
         if backend.diverged:
             return self._diverged_step()
         obs = self._observe(backend)
@@ -130,12 +144,35 @@ class SimEnv(gymnasium.Env):
         self._needs_reset = True
 
     # -- internals ---------------------------------------------------------------------
+    def _make_sensors(self, obs_names: tuple[str, ...], overrides: Mapping[str, Any]) -> SensorSuite | None:
+        """The task's default sensors, overridden by name; those observed or asked for run."""
+        defaults = dict(self.task.default_sensors())
+        specs = dict(defaults)
+        for name, spec in overrides.items():
+            if spec is None:
+                specs.pop(name, None)
+                continue
+            mount = {k: v for k, v in defaults.get(name, {}).items() if k in ("body", "site", "pos", "quat")}
+            spec = {"preset": spec} if isinstance(spec, str) else dict(spec)
+            specs[name] = {**mount, **spec, "name": name}
+        wanted = [n for n in specs if n in obs_names or n in overrides]
+        if not wanted:
+            return None
+        return SensorSuite([make_sensor({**specs[n], "name": n}) for n in wanted])
+
     def _observation_plan(self, names: tuple[str, ...]) -> tuple[Callable[[Backend], Any], gymnasium.Space]:
         """The observation function and space for the requested modalities."""
-        unknown = [n for n in names if n not in MODALITIES]
+        sources: dict[str, tuple[Callable[[Backend], Any], gymnasium.Space]] = {
+            "state": (self.task.observe, self.task.observation_space)
+        }
+        if self.sensors is not None:
+            suite = self.sensors
+            for name, space in suite.spaces().items():
+                sources[name] = ((lambda backend, n=name: suite.observations()[n].copy()), space)
+        unknown = [n for n in names if n not in sources]
         if not names or unknown:
-            raise ValueError(f"unknown observation modalities {unknown or names}; choose from {MODALITIES}")
-        sources = {"state": (self.task.observe, self.task.observation_space)}
+            choices = list(MODALITIES) + list(self.task.default_sensors())
+            raise ValueError(f"unknown observation modalities {unknown or names}; choose from {choices}")
         if len(names) == 1:
             return sources[names[0]]
         space = gymnasium.spaces.Dict({n: sources[n][1] for n in names})
@@ -147,6 +184,7 @@ class SimEnv(gymnasium.Env):
         self._backend.compile(scene)
         n = self.task.control_dt_s / scene.timestep_s
         self._n_substeps = max(1, round(n))
+        self._timestep_s = scene.timestep_s
         if abs(n - self._n_substeps) > 1e-6:
             raise ValueError(f"control_dt_s {self.task.control_dt_s} is not a multiple of the physics timestep {scene.timestep_s}")
 

@@ -65,6 +65,12 @@ class Task(ABC):
         """Stable-Baselines3's ``info["is_success"]``."""
         return False
 
+    def default_sensors(self) -> dict[str, dict[str, Any]]:
+        """Sensors this robot carries, by name: a spec for :func:`simsuite.sensors.make_sensor`
+        with its mount (``body`` or ``site``, ``pos``, ``quat``). SimEnv simulates one when
+        it is observed (``obs=(..., name)``) or overridden (``sensors={name: ...}``)."""
+        return {}
+
     def extra_info(self, backend: Backend) -> dict[str, Any]:
         """Task-specific entries for ``info`` (kept small: it is built every step)."""
         return {}

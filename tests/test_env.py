@@ -141,3 +141,28 @@ def test_registered_env_passes_gymnasium_check_env(backend_name):
     env = gymnasium.make(ENV_ID, backend=backend_name)
     check_env(env.unwrapped, skip_render_check=True)
     env.close()
+
+
+def test_sensors_as_observation_modalities(backend_name):
+    env = gymnasium.make("SimSuite/Nav-v0", backend=backend_name, obs=("state", "lidar", "imu"))
+    assert isinstance(env.observation_space, gymnasium.spaces.Dict)
+    obs, _ = env.reset(seed=2)
+    assert obs["lidar"].shape == (360,) and obs["imu"].shape == (6,)
+    for _ in range(5):
+        obs, *_ = env.step(np.zeros(2, np.float32))
+    assert env.observation_space.contains(obs)
+    assert abs(obs["imu"][2] - 9.81) < 0.5  # a robot standing on the floor feels +g
+    scan = env.unwrapped.sensors.sensors["lidar"].last_scan
+    assert {"wall"} <= {env.unwrapped.backend.scene.body(n).semantic_class for n in scan.hit_names() if n}
+    env.close()
+
+
+def test_sensor_overrides_keep_the_mount_and_can_be_removed():
+    env = gymnasium.make("SimSuite/Nav-v0", obs=("state", "lidar"), sensors={"lidar": {"preset": "vlp16", "noise": False}})
+    obs, _ = env.reset(seed=0)
+    assert obs["lidar"].shape == (16, 1800) or obs["lidar"].ndim == 2
+    env.close()
+    with pytest.raises(ValueError, match="unknown observation modalities"):
+        gymnasium.make("SimSuite/Nav-v0", obs=("state", "lidar"), sensors={"lidar": None})
+    with pytest.raises(ValueError, match="preset"):
+        gymnasium.make("SimSuite/Nav-v0", sensors={"lidar": "velodyne9000"})

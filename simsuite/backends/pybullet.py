@@ -412,12 +412,17 @@ class PybulletBackend(Backend):
     def compile(self, scene: Scene) -> None:
         """Build one multibody per top-level body. Raises SceneError for a malformed scene."""
         scene.validate()
-        self._disconnect()
         self._closed = False
         self.scene = scene
-        self._cid = pb.connect(pb.DIRECT)
-        if self._cid < 0:
-            raise BackendError("PyBullet could not open a DIRECT client (too many open clients?)")
+        if self._cid is not None:  # recompiling: empty this client (~2 ms) rather than reconnect (~30 ms)
+            for state_id, _ in getattr(self, "_saved", {}).values():
+                pb.removeState(state_id, physicsClientId=self._cid)
+            pb.removeState(self._initial_state, physicsClientId=self._cid)
+            pb.resetSimulation(physicsClientId=self._cid)
+        else:
+            self._cid = pb.connect(pb.DIRECT)
+            if self._cid < 0:
+                raise BackendError("PyBullet could not open a DIRECT client (too many open clients?)")
         try:
             self._build(scene)
         except BaseException:

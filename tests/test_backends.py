@@ -195,6 +195,12 @@ def test_unknown_names_raise_clear_errors(make):
         backend.set_controls({"swing_motor": float("nan")})
     with pytest.raises(BackendError, match="site"):
         backend.site_pose("nowhere")
+    with pytest.raises(BackendError, match="force"):
+        backend.apply_force("box", (1.0, float("nan"), 0.0))
+    with pytest.raises(BackendError, match="force"):
+        backend.apply_force("box", (1.0, 0.0))
+    with pytest.raises(BackendError, match="static"):
+        backend.apply_force("floor", (1.0, 0.0, 0.0))
 
 
 def test_unknown_backend_is_named():

@@ -31,7 +31,7 @@ from simsuite.backends.base import (
     unknown_name,
 )
 from simsuite.scene import Actuator, Body, Geom, Scene
-from simsuite.transforms import quat_to_mat, rotate
+from simsuite.transforms import quat_to_mat
 
 _GEOM_TYPE = {
     "plane": mujoco.mjtGeom.mjGEOM_PLANE,
@@ -278,25 +278,27 @@ class MujocoBackend(Backend):
         bid = self._body_id(body)
         if m.body_weldid[bid] == 0:
             raise BackendError(f"apply_force: body {body!r} is static (welded to the world)")
-        pos, quat = d.xpos[bid], d.xquat[bid]
-        force, torque = np.asarray(force_n, float), np.asarray(torque_nm, float)
-        if force.shape != (3,) or torque.shape != (3,) or not np.all(np.isfinite(np.r_[force, torque])):
-            raise BackendError(f"apply_force on {body!r}: force and torque must be finite 3-vectors")
-        if frame == "body":
-            force, torque = rotate(quat, force), rotate(quat, torque)
-        elif frame != "world":
+        if frame not in ("world", "body"):
             raise BackendError(f"frame must be 'world' or 'body', got {frame!r}")
+        force, torque = _vec3(force_n, body, "force"), _vec3(torque_nm, body, "torque")
+        # plain floats: this runs every control step, and numpy's per-call cost dominates at size 3
+        rot = d.xmat[bid].tolist()
+        if frame == "body":
+            force, torque = _mat_vec(rot, force), _mat_vec(rot, torque)
+        origin = d.xpos[bid].tolist()
         if point is None:
-            point_w = pos.copy()
+            point_w = origin
         elif isinstance(point, str):
-            point_w = self.site_pose(point)[0]
+            point_w = self.site_pose(point)[0].tolist()
         else:
-            point_w = np.asarray(point, float)
-            point_w = pos + rotate(quat, point_w) if frame == "body" else point_w
+            p = _vec3(point, body, "point")
+            point_w = [o + r for o, r in zip(origin, _mat_vec(rot, p))] if frame == "body" else p
         # MuJoCo applies xfrc at the body's centre of mass: move the force there.
-        torque = torque + np.cross(point_w - d.xipos[bid], force)
-        d.xfrc_applied[bid, :3] += force
-        d.xfrc_applied[bid, 3:] += torque
+        com = d.xipos[bid].tolist()
+        rx, ry, rz = point_w[0] - com[0], point_w[1] - com[1], point_w[2] - com[2]
+        fx, fy, fz = force
+        xfrc = d.xfrc_applied[bid]
+        xfrc += (fx, fy, fz, torque[0] + ry * fz - rz * fy, torque[1] + rz * fx - rx * fz, torque[2] + rx * fy - ry * fx)
         self._pending_xfrc = True
 
     # -- kinematics --------------------------------------------------------------------
@@ -550,6 +552,22 @@ class MujocoBackend(Backend):
         if jid is None or int(self.model.jnt_type[jid]) == int(mujoco.mjtJoint.mjJNT_FREE):
             raise unknown_name("hinge or slide joint", name, [j for j in self._joint_ids])
         return jid
+
+
+def _vec3(value: object, body: str, what: str) -> list[float]:
+    """Three finite floats, or a BackendError that says which argument is wrong."""
+    try:
+        x, y, z = (float(v) for v in value)  # type: ignore[union-attr]
+    except (TypeError, ValueError):
+        raise BackendError(f"apply_force on {body!r}: {what} must be a 3-vector, got {value!r}") from None
+    if not (math.isfinite(x) and math.isfinite(y) and math.isfinite(z)):
+        raise BackendError(f"apply_force on {body!r}: {what} must be finite, got {value!r}")
+    return [x, y, z]
+
+
+def _mat_vec(rot: list[float], v: list[float]) -> list[float]:
+    """Row-major 3×3 matrix (MuJoCo's xmat) times a 3-vector."""
+    return [rot[0] * v[0] + rot[1] * v[1] + rot[2] * v[2], rot[3] * v[0] + rot[4] * v[1] + rot[5] * v[2], rot[6] * v[0] + rot[7] * v[1] + rot[8] * v[2]]
 
 
 def _mesh_dir(scene: Scene):

@@ -1199,6 +1199,19 @@ class PybulletBackend(Backend):
             quat[self._pose_rows] = frame_quat
         return pos, quat
 
+    def _poses_of_rows(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Pose arrays (all rows) that are current at least for ``rows``: static poses are
+        cached, so only the few moving bodies among ``rows`` are queried (ray refinement)."""
+        moving = [int(r) for r in rows if not self._bodies[r].static]
+        if len(moving) > 4:
+            return self.body_poses()
+        if not moving:
+            return self._static_pos, self._static_quat
+        pos, quat = self._static_pos.copy(), self._static_quat.copy()
+        for row in moving:
+            pos[row], quat[row] = self._query_pose(self._bodies[row])
+        return pos, quat
+
     @property
     def body_names(self) -> tuple[str, ...]:
         self._require_compiled()
@@ -1309,8 +1322,8 @@ class PybulletBackend(Backend):
         ray_of = np.repeat(rays, counts)  # one (ray, geom) pair per geom of the hit body
         first = np.cumsum(counts) - counts
         geom_of = np.repeat(self._ray_geom_start[index[rays]], counts) + np.arange(counts.sum()) - np.repeat(first, counts)
-        pos, quat = self.body_poses()
         rows = self._ray_geom_row[geom_of]
+        pos, quat = self._poses_of_rows(np.unique(rows))
         geom_quat = _quat_mul_batch(quat[rows], self._ray_geom_quat[geom_of])
         geom_pos = pos[rows] + _rotate_batch(quat[rows], self._ray_geom_pos[geom_of])
         to_local = geom_quat * [1.0, -1.0, -1.0, -1.0]

@@ -34,7 +34,14 @@ and (option) oncoming traffic in the left lane.
 | 13–28 | obstacle clearance ring [m]: 16 horizontal rays at 0.65 m height, every 22.5° from straight ahead counter-clockwise, each from the car's outline; 30 = nothing within 30 m; refreshed at 10 Hz (every other step) | [0, 30] |
 
 Velocities are averages over the last control step (pose differences, as Gymnasium's
-MuJoCo tasks compute them). The ring stands in for the LIDAR sensor until it exists.
+MuJoCo tasks compute them). The ring is a cheap, noise-free summary for small policies.
+
+The car also carries sensors, simulated when observed (``obs=("state", "lidar", "imu")``
+gives a Dict observation) and replaceable by name (``sensors={"lidar": "hdl64"}``):
+
+- ``lidar``: Velodyne VLP-16 class, 16 channels over ±15°, 10 Hz, up to 100 m, with range
+  noise and dropouts, on the roof (1.25 m above the wheel centres);
+- ``imu``: Bosch BMI088 model (specific force and body rates, datasheet noise) on ``ego``.
 
 ## Rewards
 Named terms, weighted by ``DriveConfig``, summed: ``progress`` = Δs / (v_target·dt),
@@ -233,6 +240,10 @@ class DriveTask(Task):
     def is_success(self, backend: Backend) -> bool:
         snap = self._refresh(backend)
         return bool(snap["finished"] and not self._collided and snap["lane_distance"] <= self.config.in_lane_m)
+
+    def default_sensors(self) -> dict[str, dict]:
+        chassis = self.names["chassis"]
+        return {"lidar": {"preset": "vlp16", "body": chassis, "pos": (-0.25, 0.0, 1.25)}, "imu": {"preset": "bmi088", "body": chassis}}
 
     def extra_info(self, backend: Backend) -> dict[str, float]:
         snap = self._refresh(backend)

@@ -28,6 +28,10 @@ and nothing it could not estimate on board:
 | 18–21 | last action (the motors lag behind it: it stands in for motor state) | ±1 |
 | 22–24 | gates only: the current gate's unit normal (the direction to fly through it) | ±1 |
 
+The quadrotor also carries an ``imu`` (Bosch BMI088 model, as on the Crazyflie 2.x:
+specific force and body rates with datasheet noise), simulated when observed:
+``obs=("state", "imu")`` gives a Dict observation.
+
 ## Rewards
 ``target`` = tolerance(distance to target, 0–radius, margin 1 m) ∈ [0, 1];
 ``reached`` = +10 per waypoint or gate reached; ``rates`` ∈ [−0.1, 0] penalizes spinning;
@@ -286,6 +290,9 @@ class UAVTask(Task):
         if self.mission == "hover":
             return math.dist(self._target(), self._pos) < HOVER_TOL_M and math.hypot(*self._vel) < HOVER_SPEED_TOL_M_S
         return self._index >= len(self._targets)
+
+    def default_sensors(self) -> dict[str, dict]:
+        return {"imu": {"preset": "bmi088", "body": QUAD}}
 
     def extra_info(self, backend: Backend) -> dict[str, Any]:
         self._sync(backend)

@@ -160,9 +160,21 @@ def test_sensors_as_observation_modalities(backend_name):
 def test_sensor_overrides_keep_the_mount_and_can_be_removed():
     env = gymnasium.make("SimSuite/Nav-v0", obs=("state", "lidar"), sensors={"lidar": {"preset": "vlp16", "noise": False}})
     obs, _ = env.reset(seed=0)
-    assert obs["lidar"].shape == (16, 1800) or obs["lidar"].ndim == 2
+    assert obs["lidar"].shape == (16, 1800)
     env.close()
     with pytest.raises(ValueError, match="unknown observation modalities"):
         gymnasium.make("SimSuite/Nav-v0", obs=("state", "lidar"), sensors={"lidar": None})
     with pytest.raises(ValueError, match="preset"):
         gymnasium.make("SimSuite/Nav-v0", sensors={"lidar": "velodyne9000"})
+
+
+@pytest.mark.parametrize("env_id, names", [("SimSuite/Drive-v0", ("lidar", "imu")), ("SimSuite/UAV-v0", ("imu",))])
+def test_families_carry_their_sensors(env_id, names, backend_name):
+    env = gymnasium.make(env_id, backend=backend_name, obs=("state", *names))
+    obs, _ = env.reset(seed=1)
+    for _ in range(3):
+        obs, *_ = env.step(env.action_space.sample() * 0)
+    assert env.observation_space.contains(obs) and set(obs) == {"state", *names}
+    if "lidar" in names:
+        assert obs["lidar"].shape == (16, 1800)
+    env.close()

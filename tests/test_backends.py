@@ -267,3 +267,16 @@ def test_batched_joint_states_and_body_velocity_setter(make):
     assert backend.body_names[backend.body_index("box")] == "box"
     with pytest.raises(BackendError, match="not free"):
         backend.set_body_velocity("pole", (0.0, 0.0, 0.0))
+
+
+def test_initial_joint_position_is_an_offset_not_a_new_zero(make):
+    """Joint.initial sets where a joint starts, not where its zero is (same on both engines)."""
+    scene = pendulum_scene()
+    scene.bodies[0].joint.initial = 0.5
+    backend = make(scene)
+    assert backend.joint_state("swing")[0] == pytest.approx(0.5)
+    pos_start = backend.body_pose("pole")[1]
+    backend.set_joint_position("swing", 0.0)
+    assert np.allclose(backend.body_pose("pole")[1], (1.0, 0.0, 0.0, 0.0), atol=1e-12)
+    backend.reset()
+    assert np.allclose(backend.body_pose("pole")[1], pos_start, atol=1e-12)

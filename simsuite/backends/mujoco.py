@@ -97,9 +97,11 @@ class MujocoBackend(Backend):
         self._inertia_scale = {name: 1.0 for name in self._body_ids}
         self._update_pairs()
         self._apply_body_damping()
+        # Joint.initial goes into the reset state, not qpos0: qpos0 is also each joint's zero.
+        self._initial_qpos = self.model.qpos0.copy()
         for joint in scene.joints():
             if joint.type != "free":
-                self.model.qpos0[self.model.jnt_qposadr[self._joint_ids[joint.name]]] = joint.initial
+                self._initial_qpos[self.model.jnt_qposadr[self._joint_ids[joint.name]]] = joint.initial
         self._state_size = mujoco.mj_stateSize(self.model, _STATE_SPEC)
         self.reset()
 
@@ -181,6 +183,7 @@ class MujocoBackend(Backend):
     def reset(self) -> None:
         m, d = self._require()
         mujoco.mj_resetData(m, d)
+        d.qpos[:] = self._initial_qpos
         self._pending_xfrc = False
         self._warnings_seen = self._bad_state_count()
         self._diverged = False

@@ -63,9 +63,11 @@ class ArmBenchTask(Task):
         backend.set_controls(dict(zip(self.motors, 0.1 * action)))
 
     def observe(self, backend):
-        joints = [backend.joint_state(j) for j in self.joints]
-        poses = [np.concatenate(backend.body_pose(c)) for c in self.cubes]
-        return np.concatenate([np.ravel(joints), np.ravel(poses)])
+        q, qd = backend.joint_states(self.joints)
+        pos, quat = backend.body_poses()
+        rows = self._cube_rows if hasattr(self, "_cube_rows") else [backend.body_index(c) for c in self.cubes]
+        self._cube_rows = rows
+        return np.concatenate([q, qd, pos[rows].ravel(), quat[rows].ravel()])
 
     def reward_terms(self, backend, action):
         return {"zero": 0.0}

@@ -43,11 +43,11 @@ _GEOM_TYPE = {
 }
 _JOINT_TYPE = {"hinge": mujoco.mjtJoint.mjJNT_HINGE, "slide": mujoco.mjtJoint.mjJNT_SLIDE}
 _STATE_SPEC = int(mujoco.mjtState.mjSTATE_INTEGRATION)
-_BAD_STATE_WARNINGS = (
+_BAD_STATE_WARNINGS = [
     int(mujoco.mjtWarning.mjWARN_BADQPOS),
     int(mujoco.mjtWarning.mjWARN_BADQVEL),
     int(mujoco.mjtWarning.mjWARN_BADQACC),
-)
+]
 # Restitution is emulated with a direct (negative) solref spring-damper whose damping
 # ratio gives the requested coefficient; the contact lasts ~_BOUNCE_STEPS physics steps.
 _BOUNCE_STEPS = 10
@@ -171,6 +171,7 @@ class MujocoBackend(Backend):
         self._joint_ids = {j.name: mujoco.mj_name2id(m, obj.mjOBJ_JOINT, j.name) for j in scene.joints()}
         self._actuator_ids = {a.name: i for i, a in enumerate(scene.actuators)}
         self._address_cache: dict[tuple[str, ...], tuple[np.ndarray, np.ndarray]] = {}
+        self._control_plans: dict[tuple[str, ...], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         self._site_ids = {
             s.name: mujoco.mj_name2id(m, obj.mjOBJ_SITE, s.name) for b, _, _ in scene.walk() for s in b.sites
         }
@@ -202,9 +203,10 @@ class MujocoBackend(Backend):
         if self._pending_xfrc and not keep_forces:
             d.xfrc_applied[:] = 0.0
             self._pending_xfrc = False
-        if self._bad_state_count() != self._warnings_seen:
+        count = self._bad_state_count()
+        if count != self._warnings_seen:
             self._diverged = True
-            self._warnings_seen = self._bad_state_count()
+            self._warnings_seen = count
 
     @property
     def diverged(self) -> bool:
@@ -224,7 +226,7 @@ class MujocoBackend(Backend):
         return self.model, self.data
 
     def _bad_state_count(self) -> int:
-        return int(sum(self.data.warning[i].number for i in _BAD_STATE_WARNINGS))
+        return int(self.data.warning.number[_BAD_STATE_WARNINGS].sum())
 
     # -- state ---------------------------------------------------------------------
     def get_state(self) -> np.ndarray:
@@ -266,15 +268,29 @@ class MujocoBackend(Backend):
     # -- controls and forces ---------------------------------------------------------
     def set_controls(self, controls: Mapping[str, float]) -> None:
         _, d = self._require()
-        for name, value in controls.items():
-            idx = self._actuator_ids.get(name)
-            if idx is None:
+        names = tuple(controls)
+        plan = self._control_plans.get(names)
+        if plan is None:
+            plan = self._control_plan(names)
+        idx, lo, hi = plan
+        try:
+            values = np.fromiter(controls.values(), np.float64, len(names))
+        except (TypeError, ValueError):
+            raise BackendError(f"actuator commands must be numbers, got {dict(controls)!r}") from None
+        if not np.isfinite(values).all():
+            raise BackendError(f"actuator commands must be finite, got {dict(controls)!r}")
+        d.ctrl[idx] = np.minimum(np.maximum(values, lo), hi)  # all or nothing: checked first
+
+    def _control_plan(self, names: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Actuator indices and command bounds for a tuple of names, cached (tasks repeat it)."""
+        for name in names:
+            if name not in self._actuator_ids:
                 raise unknown_name("actuator", name, list(self._actuator_ids))
-            value = float(value)
-            if not math.isfinite(value):
-                raise BackendError(f"actuator {name!r}: command must be finite, got {value}")
-            lo_hi = self.scene.actuators[idx].ctrl_range
-            d.ctrl[idx] = value if lo_hi is None else min(max(value, lo_hi[0]), lo_hi[1])
+        idx = np.array([self._actuator_ids[n] for n in names], dtype=np.int64)
+        ranges = [self.scene.actuators[i].ctrl_range or (-np.inf, np.inf) for i in idx]
+        plan = (idx, np.array([r[0] for r in ranges]), np.array([r[1] for r in ranges]))
+        self._control_plans[names] = plan
+        return plan
 
     def apply_force(self, body, force_n=(0.0, 0.0, 0.0), torque_nm=(0.0, 0.0, 0.0), point=None, frame: Frame = "world") -> None:
         m, d = self._require()

@@ -6,12 +6,11 @@ and a floor, it times:
 - ``raw``: the engine's batched ray call alone, on precomputed unit directions from one
   origin (MuJoCo ``mj_multiRay`` into preallocated outputs; PyBullet ``rayTestBatch`` on
   prebuilt lists, in chunks of 8,192 rays, ``numThreads=0`` as the backend uses);
-- ``cast_rays``: the backend protocol's ``cast_rays`` on the same rays;
-- ``cast_rays*``: the proposed shared-origin fast path of ``cast_rays`` (:func:`proposed_cast_rays`
-  below; not in the backends yet), with ``unit_directions=True``;
+- ``cast_rays``: the backend protocol's ``cast_rays`` on the same rays (shared-origin fast
+  path, ``unit_directions=True``; PyBullet includes its exact-distance correction for
+  curved or rotated primitives, quirk 9 in its module docstring);
 - ``sensor``: SimSuite ``Lidar.sample``: pose read, mount transform, ``cast_rays``, noise
-  (the preset's range noise and dropout), labels kept;
-- ``sensor*``: the same sensor on a backend with that proposed ``cast_rays``.
+  (the preset's range noise and dropout), labels kept.
 
 Variants are timed in interleaved rounds and each keeps its best round, so load from other
 processes on a shared machine hits all of them alike. ``vs raw`` is the ratio of rates.
@@ -31,7 +30,6 @@ import argparse
 import os
 import sys
 import time
-import types
 from pathlib import Path
 
 import numpy as np
@@ -40,7 +38,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from benchmark import rate, report  # noqa: E402
 
 from simsuite.backends import make_backend  # noqa: E402
-from simsuite.backends.base import BackendError, RayHits  # noqa: E402
 from simsuite.scene import Body, Geom, Inertial, Joint, Scene  # noqa: E402
 from simsuite.sensors import make_sensor  # noqa: E402
 from simsuite.transforms import quat_from_axis_angle  # noqa: E402
@@ -96,79 +93,6 @@ def raw_call(backend, origin: np.ndarray, dirs: np.ndarray, max_range: float):
 
 
 # ---------------------------------------------------------------------------
-# The proposed fast path for Backend.cast_rays with one shared origin (for the lead to
-# move into the backends): no per-origin grouping (MuJoCo's np.unique over N rows costs
-# several times the ray cast itself), one normalization pass or none when the caller
-# passes ``unit_directions=True`` (the Lidar does when the backend accepts it), one gather
-# for hit bodies; PyBullet gets numpy rows without tolist() and its result tuples are
-# transposed in C (zip) instead of three generator passes.
-
-
-def _unit_rows(directions) -> np.ndarray:
-    d = np.asarray(directions, dtype=np.float64)
-    if d.ndim != 2 or d.shape[1] != 3:
-        raise BackendError(f"ray directions must have shape (N, 3), got {d.shape}")
-    norm2 = np.einsum("ij,ij->i", d, d)
-    if not np.isfinite(norm2).all() or not norm2.all():
-        raise BackendError("ray origins and directions must be finite and directions non-zero")
-    return d / np.sqrt(norm2)[:, None]
-
-
-def proposed_cast_rays(backend) -> None:
-    """Install the proposed ``cast_rays`` on this backend instance (shared-origin fast path)."""
-    general = backend.cast_rays
-    if backend.name == "mujoco":
-        import mujoco
-
-        m = backend.model
-        # geom id -> body row; the extra last entry serves geom id -1 (a miss)
-        table = np.append(backend._body_index_of_id[m.geom_bodyid], -1).astype(np.int32)
-
-        def cast_rays(self, origins, directions, max_range_m=100.0, *, unit_directions=False):
-            o = np.asarray(origins, dtype=np.float64)
-            if o.shape != (3,):
-                return general(origins, directions, max_range_m)
-            if not np.isfinite(o).all():
-                raise BackendError("ray origins and directions must be finite and directions non-zero")
-            d = np.ascontiguousarray(directions, dtype=np.float64) if unit_directions else _unit_rows(directions)
-            n = len(d)
-            geom, dist = np.empty(n, np.int32), np.empty(n)
-            mujoco.mj_multiRay(m, self.data, o, d.ravel(), None, 1, -1, geom, dist, None, n, max_range_m)
-            miss = geom < 0
-            dist[miss] = np.inf
-            return RayHits(dist, table[geom], self._names)
-
-    else:
-        import pybullet as pb
-
-        def cast_rays(self, origins, directions, max_range_m=100.0, *, unit_directions=False):
-            o = np.asarray(origins, dtype=np.float64)
-            if o.shape != (3,):
-                return general(origins, directions, max_range_m)
-            d = np.asarray(directions, dtype=np.float64) if unit_directions else _unit_rows(directions)
-            n = len(d)
-            self._refresh_aabbs()
-            starts = np.broadcast_to(o, d.shape)  # rayTestBatch reads numpy rows directly: no tolist()
-            ends = o + d * max_range_m
-            uid, link, frac = [], [], []
-            for lo in range(0, n, 8192):
-                hits = pb.rayTestBatch(starts[lo : lo + 8192], ends[lo : lo + 8192], numThreads=0, physicsClientId=self._cid)
-                cols = list(zip(*hits))
-                uid += cols[0]
-                link += cols[1]
-                frac += cols[2]
-            uid_a = np.array(uid, dtype=np.intp)
-            dist = np.array(frac) * max_range_m
-            hit = uid_a >= 0
-            dist[~hit] = np.inf
-            index = np.full(n, -1, dtype=np.int32)
-            index[hit] = self._ray_table[uid_a[hit], np.array(link, dtype=np.intp)[hit] + 1]
-            return RayHits(dist, index, self._names)
-
-    backend.cast_rays = types.MethodType(cast_rays, backend)
-
-
-# ---------------------------------------------------------------------------
 
 
 def cpu_rate(fn, n: int, repeats: int = 3) -> float:
@@ -220,28 +144,15 @@ def measure(backend_name: str, scan: str, rounds: int, quick: bool, timer=rate) 
     backend.compile(bench_scene())
     backend.step(1)
     plain = make_sensor({**SCANS[scan], **MOUNT})
-    fast_backend = make_backend(backend_name)
-    fast_backend.compile(bench_scene())
-    fast_backend.step(1)
-    proposed_cast_rays(fast_backend)
-    fast = make_sensor({**SCANS[scan], **MOUNT})
     plain.reset(backend, np.random.default_rng(0))
-    fast.reset(fast_backend, np.random.default_rng(0))
     origin, rot = plain.sensor_pose(backend)
     dirs = plain.directions_sensor @ rot.T
     rmax = plain.config.range_max_m
     n_rays = len(dirs)
-    # sanity: both paths see the same scene (Bullet's iterative convex ray test moves a few
-    # grazing rays by millimetres when the last bits of a direction change)
-    exact = backend.cast_rays(origin, dirs, rmax).distance_m
-    same = np.isclose(fast_backend.cast_rays(origin, dirs, rmax).distance_m, exact, rtol=0, atol=1e-2)
-    assert same.mean() > 0.98, f"proposed cast_rays disagrees on {np.sum(~same)} of {len(same)} rays"
     variants = {
         "raw": raw_call(backend, origin, dirs, rmax),
-        "cast_rays": lambda: backend.cast_rays(origin, dirs, rmax),
-        "cast_rays*": lambda: fast_backend.cast_rays(origin, dirs, rmax, unit_directions=True),
+        "cast_rays": lambda: backend.cast_rays(origin, dirs, rmax, unit_directions=True),
         "sensor": lambda: plain.sample(backend, 0.0),
-        "sensor*": lambda: fast.sample(fast_backend, 0.0),
     }
     # many short timed blocks (~20 ms of the raw call each): the best block of each variant
     # is one that no other process interrupted, so the ratios hold on a busy machine
@@ -257,7 +168,6 @@ def measure(backend_name: str, scan: str, rounds: int, quick: bool, timer=rate) 
     for name, scans_s in best.items():
         rows.append([backend_name, scan, name, f"{scans_s:,.0f}", f"{scans_s * n_rays / 1e6:.2f}", f"{scans_s / best['raw']:.3f}", f"{shares[name]:.3f}"])
     backend.close()
-    fast_backend.close()
     return rows
 
 
@@ -281,8 +191,8 @@ def main() -> None:
         extra={
             "clock": args.clock,
             "load_average": [load_before, os.getloadavg()],
-            "notes": "raw = engine call alone; cast_rays = backend protocol; cast_rays*/sensor* = with the proposed shared-origin "
-            "cast_rays fast path (unit_directions=True); sensor = SimSuite Lidar.sample with the preset's noise; best of interleaved rounds",
+            "notes": "raw = engine call alone; cast_rays = backend protocol (shared origin, unit_directions=True); "
+            "sensor = SimSuite Lidar.sample with the preset's noise; best of interleaved rounds",
         },
     )
     print(f"load average before/after: {load_before[0]:.1f} / {os.getloadavg()[0]:.1f} on {os.cpu_count()} cpus")

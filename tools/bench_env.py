@@ -85,8 +85,14 @@ def raw_step_fn(env: SimEnv):
 
     cid = backend.client_id
     # PyBullet clears joint torques after every stepSimulation, so any actuated PyBullet
-    # program must set them each substep: the raw floor includes that one call per multibody.
-    torque_calls = [(plan.uid, plan.joints, [0.0] * len(plan.joints)) for plan in backend._torque_plans]
+    # program must set them each substep: the raw floor includes that one call per multibody,
+    # with the torques the actuators produce now (held constant), so that the robot keeps its
+    # pose as it does under SimEnv instead of collapsing into different contact physics.
+    ctrl, gain = backend._ctrl.tolist(), backend._gain.tolist()
+    torque_calls = [
+        (plan.uid, plan.joints, backend._plan_torques(plan, ctrl, gain, pybullet.getJointStates(plan.uid, plan.joints, physicsClientId=cid)))
+        for plan in backend._torque_plans
+    ]
 
     def raw() -> None:
         for _ in range(n):

@@ -78,7 +78,8 @@ def test_20000_random_rays_agree_across_backends():
             point = origins[i] + unit[i] * a.distance_m[i]
             far_from_edges[i] = _distance_to_box_edge(scene, names_a[i], point) >= 0.005
     clean = both & far_from_edges
-    diff = np.where(both, np.abs(np.where(both, a.distance_m - b.distance_m, 0.0)), 0.0)
+    diff = np.zeros(n)
+    diff[both] = np.abs(a.distance_m[both] - b.distance_m[both])
     assert np.max(diff[clean]) < 1e-5, np.max(diff[clean])
     assert (a.body_index[clean] == b.body_index[clean]).all()
     near = both & ~far_from_edges

@@ -71,6 +71,26 @@ def run(
     console.print(table)
 
 
+@app.command()
+def record(
+    env_id: str = typer.Argument(..., help="a registered id, see `simsuite list`"),
+    out: str = typer.Option("episode.mp4", help="the MP4 file to write"),
+    backend: str = typer.Option("mujoco", help=f"one of {BACKENDS}"),
+    policy: str = typer.Option("expert", help="expert or random"),
+    episodes: int = typer.Option(1, min=1),
+    max_steps: int = typer.Option(None, help="cap on steps per episode"),
+    seed: int = typer.Option(0),
+) -> None:
+    """Write a video with RGB, depth and segmentation side by side."""
+    from simsuite.render.record import record as record_video
+
+    if env_id not in TASKS:
+        raise typer.BadParameter(f"unknown id {env_id!r}; known: {sorted(TASKS)}")
+    with console.status(f"recording {env_id} on {backend}"):
+        path = record_video(env_id, out, policy=policy, backend=backend, episodes=episodes, seed=seed, max_steps=max_steps)
+    console.print(f"wrote {path}")
+
+
 def _trajectory(env_id: str, backend: str, actions: np.ndarray, seed: int) -> np.ndarray:
     """Observations from replaying a fixed action sequence from a seeded reset."""
     env = gymnasium.make(env_id, backend=backend)

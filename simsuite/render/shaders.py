@@ -1,0 +1,179 @@
+"""GLSL for the one-pass renderer (GL 3.3 core).
+
+Vertices are stored once, in their body's frame; each body's pose is three texels
+(rows of [R | t]) in a float texture, fetched per vertex, so a whole frame is one
+draw call per texture. The fragment stage writes three render targets at once:
+colour (RGBA8), metric depth along the optical axis (R32F, interpolated from the
+vertex stage, perspective-correct, so exact for planar faces) and the body's
+instance id (R32I, flat: no interpolation, no anti-aliasing).
+
+On CPU rasterizers (llvmpipe) the cost of a triangle grows with the number of
+interpolated values, so there are few: the normal and the depth, plus texture
+coordinates for textured draws. Colour and id are flat; the fragment's position in
+the optical frame is rebuilt from its pixel and depth, and lighting happens there.
+Features a draw does not use are compiled out (#define), since llvmpipe runs both
+sides of a branch.
+"""
+
+from typing import Sequence
+
+POSE_FETCH = """
+uniform sampler2D u_poses;   // body b of state s: row s * n_bodies + b; texels 0..2 = rows of [R | t]
+uniform int u_pose_offset;
+
+vec3 to_world(vec3 p, int body, out mat3 rot) {
+    int row = u_pose_offset + body;
+    vec4 r0 = texelFetch(u_poses, ivec2(0, row), 0);
+    vec4 r1 = texelFetch(u_poses, ivec2(1, row), 0);
+    vec4 r2 = texelFetch(u_poses, ivec2(2, row), 0);
+    rot = transpose(mat3(r0.xyz, r1.xyz, r2.xyz));
+    return vec3(dot(r0.xyz, p) + r0.w, dot(r1.xyz, p) + r1.w, dot(r2.xyz, p) + r2.w);
+}
+"""
+
+_VERTEX = (
+    """
+uniform mat4 u_view;   // world -> optical frame (x right, y down, z forward)
+uniform mat4 u_proj;   // optical frame -> clip
+
+in vec3 in_pos;
+in vec3 in_normal;
+in vec4 in_color;
+in int in_body;
+#ifdef TEXTURED
+in vec2 in_uv;
+out vec2 v_uv;
+#endif
+
+out vec3 v_normal;      // optical frame
+out float v_depth;      // optical z [m]
+flat out vec3 v_color;
+flat out int v_id;
+
+void main() {
+    mat3 rot;
+    vec4 p = u_view * vec4(to_world(in_pos, in_body, rot), 1.0);
+    v_normal = mat3(u_view) * (rot * in_normal);
+    v_depth = p.z;
+    v_color = in_color.rgb;
+    v_id = in_body + 1;
+#ifdef TEXTURED
+    v_uv = in_uv;
+#endif
+    gl_Position = u_proj * p;
+}
+"""
+)
+
+_FRAGMENT = """
+uniform vec2 u_center;     // window coordinates of the optical axis (viewport origin + size / 2)
+uniform vec2 u_focal;      // focal lengths [px]
+uniform vec3 u_ambient;
+uniform vec3 u_headlight;  // a light along the view direction (colour)
+uniform float u_specular;
+#if N_LIGHTS > 0
+uniform vec4 u_light_pos[N_LIGHTS];   // optical frame; w = 0: directional, xyz = direction of travel; w = 1: point position
+uniform vec3 u_light_color[N_LIGHTS];
+#endif
+#ifdef TEXTURED
+uniform sampler2D u_tex;
+in vec2 v_uv;
+#endif
+#if SHADOW_LIGHT >= 0
+uniform sampler2DShadow u_shadow_map;
+uniform mat4 u_light_from_view;   // optical frame -> shadow-map clip space
+#endif
+
+in vec3 v_normal;
+in float v_depth;
+flat in vec3 v_color;
+flat in int v_id;
+
+layout(location = 0) out vec4 out_rgb;
+layout(location = 1) out float out_depth;
+layout(location = 2) out int out_seg;
+
+#if SHADOW_LIGHT >= 0
+float lit_fraction(vec3 p, vec3 n, vec3 l) {
+    vec4 c = u_light_from_view * vec4(p, 1.0);
+    vec3 s = c.xyz / c.w * 0.5 + 0.5;
+    if (s.x < 0.0 || s.x > 1.0 || s.y < 0.0 || s.y > 1.0 || s.z > 1.0) return 1.0;
+    float bias = 0.0015 + 0.004 * (1.0 - abs(dot(n, l)));
+    vec2 texel = 0.5 / vec2(textureSize(u_shadow_map, 0));
+    return 0.25 * (texture(u_shadow_map, vec3(s.xy + vec2(-texel.x, -texel.y), s.z - bias))
+                 + texture(u_shadow_map, vec3(s.xy + vec2(texel.x, -texel.y), s.z - bias))
+                 + texture(u_shadow_map, vec3(s.xy + vec2(-texel.x, texel.y), s.z - bias))
+                 + texture(u_shadow_map, vec3(s.xy + vec2(texel.x, texel.y), s.z - bias)));
+}
+#endif
+
+void main() {
+    vec3 p = vec3((gl_FragCoord.xy - u_center) / u_focal * v_depth, v_depth);
+    vec3 view = -normalize(p);
+    vec3 n = normalize(v_normal);
+    float ndv = dot(n, view);
+    n = ndv < 0.0 ? -n : n;  // two-sided: thin meshes and planes seen from below
+    vec3 base = v_color;
+#ifdef TEXTURED
+    base *= texture(u_tex, v_uv).rgb;
+#endif
+    vec3 color = (u_ambient + u_headlight * abs(ndv)) * base;
+LIGHTING
+    out_rgb = vec4(color, 1.0);
+    out_depth = v_depth;
+    out_seg = v_id;
+}
+"""
+
+
+def _defines(n_lights: int, textured: bool, shadow_light: int) -> str:
+    return f"#version 330\n#define N_LIGHTS {n_lights}\n#define SHADOW_LIGHT {shadow_light}\n" + ("#define TEXTURED\n" if textured else "")
+
+
+def vertex(textured: bool) -> str:
+    return _defines(0, textured, -1) + POSE_FETCH + _VERTEX
+
+
+def _light_code(i: int, directional: bool, specular: bool, shadow: bool) -> str:
+    """One light's term, unrolled: its kind is known when the program is built, and
+    llvmpipe would evaluate both sides of a run-time choice. ``pow(x, 32)`` is five
+    squarings (``pow`` is exp2(log2) on a CPU rasterizer, the costliest line here)."""
+    l = f"-u_light_pos[{i}].xyz" if directional else f"normalize(u_light_pos[{i}].xyz - p)"
+    lines = [f"    {{ vec3 l = {l};", "      float ndl = max(dot(n, l), 0.0);", "      vec3 term = base * ndl;"]
+    if specular:
+        lines += [
+            "      float s = max(dot(n, normalize(l + view)), 0.0);",
+            "      s *= s; s *= s; s *= s; s *= s; s *= s;",
+            "      term += vec3(s * u_specular * step(1e-6, ndl));",
+        ]
+    if shadow:
+        lines.append("      term *= lit_fraction(p, n, l);")
+    lines.append(f"      color += u_light_color[{i}] * term; }}")
+    return "\n".join(lines) + "\n"
+
+
+def fragment(directional: Sequence[bool], textured: bool, shadow_light: int, specular: bool = True) -> str:
+    """The fragment shader for lights of the given kinds (True: directional, False: point),
+    with or without a texture, a shadow map (index of its light, -1: none) and specular."""
+    code = "".join(_light_code(i, d, specular, i == shadow_light) for i, d in enumerate(directional))
+    return _defines(len(directional), textured, shadow_light) + _FRAGMENT.replace("LIGHTING\n", code)
+
+
+SHADOW_VERTEX = (
+    "#version 330\n"
+    + POSE_FETCH
+    + """
+uniform mat4 u_light_vp;
+in vec3 in_pos;
+in int in_body;
+void main() {
+    mat3 rot;
+    gl_Position = u_light_vp * vec4(to_world(in_pos, in_body, rot), 1.0);
+}
+"""
+)
+
+SHADOW_FRAGMENT = """
+#version 330
+void main() {}
+"""

@@ -1,0 +1,278 @@
+"""Triangle meshes for the scene's primitives and mesh geoms, ready for the GPU.
+
+Every function returns a :class:`Mesh` in the geom's own frame: float32 positions,
+unit normals and texture coordinates, and uint32 triangle indices (counter-clockwise
+seen from outside). Texture coordinates span one tile per face (box, plane, caps) or
+one tile around and along the surface (sphere, cylinder, capsule); the renderer scales
+them by the material's ``texrepeat``. Infinite planes get one tile per metre.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+SPHERE_SEGMENTS = (40, 20)  # around, pole to pole: sagitta r·(1 − cos(π/40)) = 0.3 % of r
+CYLINDER_SEGMENTS = 40
+LOD_SEGMENTS = ((40, 20), (20, 10), (10, 6))  # (around, pole to pole) per level of detail
+
+
+@dataclass(frozen=True)
+class Mesh:
+    positions: np.ndarray  # (V, 3) float32
+    normals: np.ndarray  # (V, 3) float32
+    uvs: np.ndarray  # (V, 2) float32
+    indices: np.ndarray  # (T, 3) uint32
+    closed: bool = True  # wound counter-clockwise outward with no hole in view: back faces may be culled
+
+
+def _mesh(p, n, uv, idx, closed: bool = True) -> Mesh:
+    return Mesh(
+        np.ascontiguousarray(p, np.float32),
+        np.ascontiguousarray(n, np.float32),
+        np.ascontiguousarray(uv, np.float32),
+        np.ascontiguousarray(idx, np.uint32).reshape(-1, 3),
+        closed,
+    )
+
+
+def box(half: tuple[float, float, float]) -> Mesh:
+    """24 vertices, a flat normal and a full texture tile per face."""
+    hx, hy, hz = half
+    p, n, uv, idx = [], [], [], []
+    # (normal axis, sign): the face's two in-plane axes u, v with u × v = normal
+    for axis in range(3):
+        for sign in (1.0, -1.0):
+            u_ax, v_ax = (axis + 1) % 3, (axis + 2) % 3
+            if sign < 0:
+                u_ax, v_ax = v_ax, u_ax
+            normal = np.zeros(3)
+            normal[axis] = sign
+            base = len(p)
+            for cu, cv in ((-1, -1), (1, -1), (1, 1), (-1, 1)):
+                v = np.zeros(3)
+                v[axis] = sign
+                v[u_ax], v[v_ax] = cu, cv
+                p.append(v * (hx, hy, hz))
+                n.append(normal)
+                uv.append(((cu + 1) / 2, (cv + 1) / 2))
+            idx += [base, base + 1, base + 2, base, base + 2, base + 3]
+    return _mesh(p, n, uv, idx)
+
+
+def plane(half_x: float, half_y: float) -> Mesh:
+    """A quad in the z = 0 plane facing +z; (0, 0) half extents should be replaced by the
+    caller with a large finite size (UVs are then in metres: one tile per metre)."""
+    p = [(-half_x, -half_y, 0), (half_x, -half_y, 0), (half_x, half_y, 0), (-half_x, half_y, 0)]
+    uv = [(0, 0), (1, 0), (1, 1), (0, 1)]
+    return _mesh(p, [(0, 0, 1)] * 4, uv, [0, 1, 2, 0, 2, 3], closed=False)
+
+
+def infinite_plane(extent_m: float) -> Mesh:
+    m = plane(extent_m, extent_m)
+    return Mesh(m.positions, m.normals, m.positions[:, :2].copy(), m.indices, closed=False)
+
+
+def _lathe(profile: np.ndarray, normals: np.ndarray, v: np.ndarray, segments: int) -> Mesh:
+    """Revolve a (radius, z) profile about z. ``v`` is the texture coordinate along it."""
+    ang = np.linspace(0.0, 2 * math.pi, segments + 1)  # seam duplicated for texture wrap
+    c, s = np.cos(ang), np.sin(ang)
+    r, z = profile[:, 0][:, None], profile[:, 1][:, None]
+    nr, nz = normals[:, 0][:, None], normals[:, 1][:, None]
+    P = np.stack([r * c, r * s, np.broadcast_to(z, (len(profile), segments + 1))], -1)
+    N = np.stack([nr * c, nr * s, np.broadcast_to(nz, (len(profile), segments + 1))], -1)
+    U = np.broadcast_to(ang / (2 * math.pi), (len(profile), segments + 1))
+    V = np.broadcast_to(v[:, None], (len(profile), segments + 1))
+    rows, cols = len(profile), segments + 1
+    i, j = np.meshgrid(np.arange(rows - 1), np.arange(segments), indexing="ij")
+    a = i * cols + j
+    b, c2, d = a + 1, a + cols + 1, a + cols
+    # profile runs bottom (low z) to top; counter-clockwise seen from outside
+    tris = np.concatenate([np.stack([a, b, c2], -1), np.stack([a, c2, d], -1)], 0).reshape(-1, 3)
+    # drop triangles that collapse at a pole
+    Pf = P.reshape(-1, 3)
+    area = np.linalg.norm(np.cross(Pf[tris[:, 1]] - Pf[tris[:, 0]], Pf[tris[:, 2]] - Pf[tris[:, 0]]), axis=1)
+    tris = tris[area > 1e-12 * max(1.0, float(np.abs(Pf).max()) ** 2)]
+    return _mesh(Pf, N.reshape(-1, 3), np.stack([U, V], -1).reshape(-1, 2), tris)
+
+
+def sphere(radius: float, segments: tuple[int, int] = SPHERE_SEGMENTS) -> Mesh:
+    around, rings = segments
+    theta = np.linspace(-math.pi / 2, math.pi / 2, rings + 1)  # latitude, south pole first
+    prof_n = np.stack([np.cos(theta), np.sin(theta)], -1)
+    return _lathe(prof_n * radius, prof_n, (theta + math.pi / 2) / math.pi, around)
+
+
+def capsule(radius: float, half_length: float, segments: tuple[int, int] = SPHERE_SEGMENTS) -> Mesh:
+    around, rings = segments
+    half_rings = max(2, rings // 2)
+    lo = np.linspace(-math.pi / 2, 0.0, half_rings + 1)
+    hi = np.linspace(0.0, math.pi / 2, half_rings + 1)
+    n = np.concatenate([np.stack([np.cos(lo), np.sin(lo)], -1), np.stack([np.cos(hi), np.sin(hi)], -1)])
+    p = n * radius
+    p[: half_rings + 1, 1] -= half_length
+    p[half_rings + 1 :, 1] += half_length
+    total = 2 * half_length + math.pi * radius
+    arc = np.concatenate([(lo + math.pi / 2) * radius, math.pi / 2 * radius + 2 * half_length + hi * radius])
+    return _lathe(p, n, arc / total, around)
+
+
+def cylinder(radius: float, half_length: float, segments: int = CYLINDER_SEGMENTS) -> Mesh:
+    side = _lathe(
+        np.array([[radius, -half_length], [radius, half_length]]), np.array([[1.0, 0.0], [1.0, 0.0]]), np.array([0.0, 1.0]), segments
+    )
+    parts = [side]
+    ang = np.linspace(0.0, 2 * math.pi, segments, endpoint=False)
+    ring = np.stack([np.cos(ang), np.sin(ang)], -1)
+    for sign in (1.0, -1.0):
+        p = np.concatenate([[[0.0, 0.0]], ring * radius])
+        p = np.concatenate([p, np.full((len(p), 1), sign * half_length)], 1)
+        uv = np.concatenate([[[0.5, 0.5]], ring * 0.5 + 0.5])
+        k = np.arange(segments)
+        tri = np.stack([np.zeros(segments, int), 1 + k, 1 + (k + 1) % segments], -1)
+        if sign < 0:
+            tri = tri[:, [0, 2, 1]]
+        parts.append(_mesh(p, np.tile([0.0, 0.0, sign], (len(p), 1)), uv, tri))
+    return concat(parts)
+
+
+def concat(parts: list[Mesh]) -> Mesh:
+    offsets = np.cumsum([0] + [len(m.positions) for m in parts[:-1]])
+    return _mesh(
+        np.concatenate([m.positions for m in parts]),
+        np.concatenate([m.normals for m in parts]),
+        np.concatenate([m.uvs for m in parts]),
+        np.concatenate([m.indices + o for m, o in zip(parts, offsets)]),
+    )
+
+
+@lru_cache(maxsize=128)
+def mesh_file(path: str, scale: tuple[float, float, float]) -> Mesh:
+    """An OBJ/STL file through :func:`simsuite.meshes.load_mesh`; its own UVs where it has
+    them (else a planar x-y projection), its vertex normals (corrected for scale). It counts
+    as closed (back faces culled) when its winding is consistent and encloses positive volume."""
+    import trimesh
+
+    from simsuite.meshes import load_mesh
+
+    tm = load_mesh(Path(path), scale)
+    merged = trimesh.Trimesh(tm.vertices, tm.faces, process=False)
+    merged.merge_vertices(merge_tex=True, merge_norm=True)
+    closed = bool(merged.is_winding_consistent and merged.volume > 0)
+    positions = np.asarray(tm.vertices, np.float32)
+    normals = np.asarray(tm.vertex_normals, np.float32)
+    uv = getattr(tm.visual, "uv", None)
+    if uv is None or len(uv) != len(positions):
+        lo, hi = positions.min(0), positions.max(0)
+        uv = (positions[:, :2] - lo[:2]) / np.maximum(hi[:2] - lo[:2], 1e-9)
+    return _mesh(positions, normals, uv, np.asarray(tm.faces), closed)
+
+
+def transformed(mesh: Mesh, rot: np.ndarray, pos: np.ndarray, uv_scale: tuple[float, float]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Positions and normals posed by ``rot, pos``, and UVs scaled (the geom's pose in its body)."""
+    p = mesh.positions @ rot.T.astype(np.float32) + pos.astype(np.float32)
+    n = mesh.normals @ rot.T.astype(np.float32)
+    uv = mesh.uvs * np.asarray(uv_scale, np.float32)
+    return p, n, uv
+
+
+def _vertex_normals(positions: np.ndarray, indices: np.ndarray) -> np.ndarray:
+    p = positions.astype(np.float64)
+    tri = p[indices]
+    face_n = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])  # length = 2 x area
+    n = np.zeros_like(p)
+    for k in range(3):
+        np.add.at(n, indices[:, k], face_n)
+    norm = np.linalg.norm(n, axis=1, keepdims=True)
+    return np.where(norm > 0, n / np.maximum(norm, 1e-30), np.array([0.0, 0.0, 1.0]))
+
+
+def _cluster(mesh: Mesh, cell: float) -> Mesh:
+    """Vertex clustering on a grid of ``cell``: each cluster becomes the original vertex
+    nearest to its mean (a point of the surface, so convex parts do not shrink)."""
+    p = mesh.positions.astype(np.float64)
+    keys = np.floor((p - p.min(0)) / cell).astype(np.int64)
+    _, inverse, counts = np.unique(keys, axis=0, return_inverse=True, return_counts=True)
+    inverse = inverse.ravel()
+    k = len(counts)
+    mean = np.zeros((k, 3))
+    np.add.at(mean, inverse, p)
+    mean /= counts[:, None]
+    dist = np.linalg.norm(p - mean[inverse], axis=1)
+    order = np.lexsort((dist, inverse))  # per cluster, nearest first
+    first = order[np.r_[0, np.flatnonzero(np.diff(inverse[order])) + 1]]
+    pos, uv = p[first], mesh.uvs[first]
+    tris = inverse[mesh.indices]
+    keep = (tris[:, 0] != tris[:, 1]) & (tris[:, 1] != tris[:, 2]) & (tris[:, 0] != tris[:, 2])
+    tris = tris[keep]
+    _, unique_first = np.unique(np.sort(tris, axis=1), axis=0, return_index=True)
+    tris = tris[np.sort(unique_first)]
+    return _mesh(pos, _vertex_normals(pos, tris), uv, tris, closed=False)
+
+
+def decimate(mesh: Mesh, max_faces: int) -> Mesh:
+    """A coarser mesh with at most about ``max_faces`` triangles (vertex clustering on a
+    grid whose cell size is searched for): a level of detail for small images on CPUs."""
+    if max_faces <= 0:
+        raise ValueError(f"max_faces must be positive, got {max_faces}")
+    if len(mesh.indices) <= max_faces:
+        return mesh
+    extent = float(np.ptp(mesh.positions, axis=0).max())
+    lo, hi = 0.0, extent
+    best = None
+    for _ in range(18):
+        cell = (lo + hi) / 2
+        m = _cluster(mesh, cell)
+        if len(m.indices) > max_faces:
+            lo = cell
+        else:
+            hi, best = cell, m
+        if best is not None and len(best.indices) >= 0.9 * max_faces:
+            break
+    return best if best is not None else _cluster(mesh, extent)
+
+
+def simplify(mesh: Mesh, max_faces: int) -> Mesh:
+    """About ``max_faces`` triangles by quadric edge collapse (``fast_simplification``, as
+    trimesh uses) where installed, else by :func:`decimate`. Flat normals (vertices are
+    not shared between faces), so a coarse level keeps crisp edges."""
+    if len(mesh.indices) <= max_faces:
+        return mesh
+    try:
+        import fast_simplification
+    except ImportError:
+        coarse = decimate(mesh, max_faces)
+        points, faces = coarse.positions, coarse.indices
+    else:
+        points, inverse = np.unique(mesh.positions, axis=0, return_inverse=True)
+        faces = inverse.ravel()[mesh.indices]
+        reduction = 1.0 - max_faces / len(faces)
+        points, faces = fast_simplification.simplify(points.astype(np.float32), faces.astype(np.int32), target_reduction=reduction)
+    faces = np.asarray(faces, np.int64).reshape(-1, 3)
+    tri = np.asarray(points, np.float64)[faces]  # (T, 3, 3): unshared, flat shaded
+    n = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
+    n /= np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-30)
+    lo, hi = mesh.positions.min(0), mesh.positions.max(0)
+    flat = tri.reshape(-1, 3)
+    uv = (flat[:, :2] - lo[:2]) / np.maximum(hi[:2] - lo[:2], 1e-9)
+    return _mesh(flat, np.repeat(n, 3, axis=0), uv, np.arange(len(flat)).reshape(-1, 3), mesh.closed)
+
+
+@lru_cache(maxsize=128)
+def mesh_lods(path: str, scale: tuple[float, float, float], factor: int = 4, min_faces: int = 48) -> tuple[Mesh, ...]:
+    """Levels of detail of a mesh file: the full mesh, then ``factor`` times fewer
+    triangles per level, down to about ``min_faces``."""
+    full = mesh_file(path, scale)
+    levels = [full]
+    faces = len(full.indices) // factor
+    while faces >= min_faces:
+        coarse = simplify(full, faces)
+        if len(coarse.indices) > 0.7 * len(levels[-1].indices):
+            break
+        levels.append(coarse)
+        faces = len(coarse.indices) // factor
+    return tuple(levels)

@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from benchmark import rate, report  # noqa: E402
+from benchmark import cpu_rate, rate, report  # noqa: E402
 
 from simsuite.backends import make_backend  # noqa: E402
 from simsuite.scene import Body, Geom, Inertial, Joint, Scene  # noqa: E402
@@ -93,17 +93,6 @@ def raw_call(backend, origin: np.ndarray, dirs: np.ndarray, max_range: float):
 
 
 # ---------------------------------------------------------------------------
-
-
-def cpu_rate(fn, n: int, repeats: int = 3) -> float:
-    """``benchmark.rate`` on the process CPU clock: best calls per CPU second."""
-    best = 0.0
-    for _ in range(repeats):
-        t0 = time.process_time()
-        for _ in range(n):
-            fn()
-        best = max(best, n / max(time.process_time() - t0, 1e-9))
-    return best
 
 
 def engine_share(backend_name: str, fn, calls: int) -> float:

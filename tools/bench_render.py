@@ -38,7 +38,7 @@ import numpy as np  # noqa: E402
 import pybullet_data  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from benchmark import rate, report  # noqa: E402
+from benchmark import cpu_rate, rate, report  # noqa: E402
 
 from simsuite.backends import make_backend  # noqa: E402
 from simsuite.render import Renderer  # noqa: E402
@@ -249,19 +249,6 @@ def agreement(ours: np.ndarray, theirs: np.ndarray) -> float:
     """IoU of the foreground masks (ids > 0 vs the other renderer's non-background)."""
     a, b = ours > 0, theirs
     return float((a & b).sum() / max((a | b).sum(), 1))
-
-
-def cpu_rate(fn, n: int, repeats: int = 3) -> float:
-    """Like ``benchmark.rate`` but per second of this process's CPU time (all threads):
-    steadier than wall-clock on a shared machine, and it charges multi-threaded
-    renderers (llvmpipe) for every core they use."""
-    best = 0.0
-    for _ in range(repeats):
-        t0 = time.process_time()
-        for _ in range(n):
-            fn()
-        best = max(best, n / max(time.process_time() - t0, 1e-9))
-    return best
 
 
 def run(scene: Scene, sizes, frames: int, tiles: int, lod: float) -> list[list[object]]:

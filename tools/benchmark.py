@@ -21,6 +21,19 @@ def rate(fn: Callable[[], None], n: int, repeats: int = 3) -> float:
     return best
 
 
+def cpu_rate(fn: Callable[[], None], n: int, repeats: int = 3) -> float:
+    """Like :func:`rate`, per second of this process's CPU time (all its threads): steadier
+    than wall-clock on a shared machine, and it charges multi-threaded engines (PyBullet's
+    ray threads, llvmpipe) for every core they use."""
+    best = 0.0
+    for _ in range(repeats):
+        t0 = time.process_time()
+        for _ in range(n):
+            fn()
+        best = max(best, n / max(time.process_time() - t0, 1e-9))
+    return best
+
+
 def machine() -> dict[str, object]:
     import mujoco
     import numpy

@@ -51,7 +51,9 @@ class SimEnv(gymnasium.Env):
     Args:
         task: the Task (instance, class or ``"module:Class"``); registered ids fill it in.
         backend: ``"mujoco"`` (default) or ``"pybullet"``.
-        render_mode: None, or ``"rgb_array"`` once the renderer is wired in.
+        render_mode: None, or ``"rgb_array"``: :meth:`render` returns a 640×480 RGB frame
+            from SimSuite's own renderer (an overview camera, or a chase camera in large
+            worlds), so gymnasium's ``RecordVideo`` works.
         obs: one modality name or several: ``"state"`` (the task's vector) or the name of
             a sensor (``"lidar"``, ``"imu"``); several give a ``gymnasium.spaces.Dict``
             observation keyed by modality.
@@ -62,7 +64,7 @@ class SimEnv(gymnasium.Env):
         **task_options: passed to the task's constructor.
     """
 
-    metadata = {"render_modes": [], "render_fps": 50}
+    metadata = {"render_modes": ["rgb_array"], "render_fps": 50}
 
     def __init__(
         self,
@@ -91,6 +93,7 @@ class SimEnv(gymnasium.Env):
         self._low, self._high = self.action_space.low, self.action_space.high
         self._last_obs: Any = None
         self._needs_reset = True
+        self._view = None  # the render_mode camera, made on first render()
 
     @property
     def backend(self) -> Backend:
@@ -137,7 +140,20 @@ class SimEnv(gymnasium.Env):
         self._last_obs = obs
         return obs, float(sum(terms.values())), terminated, False, info
 
+    def render(self) -> np.ndarray | None:
+        """An RGB frame of the current state for ``render_mode="rgb_array"`` (else None)."""
+        if self.render_mode != "rgb_array":
+            return None
+        if self._view is None:
+            from simsuite.render.view import CameraView
+
+            self._view = CameraView(None, width=640, height=480)
+        return self._view.frame(self.backend).rgb
+
     def close(self) -> None:
+        if self._view is not None:
+            self._view.close()
+            self._view = None
         if self._backend is not None:
             self._backend.close()
             self._backend = None

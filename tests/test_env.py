@@ -178,3 +178,19 @@ def test_families_carry_their_sensors(env_id, names, backend_name):
     if "lidar" in names:
         assert obs["lidar"].shape == (16, 1800)
     env.close()
+
+
+def test_rgb_array_rendering_works_with_record_video(backend_name, tmp_path):
+    pytest.importorskip("av")
+    from gymnasium.wrappers import RecordVideo
+
+    env = gymnasium.make("SimSuite/UAV-v0", backend=backend_name, render_mode="rgb_array")
+    frame = (env.reset(seed=0), env.render())[1]
+    assert frame.shape == (480, 640, 3) and frame.dtype == np.uint8 and frame.std() > 1.0
+    env.close()
+    env = RecordVideo(gymnasium.make("SimSuite/Pendulum-v0", backend=backend_name, render_mode="rgb_array"), str(tmp_path / "videos"))
+    env.reset(seed=0)
+    for _ in range(10):
+        env.step(env.action_space.sample())
+    env.close()
+    assert list((tmp_path / "videos").glob("*.mp4"))

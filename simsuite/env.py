@@ -20,8 +20,10 @@ from simsuite.sensors import SensorSuite, make_sensor
 from simsuite.task import Task
 
 
-#: observation modalities besides the env's sensors (each sensor is a modality by its name)
-MODALITIES: tuple[str, ...] = ("state",)
+#: observation modalities besides the env's sensors (each sensor is a modality by its name);
+#: rgb, depth and seg come from one render pass of the env's observation camera
+MODALITIES: tuple[str, ...] = ("state", "rgb", "depth", "seg")
+CAMERA_MODALITIES = ("rgb", "depth", "seg")
 
 
 class ActionError(ValueError):
@@ -57,6 +59,10 @@ class SimEnv(gymnasium.Env):
         obs: one modality name or several: ``"state"`` (the task's vector) or the name of
             a sensor (``"lidar"``, ``"imu"``); several give a ``gymnasium.spaces.Dict``
             observation keyed by modality.
+        camera: the observation camera for ``rgb``/``depth``/``seg``: a dict with ``width``,
+            ``height`` (default 84 × 84), ``view`` (a :class:`simsuite.render.view.CameraView`
+            spec: a scene camera's name, ``"overview"``, ``"chase:<body>"``; default automatic)
+            and renderer options such as ``lod``.
         sensors: per sensor name, a preset name or a spec dict (see
             :func:`simsuite.sensors.make_sensor`) that overrides the task's default sensor of
             that name (keeping its mount unless the spec gives one), or None to remove it.
@@ -73,13 +79,18 @@ class SimEnv(gymnasium.Env):
         render_mode: str | None = None,
         obs: str | Sequence[str] = "state",
         sensors: Mapping[str, str | Mapping[str, Any] | None] | None = None,
+        camera: Mapping[str, Any] | None = None,
         **task_options: Any,
     ):
         if backend not in BACKENDS:
             raise BackendError(f"unknown backend {backend!r}; choose one of {BACKENDS}")
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode {render_mode!r} not supported; choose from {self.metadata['render_modes']} or None")
-        self._init_args = dict(task=task, backend=backend, render_mode=render_mode, obs=obs, sensors=sensors, **task_options)
+        self._init_args = dict(task=task, backend=backend, render_mode=render_mode, obs=obs, sensors=sensors, camera=camera, **task_options)
+        self._camera_options = dict(camera or {})
+        self._obs_view = None  # the observation camera, made on first use
+        self._frame_cache: tuple[int, Any] = (-1, None)
+        self._obs_count = 0  # observations made so far: one render pass serves rgb, depth and seg
         self.task = resolve_task(task, task_options)
         self.backend_name = backend
         self.render_mode = render_mode
@@ -115,6 +126,7 @@ class SimEnv(gymnasium.Env):
         if self.sensors is not None:
             self.sensors.reset(self._backend, rng, self._backend.time_s)
         self._needs_reset = False
+        self._obs_count += 1
         self._last_obs = self._observe(self._backend)
         return self._last_obs, {"is_success": False, "physics_diverged": False}
 
@@ -130,6 +142,7 @@ class SimEnv(gymnasium.Env):
             self.sensors.advance(backend, self._n_substeps, self._timestep_s)
         if backend.diverged:
             return self._diverged_step()
+        self._obs_count += 1
         obs = self._observe(backend)
         terms = self.task.reward_terms(backend, action)
         terminated = self.task.is_terminated(backend)
@@ -151,15 +164,46 @@ class SimEnv(gymnasium.Env):
         return self._view.frame(self.backend).rgb
 
     def close(self) -> None:
-        if self._view is not None:
-            self._view.close()
-            self._view = None
+        for view in (self._view, self._obs_view):
+            if view is not None:
+                view.close()
+        self._view = self._obs_view = None
         if self._backend is not None:
             self._backend.close()
             self._backend = None
         self._needs_reset = True
 
     # -- internals ---------------------------------------------------------------------
+    def _camera_sources(self) -> dict[str, tuple[Callable[[Backend], Any], gymnasium.Space]]:
+        """rgb, depth and seg from one render pass per observation."""
+        options = dict(self._camera_options)
+        width, height = int(options.pop("width", 84)), int(options.pop("height", 84))
+        view_spec = options.pop("view", None)
+        self._obs_view_args = (view_spec, width, height, options)
+        far_m = float(options.get("far_m", 100.0))  # background and beyond read far_m, not inf
+        hw = (height, width)
+        spaces = {
+            "rgb": gymnasium.spaces.Box(0, 255, hw + (3,), np.uint8),
+            "depth": gymnasium.spaces.Box(0.0, far_m, hw, np.float32),
+            "seg": gymnasium.spaces.Box(0, np.iinfo(np.int32).max, hw, np.int32),
+        }
+        read = {
+            "rgb": lambda backend: self._camera_frame(backend).rgb,
+            "depth": lambda backend: np.minimum(self._camera_frame(backend).depth, np.float32(far_m)),
+            "seg": lambda backend: self._camera_frame(backend).seg,
+        }
+        return {m: (read[m], spaces[m]) for m in CAMERA_MODALITIES}
+
+    def _camera_frame(self, backend: Backend):
+        if self._frame_cache[0] != self._obs_count:
+            if self._obs_view is None:
+                from simsuite.render.view import CameraView
+
+                spec, width, height, options = self._obs_view_args
+                self._obs_view = CameraView(spec, width=width, height=height, **options)
+            self._frame_cache = (self._obs_count, self._obs_view.frame(backend))
+        return self._frame_cache[1]
+
     def _make_sensors(self, obs_names: tuple[str, ...], overrides: Mapping[str, Any]) -> SensorSuite | None:
         """The task's default sensors, overridden by name; those observed or asked for run."""
         defaults = dict(self.task.default_sensors())
@@ -181,6 +225,8 @@ class SimEnv(gymnasium.Env):
         sources: dict[str, tuple[Callable[[Backend], Any], gymnasium.Space]] = {
             "state": (self.task.observe, self.task.observation_space)
         }
+        if any(n in CAMERA_MODALITIES for n in names):
+            sources.update(self._camera_sources())
         if self.sensors is not None:
             suite = self.sensors
             for name, space in suite.spaces().items():

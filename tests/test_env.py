@@ -194,3 +194,14 @@ def test_rgb_array_rendering_works_with_record_video(backend_name, tmp_path):
         env.step(env.action_space.sample())
     env.close()
     assert list((tmp_path / "videos").glob("*.mp4"))
+
+
+def test_camera_observations_from_one_render_pass(backend_name):
+    env = gymnasium.make("SimSuite/Grasp-v0", backend=backend_name, obs=("state", "rgb", "depth", "seg"), camera={"width": 64, "height": 48})
+    obs, _ = env.reset(seed=0)
+    obs, *_ = env.step(np.zeros(env.action_space.shape, np.float32))
+    assert env.observation_space.contains(obs)
+    assert obs["rgb"].shape == (48, 64, 3) and obs["depth"].shape == (48, 64) and obs["seg"].shape == (48, 64)
+    seen = {env.unwrapped.backend.body_names[i - 1] for i in np.unique(obs["seg"]) if i > 0}
+    assert "table" in seen and np.isfinite(obs["depth"]).all() and obs["depth"][obs["seg"] > 0].max() < 100.0
+    env.close()

@@ -16,7 +16,7 @@ part of the Task contract (scene, spaces, actuators by name, named reward terms)
 θ ~ U(−π, π), θ̇ ~ U(−1, 1), drawn from the env's RNG.
 
 ## Episode End
-Never terminates; truncated after 200 steps (10 s) by the registered TimeLimit.
+Never terminates; truncated after 500 steps (25 s) by the registered TimeLimit.
 ``info["is_success"]`` is True while |θ| < 0.1 rad and |θ̇| < 1 rad/s.
 
 ## Arguments

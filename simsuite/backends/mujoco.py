@@ -15,6 +15,7 @@ Engine facts this module relies on (see ../shared/REFERENCE.md):
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Mapping, Sequence
 
 import mujoco
@@ -102,6 +103,8 @@ class MujocoBackend(Backend):
         for joint in scene.joints():
             if joint.type != "free":
                 self._initial_qpos[self.model.jnt_qposadr[self._joint_ids[joint.name]]] = joint.initial
+        self._param_names = self._list_params()
+        self._param_set = set(self._param_names)
         self._state_size = mujoco.mj_stateSize(self.model, _STATE_SPEC)
         self.reset()
 
@@ -433,6 +436,10 @@ class MujocoBackend(Backend):
 
     # -- parameters -------------------------------------------------------------------
     def param_names(self) -> list[str]:
+        return list(self._param_names)
+
+    def _list_params(self) -> list[str]:
+        """Every parameter name of the compiled scene (computed once per compile)."""
         names = ["gravity", "timestep_s"]
         for body in self._names:
             if self.model.body_mass[self._body_ids[body]] > 0:
@@ -490,8 +497,8 @@ class MujocoBackend(Backend):
             return
         owner, _, prop = name.rpartition(".")
         if owner in self._body_ids and prop in ("mass_kg", "inertia_scale", "linear_damping", "angular_damping"):
-            if name not in self.param_names():
-                raise param_error(name, self.param_names())
+            if name not in self._param_set:
+                raise param_error(name, self._param_names)
             self._set_body_param(owner, prop, v)
         elif prop in ("friction", "restitution") and (self._geoms_of_body.get(owner) or owner in self._geom_friction):
             table = self._geom_friction if prop == "friction" else self._geom_restitution
@@ -500,7 +507,7 @@ class MujocoBackend(Backend):
             for geom in self._geoms_of_body.get(owner) or [owner]:
                 table[geom] = v
             self._update_pairs()
-        elif prop == "damping" and owner in self._joint_ids and name in self.param_names():
+        elif prop == "damping" and owner in self._joint_ids and name in self._param_set:
             m.dof_damping[m.jnt_dofadr[self._joint_ids[owner]]] = _non_negative(name, v)
         elif prop == "gain" and owner in self._actuator_ids:
             idx = self._actuator_ids[owner]
@@ -589,9 +596,7 @@ def _mat_vec(rot: list[float], v: list[float]) -> list[float]:
     return [rot[0] * v[0] + rot[1] * v[1] + rot[2] * v[2], rot[3] * v[0] + rot[4] * v[1] + rot[5] * v[2], rot[6] * v[0] + rot[7] * v[1] + rot[8] * v[2]]
 
 
-def _mesh_dir(scene: Scene):
-    from pathlib import Path
-
+def _mesh_dir(scene: Scene) -> Path | None:
     return Path(scene.mesh_dir) if scene.mesh_dir else None
 
 

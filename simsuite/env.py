@@ -16,6 +16,9 @@ import gymnasium
 import numpy as np
 
 from simsuite.backends import BACKENDS, Backend, BackendError, make_backend
+from simsuite.randomization import ParamError, ParamSpace, resolve_space
+from simsuite.randomization.apply import Applier, backend_owners, effect_owners, sensor_owners, task_owners
+from simsuite.randomization.effects import Effects
 from simsuite.sensors import SensorSuite, make_sensor
 from simsuite.task import Task
 
@@ -63,6 +66,11 @@ class SimEnv(gymnasium.Env):
             ``height`` (default 84 × 84), ``view`` (a :class:`simsuite.render.view.CameraView`
             spec: a scene camera's name, ``"overview"``, ``"chase:<body>"``; default automatic)
             and renderer options such as ``lod``.
+        randomize: domain randomization: False (default; parameters stay nominal unless
+            ``reset(options={"params": {...}})`` sets them), True (the task's default
+            :class:`~simsuite.randomization.ParamSpace`, see the env's docstring), a path to a
+            space file (YAML/JSON), or a ParamSpace. Values are drawn at each reset from the
+            env's generator; the values in force are ``info["params"]`` of ``reset``.
         sensors: per sensor name, a preset name or a spec dict (see
             :func:`simsuite.sensors.make_sensor`) that overrides the task's default sensor of
             that name (keeping its mount unless the spec gives one), or None to remove it.
@@ -80,13 +88,15 @@ class SimEnv(gymnasium.Env):
         obs: str | Sequence[str] = "state",
         sensors: Mapping[str, str | Mapping[str, Any] | None] | None = None,
         camera: Mapping[str, Any] | None = None,
+        randomize: bool | str | ParamSpace = False,
         **task_options: Any,
     ):
         if backend not in BACKENDS:
             raise BackendError(f"unknown backend {backend!r}; choose one of {BACKENDS}")
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode {render_mode!r} not supported; choose from {self.metadata['render_modes']} or None")
-        self._init_args = dict(task=task, backend=backend, render_mode=render_mode, obs=obs, sensors=sensors, camera=camera, **task_options)
+        self._init_args = dict(task=task, backend=backend, render_mode=render_mode, obs=obs, sensors=sensors, camera=camera,
+                               randomize=randomize, **task_options)
         self._camera_options = dict(camera or {})
         self._obs_view = None  # the observation camera, made on first use
         self._frame_cache: tuple[int, Any] = (-1, None)
@@ -95,7 +105,7 @@ class SimEnv(gymnasium.Env):
         self.backend_name = backend
         self.render_mode = render_mode
         self.action_space = self.task.action_space
-        obs_names = (obs,) if isinstance(obs, str) else tuple(obs)
+        obs_names = self._obs_names = (obs,) if isinstance(obs, str) else tuple(obs)
         self.sensors = self._make_sensors(obs_names, sensors or {})
         self._observe, self.observation_space = self._observation_plan(obs_names)
         self.metadata = {**self.metadata, "render_fps": round(1.0 / self.task.control_dt_s)}
@@ -105,6 +115,12 @@ class SimEnv(gymnasium.Env):
         self._last_obs: Any = None
         self._needs_reset = True
         self._view = None  # the render_mode camera, made on first render()
+        self.param_space, self._randomize = resolve_space(randomize, self.task.param_space())
+        self._applier: Applier | None = None
+        self._effects: Effects | None = None
+        self._appearance: dict[str, Any] = {}
+        #: the parameter values in force this episode (also ``info["params"]`` of reset)
+        self.params: dict[str, Any] = {}
 
     @property
     def backend(self) -> Backend:
@@ -115,35 +131,45 @@ class SimEnv(gymnasium.Env):
     # -- gymnasium API ---------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         super().reset(seed=seed)
+        options = dict(options or {})
+        overrides = options.pop("params", None) or {}
         if options:
-            raise ValueError(f"unknown reset options {sorted(options)}; none are accepted yet")
+            raise ValueError(f"unknown reset options {sorted(options)}; accepted: ['params']")
         rng = self.np_random
+        # one draw seeds the parameter stream, so the rest of the episode draws the same
+        # numbers whether randomization is on or off, and info["params"] replays exactly
+        param_rng = np.random.default_rng(int(rng.integers(2**63)))
         if self._backend is None or self.task.rebuild_scene(rng):
             self._compile(self.task.build_scene(rng))
         else:
             self._backend.reset()
+        self.params = self._draw_params(param_rng, overrides)
+        self._applier.apply(self.params, self.param_space)
+        self._effects.reset()
         self.task.reset(self._backend, rng)
         if self.sensors is not None:
             self.sensors.reset(self._backend, rng, self._backend.time_s)
         self._needs_reset = False
         self._obs_count += 1
         self._last_obs = self._observe(self._backend)
-        return self._last_obs, {"is_success": False, "physics_diverged": False}
+        return self._last_obs, {"is_success": False, "physics_diverged": False, "params": dict(self.params)}
 
     def step(self, action):
         if self._needs_reset:
             raise gymnasium.error.ResetNeeded("call reset() before step() (also after an episode ended by divergence)")
         action = self._validate_action(action)
         backend = self._backend
-        self.task.apply_action(backend, action)
-        if self.sensors is None:
-            backend.step(self._n_substeps)
+        if self._effects.active:
+            self._step_with_effects(backend, action)
         else:
-            self.sensors.advance(backend, self._n_substeps, self._timestep_s)
+            self.task.apply_action(backend, action)
+            self._advance(backend, self._n_substeps)
         if backend.diverged:
             return self._diverged_step()
         self._obs_count += 1
         obs = self._observe(backend)
+        if self._effects.active:
+            obs = self._noisy_obs(obs)
         terms = self.task.reward_terms(backend, action)
         terminated = self.task.is_terminated(backend)
         info = {"reward_terms": terms, "is_success": self.task.is_success(backend), "physics_diverged": False}
@@ -161,6 +187,7 @@ class SimEnv(gymnasium.Env):
             from simsuite.render.view import CameraView
 
             self._view = CameraView(None, width=640, height=480)
+            self._show_appearance(self._view)
         return self._view.frame(self.backend).rgb
 
     def close(self) -> None:
@@ -174,6 +201,72 @@ class SimEnv(gymnasium.Env):
         self._needs_reset = True
 
     # -- internals ---------------------------------------------------------------------
+    def _advance(self, backend: Backend, n_substeps: int, keep_forces: bool = False) -> None:
+        if self.sensors is None:
+            backend.step(n_substeps, keep_forces=keep_forces)
+        else:
+            self.sensors.advance(backend, n_substeps, self._timestep_s, keep_forces)
+
+    def _step_with_effects(self, backend: Backend, action: np.ndarray) -> None:
+        """Action noise, latency (a split control step) and control-rate jitter."""
+        fx, rng = self._effects, self.np_random
+        n = fx.substeps(self._n_substeps, rng)
+        delayed, first = fx.delayed(fx.noisy_action(action, rng), n)
+        if first:  # the previous commands and forces act until the delayed action lands
+            self._advance(backend, first)
+        self.task.apply_action(backend, delayed)
+        self._advance(backend, n - first, keep_forces=fx.split_substeps > 0)
+
+    def _noisy_obs(self, obs):
+        rng = self.np_random
+        if isinstance(obs, dict):
+            if "state" in obs:
+                obs["state"] = self._effects.noisy_obs(obs["state"], rng)
+            return obs
+        return self._effects.noisy_obs(obs, rng) if self._obs_names == ("state",) else obs
+
+    def _show_appearance(self, view) -> None:
+        if self._appearance:
+            view.set_appearance(self._appearance)
+
+    def _draw_params(self, rng: np.random.Generator, overrides: Mapping[str, Any]) -> dict[str, Any]:
+        """This episode's values: drawn from the space when randomizing, then the exact values
+        of ``reset(options={"params": ...})`` (checked against the space's bounds)."""
+        if not isinstance(overrides, Mapping):
+            raise ParamError(f"reset option 'params' must be a mapping of name to value, got {type(overrides).__name__}")
+        values = self.param_space.sample(rng) if self._randomize else {}
+        for name, value in overrides.items():
+            if name in self.param_space:
+                values[name] = self.param_space[name].check(value)
+            else:
+                self._applier.expand(name)  # an engine, task or sensor name, else a clear error
+                values[name] = value
+        return values
+
+    def _owners(self) -> dict[str, Any]:
+        owners = {**backend_owners(self._backend), **self._visual_owners(), **task_owners(self.task)}
+        owners.update(sensor_owners(self.sensors.sensors.values() if self.sensors is not None else ()))
+        owners.update(effect_owners(self._effects))
+        return owners
+
+    def _visual_owners(self) -> dict[str, Any]:
+        """Appearance parameters (colours, textures, lights, camera jitter, distractors),
+        applied to every camera view of this env."""
+        try:
+            from simsuite.render.appearance import nominal_visual
+        except ImportError:
+            return {}
+        nominal = nominal_visual(self._backend.scene)
+        self._appearance = {}
+
+        def setter(name: str, value: Any) -> None:
+            self._appearance[name] = value
+            for view in (self._view, self._obs_view):
+                if view is not None:
+                    view.set_appearance(self._appearance)
+
+        return {n: ((lambda v=v: v), (lambda value, n=n: setter(n, value))) for n, v in nominal.items()}
+
     def _camera_sources(self) -> dict[str, tuple[Callable[[Backend], Any], gymnasium.Space]]:
         """rgb, depth and seg from one render pass per observation."""
         options = dict(self._camera_options)
@@ -201,6 +294,7 @@ class SimEnv(gymnasium.Env):
 
                 spec, width, height, options = self._obs_view_args
                 self._obs_view = CameraView(spec, width=width, height=height, **options)
+                self._show_appearance(self._obs_view)
             self._frame_cache = (self._obs_count, self._obs_view.frame(backend))
         return self._frame_cache[1]
 
@@ -245,6 +339,15 @@ class SimEnv(gymnasium.Env):
             self._backend = make_backend(self.backend_name)
         self._backend.compile(scene)
         n = self.task.control_dt_s / scene.timestep_s
+        if self._effects is None:
+            self._effects = Effects(self.task.control_dt_s, scene.timestep_s, self._low, self._high)
+        self._effects.h_s = scene.timestep_s
+        if self._applier is None:
+            self._applier = Applier(self._owners())
+        else:
+            engine = backend_owners(self._backend).keys() | self._visual_owners().keys()
+            self._applier.forget_engine(engine)
+            self._applier.rebind(self._owners())
         self._n_substeps = max(1, round(n))
         self._timestep_s = scene.timestep_s
         if abs(n - self._n_substeps) > 1e-6:

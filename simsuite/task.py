@@ -8,13 +8,16 @@ the backend protocol. It never imports an engine (DESIGN.md rule 1).
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import gymnasium
 import numpy as np
 
 from simsuite.backends.base import Backend
 from simsuite.scene import Scene
+
+if TYPE_CHECKING:
+    from simsuite.randomization import ParamSpace
 
 
 class Task(ABC):
@@ -70,6 +73,24 @@ class Task(ABC):
         with its mount (``body`` or ``site``, ``pos``, ``quat``). SimEnv simulates one when
         it is observed (``obs=(..., name)``) or overridden (``sensors={name: ...}``)."""
         return {}
+
+    # -- parameters the task itself models (motor constants, drag, steering gain) ----------
+    def param_names(self) -> list[str]:
+        """Names of the physical parameters this task models outside the engine."""
+        return []
+
+    def get_param(self, name: str) -> float:
+        raise KeyError(f"{type(self).__name__} has no parameter {name!r}; it has {self.param_names()}")
+
+    def set_param(self, name: str, value: float) -> None:
+        """Change one of :meth:`param_names`; takes effect from the next reset on."""
+        raise KeyError(f"{type(self).__name__} has no parameter {name!r}; it has {self.param_names()}")
+
+    def param_space(self) -> "ParamSpace":
+        """The family's default randomization space (its env docstring lists it)."""
+        from simsuite.randomization import ParamSpace
+
+        return ParamSpace()
 
     def extra_info(self, backend: Backend) -> dict[str, Any]:
         """Task-specific entries for ``info`` (kept small: it is built every step)."""

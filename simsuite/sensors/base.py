@@ -33,11 +33,12 @@ Timing rules (documented, tested):
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from abc import ABC, abstractmethod
 from collections import deque
 from dataclasses import dataclass
-from typing import Iterable, Mapping
+from typing import Any, Iterable, Mapping
 
 import gymnasium
 import numpy as np
@@ -62,6 +63,17 @@ class Sensor(ABC):
     name: str
     rate_hz: float | None
     latency_s: float
+    config: Any
+    mount: "Mount"
+    #: config fields the randomization layer may change by name (``<sensor name>.<field>``)
+    TUNABLE: tuple[str, ...] = ()
+
+    def configure(self, **changes: Any) -> None:
+        """Replace config fields (noise terms) in place; takes effect at the next reset."""
+        bad = sorted(set(changes) - set(self.TUNABLE))
+        if bad:
+            raise SensorError(f"sensor {self.name!r}: cannot change {bad}; tunable: {list(self.TUNABLE)}")
+        self.__init__(self.name, dataclasses.replace(self.config, **changes), self.mount)
 
     @property
     @abstractmethod
@@ -204,12 +216,14 @@ class SensorSuite:
         backend: Backend,
         n_substeps: int,
         timestep_s: float,
+        keep_forces: bool = False,
     ) -> None:
         """Step the backend ``n_substeps`` times, sampling each sensor when it is due.
 
         The backend is stepped in as few chunks as the due instants allow: one
         ``backend.step(n_substeps)`` call when no rated sensor is due inside this
-        control step. Forces the task applied act over the whole control step.
+        control step. Forces the task applied act over the whole control step
+        (and on into the next call with ``keep_forces``).
         """
         if not self._ready:
             raise RuntimeError("SensorSuite.advance() before reset()")
@@ -220,7 +234,7 @@ class SensorSuite:
             if j > n_substeps:
                 break
             if j > done:
-                backend.step(j - done, keep_forces=j < n_substeps)
+                backend.step(j - done, keep_forces=keep_forces or j < n_substeps)
                 done = j
             t = t_start + done * h
             for sensor in self._rated:
@@ -234,7 +248,7 @@ class SensorSuite:
                 self._due[name] = due
                 due_step[name] = self._step_index(due, t_start, h)
         if done < n_substeps:
-            backend.step(n_substeps - done)
+            backend.step(n_substeps - done, keep_forces=keep_forces)
         self._t = t_start + n_substeps * h
         for sensor in self._per_step:
             self._push(sensor.name, self._t, sensor.sample(backend, self._t))

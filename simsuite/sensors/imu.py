@@ -172,6 +172,9 @@ class ImuNoise:
 class Imu(Sensor):
     """A 6-axis IMU on a mount; see the module docstring for the model."""
 
+    TUNABLE = tuple(f"{triad}_{term}" for triad in ("accel", "gyro")
+                    for term in ("noise_density", "bias_instability", "random_walk", "turn_on_bias", "scale_factor"))
+
     def __init__(self, name: str, config: ImuConfig, mount: Mount):
         self.name, self.config, self.mount = name, config, mount
         self.rate_hz, self.latency_s = config.rate_hz, config.latency_s

@@ -165,6 +165,8 @@ class LidarScan:
 class Lidar(Sensor):
     """A LIDAR on a mount; see the module docstring for geometry, noise and outputs."""
 
+    TUNABLE = ("range_noise_std_m", "range_noise_rel", "dropout_prob")
+
     def __init__(self, name: str, config: LidarConfig, mount: Mount):
         self.name, self.config, self.mount = name, config, mount
         self.rate_hz, self.latency_s = config.rate_hz, config.latency_s

@@ -1,0 +1,78 @@
+"""Effects the env itself applies (no engine has them): action latency, action and
+observation noise, control-rate jitter. Parameter names:
+
+- ``actuation.latency_s``: an action takes effect this long after it is given [s]. Exact at
+  the physics-step resolution: a control step of n substeps runs its first m substeps on the
+  previous commands and forces, then the task applies the delayed action (whole control steps
+  of delay come from a queue).
+- ``actuation.noise_std``: Gaussian noise added to each action component, as a fraction of
+  half its range, then clipped to the action box.
+- ``observation.noise_std``: Gaussian noise added to the task's state vector [its units].
+- ``control.jitter_s``: standard deviation of the control period [s]; each step runs
+  round((dt + N(0, σ)) / h) ≥ 1 substeps, so the policy's clock and physics drift apart as on
+  a robot whose control loop is not hard real time.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+
+import numpy as np
+
+EFFECT_PARAMS = ("actuation.latency_s", "actuation.noise_std", "observation.noise_std", "control.jitter_s")
+
+
+class Effects:
+    """The env-level effects in force for one episode (all off by default)."""
+
+    def __init__(self, control_dt_s: float, timestep_s: float, action_low: np.ndarray, action_high: np.ndarray):
+        self.dt_s, self.h_s = control_dt_s, timestep_s
+        self.low, self.high = action_low, action_high
+        self._half_range = (action_high - action_low) / 2
+        self.values = dict.fromkeys(EFFECT_PARAMS, 0.0)
+        self.active = False
+        self.reset()
+
+    def set(self, name: str, value: float) -> None:
+        if value < 0:
+            raise ValueError(f"{name} must be >= 0, got {value}")
+        self.values[name] = float(value)
+        self.active = any(v > 0 for v in self.values.values())
+
+    def reset(self) -> None:
+        """A new episode: the latency queue starts empty (the first delayed steps hold
+        whatever commands the task set at reset)."""
+        latency = self.values["actuation.latency_s"]
+        steps = latency / self.dt_s
+        self.whole_steps = int(math.floor(steps + 1e-9))
+        self.split_substeps = int(round((latency - self.whole_steps * self.dt_s) / self.h_s))
+        self._queue: deque[np.ndarray] = deque()
+
+    def substeps(self, n: int, rng: np.random.Generator) -> int:
+        """Physics substeps for this control step (jittered when control.jitter_s > 0)."""
+        sigma = self.values["control.jitter_s"]
+        if sigma <= 0:
+            return n
+        return max(1, int(round((self.dt_s + rng.normal(0.0, sigma)) / self.h_s)))
+
+    def noisy_action(self, action: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        sigma = self.values["actuation.noise_std"]
+        if sigma <= 0:
+            return action
+        noisy = action + sigma * self._half_range * rng.standard_normal(action.shape)
+        return np.minimum(np.maximum(noisy, self.low), self.high)
+
+    def delayed(self, action: np.ndarray, n: int) -> tuple[np.ndarray | None, int]:
+        """(the action to apply this step or None while the queue fills, substeps to run on
+        the previous commands before applying it)."""
+        self._queue.append(action)
+        if len(self._queue) <= self.whole_steps:
+            return None, 0
+        return self._queue.popleft(), min(self.split_substeps, n)
+
+    def noisy_obs(self, obs: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        sigma = self.values["observation.noise_std"]
+        if sigma <= 0:
+            return obs
+        return (obs + sigma * rng.standard_normal(obs.shape)).astype(obs.dtype)

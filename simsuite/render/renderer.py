@@ -24,6 +24,19 @@ ignored (everything is opaque). Infinite planes (size ``(0, 0)``) are drawn out 
 ``far_m``. Lights are ``scene.lights`` (directional and point, at most 8), or a default
 sun when the scene has none, plus ambient and a dim headlight. ``shadows=True`` adds a
 shadow map for one light (the first with ``cast_shadow``, else the first light).
+
+Visual randomization (:meth:`Renderer.set_appearance`, names and limits in
+:mod:`simsuite.render.appearance`) changes colours, procedural and image textures per body,
+the key light, a camera pose and fov jitter, and shows distractor shapes, at run time: no
+geometry or context is rebuilt and physics is untouched. Per-body looks live in a small
+float texture indexed by the vertex's body index; distractor shapes are allocated once
+(``max_distractors`` slots, each a box, a sphere and a cylinder of unit size, scaled and
+posed through their pose rows; unused ones are posed to zero and draw nothing). Distractor
+slot k has instance id ``len(body_names) + 1 + k`` (:attr:`Renderer.distractor_ids`) and the
+semantic class ``"distractor"``, appended after the scene's classes so no other label moves.
+The programs that draw per-body looks are compiled on the first call that needs them; an
+appearance equal to :func:`~simsuite.render.appearance.nominal_visual` draws with the plain
+programs, pixel for pixel what an unrandomized renderer draws.
 """
 
 from __future__ import annotations
@@ -32,19 +45,22 @@ import ctypes
 import math
 import weakref
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
 from simsuite.render import shaders, shapes
+from simsuite.render.appearance import DEFAULT_LIGHTS, MAX_DISTRACTORS, Appearance, AppearanceError, VisualSpec, distractor_layout
 from simsuite.render.camera import check_camera, focal_px, intrinsics, overview_camera, pose_matrix, projection_matrix, view_matrix
 from simsuite.render.context import RenderError, create_context, gl_function, make_current, release_context
 from simsuite.scene import Camera, Light, Scene
-from simsuite.transforms import quat_to_mat
+from simsuite.transforms import mat_to_quat, quat_to_mat
 
 MAX_LIGHTS = 8
-DEFAULT_LIGHTS = (Light("default_sun", pos=(0.0, 0.0, 10.0), direction=(-0.3, 0.25, -1.0), diffuse=(0.7, 0.7, 0.7), cast_shadow=True),)
 BACKGROUND_ID = 0
+DISTRACTOR_CLASS = "distractor"
+IMAGE_TEXTURE_PX = 256  # image textures of set_appearance are resampled to this square size
+IMAGE_LAYERS = 16  # image textures held at once (least recently used ones are replaced)
 _VERTEX_DTYPE = np.dtype([("pos", "f4", 3), ("normal", "f4", 3), ("uv", "f4", 2), ("color", "u1", 4), ("body", "i4")])
 _VERTEX_ATTRIBUTES = (("3f", 12, "in_pos"), ("3f", 12, "in_normal"), ("2f", 8, "in_uv"), ("4f1", 4, "in_color"), ("1i", 4, "in_body"))
 _GL_COLOR, _GL_DEPTH = 0x1800, 0x1801
@@ -136,6 +152,8 @@ class Renderer:
             draws the finest copy within budget. None (default): always full detail, so
             depth is exact to the mesh. A CPU rasterizer pays per triangle, so this is the
             big speed lever for small images of detailed meshes (Panda: 100k triangles).
+        max_distractors: distractor slots allocated for :meth:`set_appearance` (each a few
+            hundred vertices; they draw nothing until ``distractors.count`` asks for them).
 
     The renderer owns its GL context; :meth:`close` frees it (idempotent; also on
     garbage collection and at exit). Use it as a context manager where convenient.
@@ -156,6 +174,7 @@ class Renderer:
         specular: float = 0.15,
         shadow_map_px: int = 2048,
         lod: float | None = None,
+        max_distractors: int = MAX_DISTRACTORS,
     ) -> None:
         if not 0 < near_m < far_m or not math.isfinite(far_m):
             raise ValueError(f"need 0 < near_m < far_m < inf, got near_m={near_m}, far_m={far_m}")
@@ -177,6 +196,20 @@ class Renderer:
         self.id_to_class: dict[int, str] = {BACKGROUND_ID: "background", **{i + 1: b.semantic_class for i, b in enumerate(bodies)}}
         #: class index (into :attr:`class_names`) per instance id: ``class_lut[frame.seg]``
         self.class_lut = np.array([0] + [classes.index(b.semantic_class) for b in bodies], np.int32)
+        if not 0 <= int(max_distractors) <= 64:
+            raise ValueError(f"max_distractors must be in [0, 64], got {max_distractors}")
+        self.max_distractors = int(max_distractors)
+        n = len(self.body_names)
+        #: instance ids of the distractor slots (class "distractor"), after the bodies' ids
+        self.distractor_ids: tuple[int, ...] = tuple(range(n + 1, n + 1 + self.max_distractors))
+        if self.max_distractors:
+            if DISTRACTOR_CLASS not in classes:
+                classes.append(DISTRACTOR_CLASS)
+                self.class_names = tuple(classes)
+            for k, i in enumerate(self.distractor_ids):
+                self.id_to_name[i] = f"distractor_{k}"
+                self.id_to_class[i] = DISTRACTOR_CLASS
+            self.class_lut = np.concatenate([self.class_lut, np.full(self.max_distractors, classes.index(DISTRACTOR_CLASS), np.int32)])
         self.cameras: dict[str, Camera] = {}
         for cam in scene.cameras if cameras is None else cameras:
             self._check_new_camera(cam)
@@ -185,6 +218,13 @@ class Renderer:
             cam = overview_camera(scene)
             self.cameras[cam.name] = cam
         self._lights = self._light_list(scene.lights or list(DEFAULT_LIGHTS))
+        self._spec = VisualSpec.of(scene)
+        self.appearance = Appearance.from_values(self._spec, {}, max_distractors=self.max_distractors)
+        self._jittered: dict[str, Camera] = {}  # cameras under camera jitter (empty: none)
+        self._look_active = False  # some body has an override: draw with the look programs
+        self._distractor_rows: np.ndarray | None = None  # (3 * max_distractors, 3, 4) when shown
+        self._stride = len(self.body_names)  # pose rows per state
+        self._images: dict[str, int] = {}  # image texture path -> layer, in use order
         geometry = self._build_geometry()
         self._perm: dict[tuple[str, ...], np.ndarray | None] = {}
         self._camera_cache: dict[tuple, dict[str, Any]] = {}
@@ -206,16 +246,27 @@ class Renderer:
         return len(self.body_names) + 1
 
     def intrinsics(self, camera: str | Camera) -> np.ndarray:
-        """K (3x3, pixels) of a camera, by name or object."""
-        return intrinsics(self.cameras[camera] if isinstance(camera, str) else camera)
+        """K (3x3, pixels) of a camera, by name or object; this renderer's cameras with the
+        field of view of the camera jitter in force (:meth:`set_appearance`)."""
+        if isinstance(camera, str):
+            return intrinsics(self.camera(camera))
+        ours = self.cameras.get(camera.name) is camera
+        return intrinsics(self._jittered.get(camera.name, camera) if ours else camera)
+
+    def camera(self, name: str) -> Camera:
+        """The camera as drawn: its nominal spec (:attr:`cameras`) moved by the camera
+        jitter of :meth:`set_appearance`, if any."""
+        return self._jittered.get(name) or self.cameras[name]
 
     def add_camera(self, camera: Camera) -> None:
         self._check_new_camera(camera)
         self.cameras[camera.name] = camera
+        if self.appearance.camera_jittered:
+            self._jittered[camera.name] = _jitter_camera(camera, self.appearance.camera_offset)
 
     def camera_pose(self, camera: str, body_names: Sequence[str], positions: np.ndarray, quats: np.ndarray) -> np.ndarray:
-        """4x4 optical-frame-to-world pose of a camera at the given body poses."""
-        cam = self.cameras[camera]
+        """4x4 optical-frame-to-world pose of a camera (jitter included) at the given body poses."""
+        cam = self.camera(camera)
         local = pose_matrix(cam.pos, cam.quat)
         if cam.body is None:
             return local
@@ -242,7 +293,7 @@ class Renderer:
         shadow_vp = self._shadow_pass(rows, 0)
         out = {}
         for name in names:
-            cam = self.cameras[name]
+            cam = self.camera(name)
             fbo = self._framebuffer(cam.width, cam.height)
             self._clear(fbo, (0, 0, cam.width, cam.height))
             self._draw(cam, self._cam_world(cam, pos, quat), (0, 0, cam.width, cam.height), 0, shadow_vp, rows)
@@ -276,6 +327,7 @@ class Renderer:
         quat = quat.reshape(batch, len(self.body_names), 4)
         cell_w = max(self.cameras[n].width for n in names)
         cell_h = max(self.cameras[n].height for n in names)
+        stride = self._stride_for(rows)
         count = batch * len(names)
         cols = max(1, math.ceil(math.sqrt(count * cell_h / cell_w)))
         cols = min(cols, count)
@@ -292,13 +344,13 @@ class Renderer:
         tiles: dict[tuple[int, str], tuple[int, int, int, int]] = {}
         k = 0
         for b in range(batch):
-            shadow_vp = self._shadow_pass(rows[b], b * len(self.body_names))
+            shadow_vp = self._shadow_pass(rows[b], b * stride)
             fbo.use()
             for name in names:
-                cam = self.cameras[name]
+                cam = self.camera(name)
                 r, c = divmod(k, cols)
                 y0, x0 = r * cell_h, c * cell_w
-                self._draw(cam, self._cam_world(cam, pos[b], quat[b]), (x0, y0, cam.width, cam.height), b * len(self.body_names), shadow_vp, rows[b])
+                self._draw(cam, self._cam_world(cam, pos[b], quat[b]), (x0, y0, cam.width, cam.height), b * stride, shadow_vp, rows[b])
                 tiles[(b, name)] = (y0, x0, cam.height, cam.width)
                 k += 1
         frame = self._read(fbo, (0, 0, width, height))
@@ -313,8 +365,47 @@ class Renderer:
         return {
             "rgb": gymnasium.spaces.Box(0, 255, hw + (3,), np.uint8),
             "depth": gymnasium.spaces.Box(0.0, np.inf, hw, np.float32),
-            "seg": gymnasium.spaces.Box(0, self.ids - 1, hw, np.int32),
+            "seg": gymnasium.spaces.Box(0, self.ids - 1 + self.max_distractors, hw, np.int32),
         }
+
+    # -- visual randomization ---------------------------------------------------------------
+    def visual_param_names(self) -> list[str]:
+        """The names :meth:`set_appearance` takes for this scene."""
+        return self._spec.names()
+
+    def nominal_visual(self) -> dict[str, float | str]:
+        """The values that draw the scene as built."""
+        return self._spec.nominal()
+
+    def set_appearance(self, values: Mapping[str, Any], *, missing_bodies: str = "error") -> Appearance:
+        """Apply visual parameters (names in :mod:`simsuite.render.appearance`); names left
+        out take their nominal values. Uploads a few small arrays and uniforms: no geometry,
+        context or physics changes (the first call with per-body looks or distractors also
+        compiles their shader programs, and a new image file is read once). Returns the
+        validated :class:`Appearance` (also :attr:`appearance`). An unknown name, a body not
+        in the scene (unless ``missing_bodies="ignore"``) or a value outside its limits
+        raises :class:`~simsuite.render.appearance.AppearanceError` naming the field, and
+        leaves the appearance in force unchanged."""
+        app = Appearance.from_values(self._spec, values, missing_bodies=missing_bodies, max_distractors=self.max_distractors)
+        jittered = {name: _jitter_camera(cam, app.camera_offset) for name, cam in self.cameras.items()} if app.camera_jittered else {}
+        self._activate()
+        look = self._look_rows(app)
+        self.appearance = app
+        self._jittered = jittered
+        self._camera_cache.clear()  # camera jitter and lights are baked into the cached views
+        self._look_active = bool(app.bodies)
+        self._set_lights(app)
+        if app.distractors[0] > 0 and self._distractor_group is not None:
+            self._distractor_rows = self._distractor_poses(app, look)
+            self._program("distractor")
+        else:
+            self._distractor_rows = None
+        if self._look_active:
+            for variant in {v for v, _, _, _ in self._gl["draws"]}:
+                self._program(variant + "+look")
+        if self._look_active or self._distractor_rows is not None:
+            self._upload_look(look)
+        return app
 
     def close(self) -> None:
         """Free the GL objects and the context. Idempotent."""
@@ -351,6 +442,8 @@ class Renderer:
         materials = {m.name: m for m in self.scene.materials}
         groups: dict[tuple[str | None, bool], _Group] = {}
         self._body_radius = np.zeros(len(self.body_names))
+        lo = np.full((len(self.body_names), 3), np.inf)
+        hi = np.full((len(self.body_names), 3), -np.inf)
         for i, (body, _, _) in enumerate(self.scene.walk()):
             for geom in body.geoms:
                 if not geom.visible:
@@ -378,11 +471,15 @@ class Renderer:
                 radius = float(np.linalg.norm(full - centre, axis=1).max()) if len(full) else 0.0
                 if not infinite:
                     self._body_radius[i] = max(self._body_radius[i], float(np.linalg.norm(full, axis=1).max()))
+                    lo[i], hi[i] = np.minimum(lo[i], full.min(0)), np.maximum(hi[i], full.max(0))
                 group = groups.setdefault((texture, levels[0].closed), _Group())
                 if len(parts) == 1:
                     group.static.append(parts[0])
                 else:
                     group.lod.append(_LodGeom(i, centre, radius, parts))
+        # each body's longest axis in its frame (x where it has no finite extent): gradients run along it
+        extent = np.where(np.isfinite(hi - lo), hi - lo, 0.0)
+        self._body_axis = np.eye(3, dtype=np.float32)[np.argmax(extent, axis=1)] if len(extent) else np.zeros((0, 3), np.float32)
         return groups
 
     def _geom_levels(self, geom) -> list[shapes.Mesh]:
@@ -440,6 +537,7 @@ class Renderer:
         for key in keys:
             geometry[key].lay_out(verts, indices)
         verts_arr = np.concatenate(verts.arrays) if verts.arrays else np.zeros(0, _VERTEX_DTYPE)
+        scene_indices = indices
         indices = np.concatenate(indices) if indices else np.zeros(0, np.uint32)
         #: triangles at full detail
         self.triangles = int(sum(geometry[k].full[1] for k in keys) // 3)
@@ -447,35 +545,30 @@ class Renderer:
         gl["draws"] = []  # (program variant, texture or None, cull back faces, group)
         gl["programs"] = {}
         gl["poses"], gl["pose_rows"], gl["fbos"] = None, 0, {}
-        if indices.size:
-            gl["vbo"] = ctx.buffer(verts_arr.tobytes())
-            gl["ibo"] = ctx.buffer(indices.astype(np.uint32).tobytes())
         # lights in the world, as (direction of travel, 0) or (position, 1); moved to each camera's frame per draw
         self._light_world = np.zeros((max(len(lights), 1), 4))
-        light_col = np.zeros((max(len(lights), 1), 3), np.float32)
+        self._light_col = np.zeros((max(len(lights), 1), 3), np.float32)
         for i, light in enumerate(lights):
             if light.directional:
                 d = np.asarray(light.direction, float)
                 self._light_world[i] = (*(d / max(np.linalg.norm(d), 1e-12)), 0.0)
             else:
                 self._light_world[i] = (*light.pos, 1.0)
-            light_col[i] = light.diffuse
+            self._light_col[i] = light.diffuse
+        self._nominal_lights = (self._light_world.copy(), self._light_col.copy())
+        self._shading = (ambient, headlight, specular)
+        self._ambient = (ambient, headlight)
+        self._distractor_group = self._distractor_geometry(verts, scene_indices) if self.max_distractors and indices.size else None
+        if self._distractor_group is not None:  # appended after the scene's geometry: its index ranges do not move
+            verts_arr = np.concatenate(verts.arrays)
+            indices = np.concatenate(scene_indices)
+        if indices.size:
+            gl["vbo"] = ctx.buffer(verts_arr.tobytes())
+            gl["ibo"] = ctx.buffer(indices.astype(np.uint32).tobytes())
         textures: dict[str, Any] = {}
         for texture, closed in keys:
             variant = "textured" if texture is not None else "plain"
-            if variant not in gl["programs"]:
-                textured = texture is not None
-                fragment = shaders.fragment([light.directional for light in lights], textured, self._shadow_light, specular > 0)
-                prog = ctx.program(vertex_shader=shaders.vertex(textured), fragment_shader=fragment)
-                vao = _vertex_array(ctx, prog, gl["vbo"], gl["ibo"])
-                values = {"u_poses": 0, "u_tex": 1, "u_shadow_map": 2, "u_ambient": (ambient,) * 3, "u_headlight": (headlight,) * 3, "u_specular": specular}
-                for name, value in values.items():
-                    if name in prog:
-                        prog[name].value = value
-                if "u_light_color" in prog:
-                    prog["u_light_color"].write(light_col.tobytes())
-                names = ("u_view", "u_proj", "u_center", "u_focal", "u_pose_offset", "u_light_pos", "u_light_from_view")
-                gl["programs"][variant] = (prog, vao, {k: prog[k] for k in names if k in prog})
+            self._program(variant)
             tex = None
             if texture is not None:
                 tex = textures.get(texture)
@@ -513,6 +606,152 @@ class Renderer:
         ctx.front_face = "cw"
         ctx.cull_face = "back"
         self._culling: bool | None = None
+
+    def _program(self, variant: str):
+        """The program, vertex array and per-camera uniforms of a variant ("plain",
+        "textured", either + "+look", or "distractor"), compiled on first use."""
+        gl = self._gl
+        found = gl["programs"].get(variant)
+        if found is not None:
+            return found
+        ctx, lights = self._ctx, self._lights
+        ambient, headlight, specular = self._shading
+        textured = variant.startswith("textured")
+        look = variant.endswith("+look") or variant == "distractor"
+        base = len(self.body_names) if variant == "distractor" else -1
+        fragment = shaders.fragment([light.directional for light in lights], textured, self._shadow_light, specular > 0, look)
+        prog = ctx.program(vertex_shader=shaders.vertex(textured, look, base), fragment_shader=fragment)
+        vao = _vertex_array(ctx, prog, gl["vbo"], gl["ibo"])
+        values = {"u_poses": 0, "u_tex": 1, "u_shadow_map": 2, "u_look": 3, "u_images": 4, "u_specular": specular}
+        for name, value in values.items():
+            if name in prog:
+                prog[name].value = value
+        names = ("u_view", "u_proj", "u_center", "u_focal", "u_pose_offset", "u_light_pos", "u_light_from_view", "u_light_color", "u_ambient", "u_headlight")
+        found = gl["programs"][variant] = (prog, vao, {k: prog[k] for k in names if k in prog})
+        self._write_light_uniforms(found[2])
+        return found
+
+    def _write_light_uniforms(self, u: dict) -> None:
+        if "u_light_color" in u:
+            u["u_light_color"].write(self._light_col.astype(np.float32).tobytes())
+        if "u_ambient" in u:
+            u["u_ambient"].value = (self._ambient[0],) * 3
+        if "u_headlight" in u:
+            u["u_headlight"].value = (self._ambient[1],) * 3
+
+    def _set_lights(self, app: Appearance) -> None:
+        world, col = (a.copy() for a in self._nominal_lights)
+        key = self._spec.key_light
+        if key >= 0 and key < len(self._lights):
+            if app.light_direction is not None:
+                world[key] = (*app.light_direction, 0.0)
+            if app.light_diffuse is not None:
+                col[key] = app.light_diffuse
+        ambient, headlight, _ = self._shading
+        scale = app.ambient_scale
+        self._light_world, self._light_col = world, col
+        self._ambient = (ambient * scale, headlight * scale) if scale != 1.0 else (ambient, headlight)
+        for _, _, u in self._gl["programs"].values():
+            self._write_light_uniforms(u)
+
+    def _look_rows(self, app: Appearance) -> np.ndarray:
+        """Per-row appearance texels: (rgb, mode), (rgb2, scale_m), (axis, image layer)."""
+        n = len(self.body_names)
+        look = np.zeros((n + 3 * self.max_distractors, 3, 4), np.float32)
+        look[:n, 2, :3] = self._body_axis
+        layers = self._image_layers([(f"{b}.texture", lk.image) for b, lk in app.bodies.items() if lk.image]) if any(lk.image for lk in app.bodies.values()) else {}
+        for body, lk in app.bodies.items():
+            i = self._row[body]
+            look[i, 0] = (*lk.color, lk.mode)
+            look[i, 1] = (*lk.color2, lk.scale_m)
+            if lk.image:
+                look[i, 2, 3] = layers[lk.image]
+        return look
+
+    def _image_layers(self, wanted: list[tuple[str, str]]) -> dict[str, int]:
+        """Layers of the image texture array for these (field, path) pairs, loading new files
+        (resampled to IMAGE_TEXTURE_PX square) into the least recently used layers."""
+        import moderngl
+
+        from simsuite.render.images import load_texture
+
+        paths = list(dict.fromkeys(path for _, path in wanted))
+        if len(paths) > IMAGE_LAYERS:
+            raise AppearanceError(f"at most {IMAGE_LAYERS} different image textures at once, got {len(paths)}")
+        images: list[tuple[str, np.ndarray]] = []
+        for fld, path in wanted:
+            if path not in self._images and path not in dict(images):
+                try:
+                    images.append((path, _resample(load_texture(path), IMAGE_TEXTURE_PX)))
+                except (OSError, ValueError) as exc:
+                    raise AppearanceError(f"visual parameter {fld!r}: cannot read image {path!r}: {exc}") from None
+        gl = self._gl
+        if "images" not in gl:
+            tex = self._ctx.texture_array((IMAGE_TEXTURE_PX, IMAGE_TEXTURE_PX, IMAGE_LAYERS), 4)
+            tex.filter = (moderngl.LINEAR_MIPMAP_LINEAR, moderngl.LINEAR)
+            tex.repeat_x = tex.repeat_y = True
+            gl["images"] = tex
+        for path, img in images:
+            free = sorted(set(range(IMAGE_LAYERS)) - set(self._images.values()))
+            if free:
+                layer = free[0]
+            else:  # the least recently used file not wanted now
+                old = next(p for p in self._images if p not in paths)
+                layer = self._images.pop(old)
+            gl["images"].write(img.tobytes(), viewport=(0, 0, layer, IMAGE_TEXTURE_PX, IMAGE_TEXTURE_PX, 1))
+            self._images[path] = layer
+        if images:
+            gl["images"].build_mipmaps()
+        for path in paths:  # most recently used last
+            self._images[path] = self._images.pop(path)
+        return {path: self._images[path] for path in paths}
+
+    def _distractor_poses(self, app: Appearance, look: np.ndarray) -> np.ndarray:
+        """Pose rows of every distractor shape (zero: hidden), filling their look rows."""
+        count, seed, size = app.distractors
+        n = len(self.body_names)
+        rows = np.zeros((3 * self.max_distractors, 3, 4), np.float32)
+        fixed = np.array([c.pos for c in self.cameras.values() if c.body is None], float).reshape(-1, 3)
+        d = distractor_layout(count, seed, size, self._spec.region, fixed, self.max_distractors)
+        k = np.arange(count)
+        r = 3 * k + d["shape"]
+        posed = quats_to_rows(d["pos"], d["quat"])
+        posed[:, :, :3] *= d["half"][:, None, :]  # columns scaled: R @ diag(half)
+        rows[r] = posed
+        slot = look[n:].reshape(self.max_distractors, 3, 3, 4)[:count]  # (slot, shape, texel, 4)
+        slot[:, :, 0, :3] = d["color"][:, None]
+        slot[:, :, 0, 3] = d["mode"][:, None]
+        slot[:, :, 1, :3] = d["color2"][:, None]
+        slot[:, :, 1, 3] = d["scale_m"][:, None]
+        slot[:, :, 2, :3] = d["half"][:, None]
+        return rows
+
+    def _upload_look(self, look: np.ndarray) -> None:
+        gl = self._gl
+        if "look" not in gl:
+            import moderngl
+
+            tex = self._ctx.texture((3, len(look)), 4, dtype="f4")
+            tex.filter = (moderngl.NEAREST, moderngl.NEAREST)
+            gl["look"] = tex
+        gl["look"].write(np.ascontiguousarray(look, np.float32).tobytes())
+
+    def _distractor_geometry(self, verts: "_Layout", indices: list[np.ndarray]) -> "_Group":
+        """Unit box, sphere and cylinder per distractor slot (rows n + 3k + shape), laid out
+        after the scene's geometry."""
+        n = len(self.body_names)
+        meshes = (shapes.box((1.0, 1.0, 1.0)), shapes.sphere(1.0, (24, 12)), shapes.cylinder(1.0, 1.0, 24))
+        group = _Group()
+        for k in range(self.max_distractors):
+            for s, mesh in enumerate(meshes):
+                v = np.zeros(len(mesh.positions), _VERTEX_DTYPE)
+                v["pos"], v["normal"], v["uv"], v["color"], v["body"] = mesh.positions, mesh.normals, mesh.uvs, 255, n + 3 * k + s
+                group.static.append((v, mesh.indices))
+        group.lay_out(verts, indices)
+        return group
+
+    def _stride_for(self, rows: np.ndarray) -> int:
+        return len(self.body_names) + (0 if self._distractor_rows is None else len(self._distractor_rows))
 
     # -- per frame -------------------------------------------------------------------------
     def _activate(self) -> None:
@@ -556,6 +795,15 @@ class Renderer:
 
     def _upload_poses(self, rows: np.ndarray) -> None:
         gl, ctx = self._gl, self._ctx
+        if self._distractor_rows is not None:  # each state's bodies, then the distractor shapes
+            extra = self._distractor_rows
+            if rows.ndim == 4:
+                extra = np.broadcast_to(extra, (rows.shape[0],) + extra.shape)
+            rows = np.concatenate([rows, extra], axis=-3)
+        if self._look_active or self._distractor_rows is not None:
+            gl["look"].use(3)
+            if "images" in gl:
+                gl["images"].use(4)
         n_rows = rows.size // 12
         if gl["poses"] is None or gl["pose_rows"] < n_rows:
             if gl["poses"] is not None:
@@ -640,7 +888,8 @@ class Renderer:
         if shadow_vp is not None:
             light_from_view = (shadow_vp @ cam_world).T.astype(np.float32).tobytes()
             gl["shadow_tex"].use(2)
-        for _, _, u in gl["programs"].values():
+        active = self._active_programs()
+        for _, _, u in active:
             u["u_view"].write(view_b)
             u["u_proj"].write(static["proj"])
             u["u_center"].value = center
@@ -650,15 +899,28 @@ class Renderer:
                 u["u_light_pos"].write(lights_b)
             if light_from_view is not None and "u_light_from_view" in u:
                 u["u_light_from_view"].write(light_from_view)
+        suffix = "+look" if self._look_active else ""
         for variant, tex, cull, group in gl["draws"]:
             ranges = group.ranges(rows, view, static["focal"][0], self.lod) if self.lod is not None and group.lod else [group.full]
             if tex is not None:
                 tex.use(1)
             self._set_culling(cull)
-            vao = gl["programs"][variant][1]
+            vao = gl["programs"][variant + suffix][1]
             for first, count in ranges:
                 vao.render(4, vertices=count, first=first)  # 4 = GL_TRIANGLES
                 self.drawn_triangles += count // 3
+        if self._distractor_rows is not None:
+            self._set_culling(True)
+            first, count = self._distractor_group.full
+            gl["programs"]["distractor"][1].render(4, vertices=count, first=first)
+
+    def _active_programs(self) -> list:
+        programs = self._gl["programs"]
+        suffix = "+look" if self._look_active else ""
+        names = {v + suffix for v, _, _, _ in self._gl["draws"]}
+        if self._distractor_rows is not None:
+            names.add("distractor")
+        return [programs[n] for n in names]
 
     def _set_culling(self, cull: bool) -> None:
         if cull != self._culling:
@@ -691,8 +953,7 @@ class Renderer:
         radius = max(float(np.linalg.norm(hi - lo)) / 2, 0.1)
         light = self._lights[self._shadow_light]
         if light.directional:
-            d = np.asarray(light.direction, float)
-            d = d / np.linalg.norm(d)
+            d = self._light_world[self._shadow_light, :3]  # unit; the key light's may be randomized
             eye = centre - d * radius * 2
             view = _look_at_gl(eye, centre)
             proj = _ortho(radius, radius * 0.5, radius * 3.5)
@@ -714,6 +975,9 @@ class Renderer:
         self._set_culling(False)
         for group in self._groups:
             gl["shadow_vao"].render(4, vertices=group.full[1], first=group.full[0])
+        if self._distractor_rows is not None:
+            first, count = self._distractor_group.full
+            gl["shadow_vao"].render(4, vertices=count, first=first)
         return vp
 
 
@@ -822,6 +1086,41 @@ def _vertex_array(ctx, prog, vbo, ibo):
     return ctx.vertex_array(prog, [(vbo, " ".join(fmt), *names)], index_buffer=ibo, index_element_size=4)
 
 
+def _jitter_camera(cam: Camera, offset: Sequence[float]) -> Camera:
+    """The camera moved by (dx, dy, dz) [m] and turned by (droll, dpitch, dyaw) [rad] in its
+    optical frame (about its z, x, y axes), with ``dfov`` [deg] added to its vertical fov."""
+    from dataclasses import replace
+
+    dx, dy, dz, droll, dpitch, dyaw, dfov = offset
+    fovy = cam.fovy_deg + dfov
+    if not 1.0 <= fovy <= 179.0:
+        raise AppearanceError(f"visual parameter 'camera.dfov_deg': {dfov:g} puts camera {cam.name!r} at fovy {fovy:g} deg, outside [1, 179]")
+    rot = quat_to_mat(cam.quat)
+    pos = np.asarray(cam.pos, float) + rot @ np.array([dx, dy, dz])
+
+    def about(axis: int, a: float) -> np.ndarray:
+        c, s = math.cos(a), math.sin(a)
+        i, j = [(1, 2), (2, 0), (0, 1)][axis]
+        m = np.eye(3)
+        m[i, i], m[i, j], m[j, i], m[j, j] = c, -s, s, c
+        return m
+
+    turned = rot @ about(2, droll) @ about(0, dpitch) @ about(1, dyaw)
+    return replace(cam, pos=tuple(float(v) for v in pos), quat=mat_to_quat(turned), fovy_deg=float(fovy))
+
+
+def _resample(img: np.ndarray, size: int) -> np.ndarray:
+    """An (H, W, 4) image as (size, size, 4), bottom row first (GL's texture origin)."""
+    try:
+        from PIL import Image
+    except ImportError:  # nearest neighbour
+        h, w = img.shape[:2]
+        out = img[(np.arange(size) * h // size)[:, None], (np.arange(size) * w // size)[None, :]]
+    else:
+        out = np.asarray(Image.fromarray(np.ascontiguousarray(img)).resize((size, size), Image.BILINEAR))
+    return np.ascontiguousarray(out[::-1])
+
+
 def _look_at_gl(eye: np.ndarray, target: np.ndarray) -> np.ndarray:
     f = target - eye
     f = f / np.linalg.norm(f)
@@ -850,7 +1149,7 @@ def _release_gl(ctx, gl: dict) -> None:
     for prog, vao, _ in gl.pop("programs", {}).values():
         vao.release()
         prog.release()
-    for key in ("shadow_vao", "vbo", "ibo", "shadow_prog", "poses", "shadow_fbo", "shadow_tex"):
+    for key in ("shadow_vao", "vbo", "ibo", "shadow_prog", "poses", "shadow_fbo", "shadow_tex", "look", "images"):
         obj = gl.pop(key, None)
         if obj is not None:
             obj.release()

@@ -44,6 +44,13 @@ in int in_body;
 in vec2 in_uv;
 out vec2 v_uv;
 #endif
+#ifdef LOOK
+uniform sampler2D u_look;   // row = body (and distractor shape): texel 0 = (rgb, mode), 1 = (rgb2, scale_m), 2 = (axis or unit scale, image layer)
+out vec3 v_local;           // body frame [m]: procedural patterns stick to the body
+flat out vec4 v_look;       // (rgb2, scale_m)
+flat out vec4 v_axis;       // (gradient axis, image layer)
+flat out int v_mode;
+#endif
 
 out vec3 v_normal;      // optical frame
 out float v_depth;      // optical z [m]
@@ -57,6 +64,21 @@ void main() {
     v_depth = p.z;
     v_color = in_color.rgb;
     v_id = in_body + 1;
+#ifdef LOOK
+    vec4 a0 = texelFetch(u_look, ivec2(0, in_body), 0);
+    v_mode = int(a0.w + 0.5);
+    v_color = v_mode > 0 ? a0.rgb : v_color;
+    v_look = texelFetch(u_look, ivec2(1, in_body), 0);
+    v_axis = texelFetch(u_look, ivec2(2, in_body), 0);
+    v_local = in_pos;
+#endif
+#ifdef DISTRACTOR
+    // distractor slot k has three shape rows N_BODIES + 3k + s (unused ones posed to zero);
+    // all three carry the slot's id, and the local frame is the scaled unit shape's
+    v_id = N_BODIES + 1 + (in_body - N_BODIES) / 3;
+    v_local = in_pos * v_axis.xyz;
+    v_axis.xyz = vec3(0.0, 0.0, 1.0);
+#endif
 #ifdef TEXTURED
     v_uv = in_uv;
 #endif
@@ -83,6 +105,13 @@ in vec2 v_uv;
 uniform sampler2DShadow u_shadow_map;
 uniform mat4 u_light_from_view;   // optical frame -> shadow-map clip space
 #endif
+#ifdef LOOK
+uniform sampler2DArray u_images;
+in vec3 v_local;
+flat in vec4 v_look;
+flat in vec4 v_axis;
+flat in int v_mode;
+#endif
 
 in vec3 v_normal;
 in float v_depth;
@@ -106,6 +135,44 @@ float lit_fraction(vec3 p, vec3 n, vec3 l) {
                  + texture(u_shadow_map, vec3(s.xy + vec2(texel.x, texel.y), s.z - bias)));
 }
 #endif
+#ifdef LOOK
+float hash3(vec3 c) { return fract(sin(dot(c, vec3(127.1, 311.7, 74.7))) * 43758.5453); }
+
+float value_noise(vec3 x) {
+    vec3 i = floor(x);
+    vec3 f = x - i;
+    f = f * f * (3.0 - 2.0 * f);
+    float a = mix(mix(hash3(i), hash3(i + vec3(1, 0, 0)), f.x), mix(hash3(i + vec3(0, 1, 0)), hash3(i + vec3(1, 1, 0)), f.x), f.y);
+    float b = mix(mix(hash3(i + vec3(0, 0, 1)), hash3(i + vec3(1, 0, 1)), f.x), mix(hash3(i + vec3(0, 1, 1)), hash3(i + vec3(1, 1, 1)), f.x), f.y);
+    return mix(a, b, f.z);
+}
+
+// The body's pattern at this fragment: checker, noise, gradient or image (modes 2..5).
+// Box mapping: the face's two in-plane body axes (from the screen-space derivatives of
+// the body-frame position, so flat faces get no seams and no extra interpolant).
+vec3 pattern(vec3 base) {
+    vec3 q = v_local / v_look.w;
+    vec3 dx = dFdx(q), dy = dFdy(q);
+    vec3 a = abs(cross(dx, dy));
+    bool ax = a.x >= a.y && a.x >= a.z, ay = !ax && a.y >= a.z;
+    vec2 uv = ax ? q.yz : (ay ? q.xz : q.xy);
+    vec2 du = ax ? dx.yz : (ay ? dx.xz : dx.xy), dv = ax ? dy.yz : (ay ? dy.xz : dy.xy);
+    vec3 c2 = v_look.rgb;
+    if (v_mode == 2) {
+        vec2 cell = floor(uv);
+        return mod(cell.x + cell.y, 2.0) < 0.5 ? base : c2;
+    }
+    if (v_mode == 3) {
+        float t = 0.65 * value_noise(q) + 0.35 * value_noise(q * 2.7 + 17.0);
+        return mix(base, c2, t);
+    }
+    if (v_mode == 4) {
+        float s = dot(v_local, v_axis.xyz) / (2.0 * v_look.w);
+        return mix(base, c2, abs(fract(s) * 2.0 - 1.0));
+    }
+    return base * textureGrad(u_images, vec3(uv, v_axis.w), du, dv).rgb;
+}
+#endif
 
 void main() {
     vec3 p = vec3((gl_FragCoord.xy - u_center) / u_focal * v_depth, v_depth);
@@ -117,6 +184,9 @@ void main() {
 #ifdef TEXTURED
     base *= texture(u_tex, v_uv).rgb;
 #endif
+#ifdef LOOK
+    if (v_mode >= 2) base = pattern(v_color);
+#endif
     vec3 color = (u_ambient + u_headlight * abs(ndv)) * base;
 LIGHTING
     out_rgb = vec4(color, 1.0);
@@ -126,12 +196,20 @@ LIGHTING
 """
 
 
-def _defines(n_lights: int, textured: bool, shadow_light: int) -> str:
-    return f"#version 330\n#define N_LIGHTS {n_lights}\n#define SHADOW_LIGHT {shadow_light}\n" + ("#define TEXTURED\n" if textured else "")
+def _defines(n_lights: int, textured: bool, shadow_light: int, look: bool = False, distractor_base: int = -1) -> str:
+    out = f"#version 330\n#define N_LIGHTS {n_lights}\n#define SHADOW_LIGHT {shadow_light}\n" + ("#define TEXTURED\n" if textured else "")
+    if look or distractor_base >= 0:
+        out += "#define LOOK\n"
+    if distractor_base >= 0:
+        out += f"#define DISTRACTOR\n#define N_BODIES {distractor_base}\n"
+    return out
 
 
-def vertex(textured: bool) -> str:
-    return _defines(0, textured, -1) + POSE_FETCH + _VERTEX
+def vertex(textured: bool, look: bool = False, distractor_base: int = -1) -> str:
+    """The vertex shader; ``look``: per-body appearance (colour override and patterns from
+    the ``u_look`` rows); ``distractor_base`` >= 0: distractor shapes, whose rows start after
+    that many bodies."""
+    return _defines(0, textured, -1, look, distractor_base) + POSE_FETCH + _VERTEX
 
 
 def _light_code(i: int, directional: bool, specular: bool, shadow: bool) -> str:
@@ -152,11 +230,12 @@ def _light_code(i: int, directional: bool, specular: bool, shadow: bool) -> str:
     return "\n".join(lines) + "\n"
 
 
-def fragment(directional: Sequence[bool], textured: bool, shadow_light: int, specular: bool = True) -> str:
+def fragment(directional: Sequence[bool], textured: bool, shadow_light: int, specular: bool = True, look: bool = False) -> str:
     """The fragment shader for lights of the given kinds (True: directional, False: point),
-    with or without a texture, a shadow map (index of its light, -1: none) and specular."""
+    with or without a texture, a shadow map (index of its light, -1: none), specular and
+    per-body appearance (``look``: colour override and patterns)."""
     code = "".join(_light_code(i, d, specular, i == shadow_light) for i, d in enumerate(directional))
-    return _defines(len(directional), textured, shadow_light) + _FRAGMENT.replace("LIGHTING\n", code)
+    return _defines(len(directional), textured, shadow_light, look) + _FRAGMENT.replace("LIGHTING\n", code)
 
 
 SHADOW_VERTEX = (

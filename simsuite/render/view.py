@@ -17,14 +17,23 @@ Typical wiring in an env::
     view = CameraView(["overview"], width=640, height=480)   # render_mode="rgb_array"
     rgb = view.frame(backend).rgb                              # after each reset/step
     view.close()                                               # in env.close()
+
+Visual randomization: :meth:`CameraView.set_appearance` takes the same ``{name: value}``
+dict as :meth:`Renderer.set_appearance` (names in :mod:`simsuite.render.appearance`), keeps
+it and applies it to every renderer the view builds, so the values survive a reset that
+compiles a new world. Names of bodies that the current world lacks are checked (field and
+value) and then ignored, since worlds change between resets (a Grasp world with 2 objects
+ignores ``object_4.color_r``); unknown fields, bad values and global names the world does
+not offer are errors.
 """
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from simsuite.render.appearance import MAX_DISTRACTORS, check_value
 from simsuite.render.camera import chase_camera, overview_camera, scene_bounds
 from simsuite.render.renderer import Frame, Renderer
 from simsuite.scene import Camera
@@ -53,6 +62,18 @@ class CameraView:
         self.renderer: Renderer | None = None
         self.scene = None
         self.names: list[str] = []
+        self.appearance: dict[str, Any] = {}
+
+    def set_appearance(self, values: Mapping[str, Any]) -> None:
+        """Keep ``values`` (replacing earlier ones; names left out are nominal) and apply them
+        now if a renderer exists, else when the first one is built. Field names and values
+        are checked here, before any world exists."""
+        values = dict(values)
+        for name, value in values.items():
+            check_value(name, value, int(self.options.get("max_distractors", MAX_DISTRACTORS)))
+        if self.renderer is not None:
+            self.renderer.set_appearance(values, missing_bodies="ignore")
+        self.appearance = values
 
     def frames(self, backend) -> dict[str, Frame]:
         """Every camera's frame at the backend's current poses."""
@@ -71,6 +92,8 @@ class CameraView:
             options.setdefault("far_m", far_plane(backend, cameras[0]))
             self.renderer = Renderer(self.scene, cameras, **options)
             self.names = [c.name for c in cameras]
+            if self.appearance:
+                self.renderer.set_appearance(self.appearance, missing_bodies="ignore")
         return self.renderer
 
     def _resolve(self, backend) -> list[Camera]:

@@ -81,6 +81,7 @@ import gymnasium
 import numpy as np
 
 from simsuite.backends.base import Backend
+from simsuite.randomization import Param, ParamSpace
 from simsuite.rewards import tolerance
 from simsuite.scene import Scene
 from simsuite.task import Task
@@ -205,7 +206,8 @@ class DriveTask(Task):
         self.steer_rad = _toward(self.steer_rad, float(action[0]) * self.car.max_steer_rad, cfg.max_steer_rate_rad_s * dt)
         self.pedal = _toward(self.pedal, float(action[1]), cfg.max_pedal_rate_1_s * dt)
         spin = backend.joint_states(self.names["wheel_joints"])[1] if self.pedal < 0 else None
-        backend.set_controls(car_controls(self.car, self.names, self.steer_rad, self.pedal, self._snap["v"], spin))
+        steer = self.steer_rad * self.steering_gain  # the real car's steering ratio may differ from the model's
+        backend.set_controls(car_controls(self.car, self.names, steer, self.pedal, self._snap["v"], spin))
         self.last_action = action
         if self.traffic_plan:
             self._move_traffic(backend, backend.time_s)  # the set velocity carries them through the step
@@ -240,6 +242,43 @@ class DriveTask(Task):
     def is_success(self, backend: Backend) -> bool:
         snap = self._refresh(backend)
         return bool(snap["finished"] and not self._collided and snap["lane_distance"] <= self.config.in_lane_m)
+
+    #: road-wheel angle / commanded angle: a steering ratio or servo calibration error
+    steering_gain: float = 1.0
+
+    def param_names(self) -> list[str]:
+        return ["steering.gain"]
+
+    def get_param(self, name: str) -> float:
+        return self.steering_gain if name == "steering.gain" else super().get_param(name)
+
+    def set_param(self, name: str, value: float) -> None:
+        if name != "steering.gain":
+            return super().set_param(name, value)
+        if not (math.isfinite(value) and value > 0):
+            raise ValueError(f"steering.gain must be finite and > 0, got {value}")
+        self.steering_gain = float(value)
+
+    def param_space(self) -> ParamSpace:
+        """Drive-v0's default randomization (``randomize=True``)."""
+        return ParamSpace([
+            # Tyre friction: U(0.6, 1.1): worn to new tyres on dry asphalt (all four wheels)
+            Param("tyre.friction", 1.0, 0.6, 1.1, targets=("ego_wheel_*.friction",), doc="tyre-road friction of the ego car"),
+            # Ground friction: U(0.7, 1.0): road surface (the contact uses the product of both)
+            Param("ground.friction", 0.9, 0.7, 1.0, doc="road surface friction"),
+            # Vehicle mass: U(1200, 1800) kg: passengers and load on a 1410 kg car
+            Param("ego.mass_kg", 1410.0, 1200.0, 1800.0, unit="kg", doc="chassis mass"),
+            # Steering gain: U(0.85, 1.15): steering ratio and servo calibration
+            Param("steering.gain", 1.0, 0.85, 1.15, doc="road-wheel angle per commanded angle"),
+            # Drive motor strength: U(0.8, 1.2)× the torque per pedal
+            Param("motor.gain", 1.0, 0.8, 1.2, targets=("ego_motor_*.gain",), doc="drive torque scale"),
+            # Actuation latency: U(0, 0.1) s: drive-by-wire bus and actuator response
+            Param("actuation.latency_s", 0.0, 0.0, 0.1, unit="s", doc="command-to-actuator delay"),
+            # Action noise: U(0, 0.03) of the range: pedal and servo jitter
+            Param("actuation.noise_std", 0.0, 0.0, 0.03, doc="fraction of half the action range"),
+            # LIDAR range noise: U(0, 0.05) m (used when the lidar is observed)
+            Param("lidar.range_noise_std_m", 0.02, 0.0, 0.05, unit="m", doc="1σ range noise"),
+        ])
 
     def default_sensors(self) -> dict[str, dict]:
         chassis = self.names["chassis"]

@@ -60,6 +60,7 @@ import gymnasium
 import numpy as np
 
 from simsuite.backends.base import Backend
+from simsuite.randomization import Param, ParamSpace
 from simsuite.kinematics import KinematicTree
 from simsuite.rewards import tolerance
 from simsuite.scene import Scene
@@ -274,6 +275,25 @@ class GraspTask(Task):
         """Success (when ``terminate_on_success``), or the target fell off the table."""
         self._snapshot(backend)
         return (self.terminate_on_success and self._hold >= self.hold_steps) or self._fallen
+
+    def param_space(self) -> ParamSpace:
+        """Grasp-v0's default randomization (``randomize=True``)."""
+        return ParamSpace([
+            # Object mass: log-U(0.03, 0.3) kg, all objects: foam to wood
+            Param("object.mass_kg", 0.1, 0.03, 0.3, dist="loguniform", unit="kg", targets=("object_*.mass_kg",), doc="mass of each object"),
+            # Object friction: U(0.4, 1.0): plastic to rubber
+            Param("object.friction", 0.7, 0.4, 1.0, targets=("object_*.friction",), doc="object surface friction"),
+            # Finger friction: U(0.8, 1.2): fingertip pads
+            Param("finger.friction", 1.0, 0.8, 1.2, targets=("panda_*finger.friction",), doc="fingertip friction"),
+            # Table friction: U(0.5, 1.0)
+            Param("table.friction", 0.8, 0.5, 1.0, doc="table top friction"),
+            # Actuator gain: U(0.8, 1.2): servo tuning
+            Param("arm.gain", 1.0, 0.8, 1.2, targets=("panda_joint*_motor.gain",), doc="joint position servo gain"),
+            # Actuation latency: U(0, 0.04) s: one control step of the real arm's loop
+            Param("actuation.latency_s", 0.0, 0.0, 0.04, unit="s", doc="command-to-motor delay"),
+            # Observation noise: U(0, 0.005) m-scale: object pose estimation error
+            Param("observation.noise_std", 0.0, 0.0, 0.005, doc="additive, state units"),
+        ])
 
     def extra_info(self, backend: Backend) -> dict:
         s = self._snapshot(backend)

@@ -74,6 +74,7 @@ import gymnasium
 import numpy as np
 
 from simsuite.backends.base import Backend
+from simsuite.randomization import Param, ParamSpace
 from simsuite.rewards import tolerance
 from simsuite.scene import Scene
 from simsuite.task import Task
@@ -307,6 +308,27 @@ class NavTask(Task):
     def is_success(self, backend: Backend) -> bool:
         self._measure(backend)
         return self._arrived and not self._collided
+
+    def param_space(self) -> ParamSpace:
+        """Nav-v0's default randomization (``randomize=True``)."""
+        return ParamSpace([
+            # Floor friction: U(0.4, 1.0): tiles to carpet
+            Param("floor.friction", 0.8, 0.4, 1.0, doc="floor surface friction"),
+            # Wheel friction: U(0.7, 1.0): tyre wear and dust
+            Param("wheel.friction", 1.0, 0.7, 1.0, targets=("robot_wheel_*.friction",), doc="wheel tyre friction"),
+            # Robot mass: U(0.7, 1.3) kg: payloads on a 0.84 kg base
+            Param("robot.mass_kg", 0.84, 0.7, 1.3, unit="kg", doc="base mass"),
+            # Wheel motor gain: U(0.8, 1.2): motor and driver variation
+            Param("motor.gain", 1.0, 0.8, 1.2, targets=("robot_wheel_*_motor.gain",), doc="wheel velocity servo gain"),
+            # Actuation latency: U(0, 0.1) s: ROS and serial link delays
+            Param("actuation.latency_s", 0.0, 0.0, 0.1, unit="s", doc="command-to-motor delay"),
+            # Control-rate jitter: U(0, 5) ms: a non-real-time control loop
+            Param("control.jitter_s", 0.0, 0.0, 0.005, unit="s", doc="std of the control period"),
+            # LIDAR range noise: U(0.005, 0.03) m: RPLIDAR A1 class (used when the lidar is observed)
+            Param("lidar.range_noise_std_m", 0.01, 0.005, 0.03, unit="m", doc="1σ range noise"),
+            # LIDAR dropout: U(0, 0.05) per beam: dark and glossy surfaces
+            Param("lidar.dropout_prob", 0.0, 0.0, 0.05, doc="missed returns per beam"),
+        ])
 
     def default_sensors(self) -> dict[str, dict]:
         return {"lidar": {"preset": "rplidar_a1", "site": f"{ROBOT}_lidar"}, "imu": {"preset": "bmi088", "body": ROBOT}}

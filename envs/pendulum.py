@@ -34,6 +34,7 @@ import gymnasium
 import numpy as np
 
 from simsuite.backends.base import Backend
+from simsuite.randomization import Param, ParamSpace
 from simsuite.scene import Actuator, Body, Geom, Inertial, Joint, Scene
 from simsuite.task import Task
 
@@ -97,6 +98,19 @@ class PendulumTask(Task):
         theta, speed = self._angle(backend)
         torque = float(action[0]) * self.max_torque_nm
         return {"angle": -(theta**2), "velocity": -0.1 * speed**2, "effort": -0.001 * torque**2}
+
+    def param_space(self) -> ParamSpace:
+        """Pendulum-v0's default randomization (``randomize=True``)."""
+        return ParamSpace([
+            # Pole mass: U(0.8, 1.2) kg
+            Param("pole.mass_kg", 1.0, 0.8, 1.2, unit="kg", doc="pendulum mass"),
+            # Hinge damping: U(0, 0.05) N·m·s/rad: bearing friction
+            Param("hinge.damping", 0.0, 0.0, 0.05, unit="N·m·s/rad", doc="viscous hinge damping"),
+            # Motor gain: U(0.8, 1.2): torque constant
+            Param("motor.gain", 1.0, 0.8, 1.2, doc="torque per command"),
+            # Actuation latency: U(0, 0.05) s
+            Param("actuation.latency_s", 0.0, 0.0, 0.05, unit="s", doc="command-to-torque delay"),
+        ])
 
     def is_success(self, backend: Backend) -> bool:
         theta, speed = self._angle(backend)

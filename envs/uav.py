@@ -71,7 +71,10 @@ from typing import Any
 import gymnasium
 import numpy as np
 
+from dataclasses import replace
+
 from simsuite.backends.base import Backend
+from simsuite.randomization import Param, ParamSpace
 from simsuite.rewards import tolerance
 from simsuite.scene import Scene
 from simsuite.task import Task
@@ -88,6 +91,15 @@ REACH_BONUS, CRASH_PENALTY, RATE_WEIGHT = 10.0, -10.0, 0.1
 # option -> (low, high) for the integer and real options; checked in UAVTask.__init__
 _INT_OPTIONS = {"n_waypoints": (1, 10), "n_gates": (1, 10), "n_obstacles": (0, 8), "course_episodes": (1, 1_000_000)}
 _REAL_OPTIONS = {"wind_m_s": (0.0, 15.0), "gust_m_s": (0.0, 5.0), "max_tilt_rad": (0.2, math.pi)}
+
+
+_GYRO_ND, _ACCEL_ND = math.radians(0.014), 175e-6 * 9.80665  # BMI088 datasheet [rad/s/√Hz], [m/s²/√Hz]
+# task parameter name -> (QuadrotorParams group or None for the task itself, attribute)
+_TASK_PARAMS = {
+    "motor.kf": ("motor", "kf"), "motor.km": ("motor", "km"), "motor.tau_s": ("motor", "tau_s"),
+    "drag.xy_n_s_m": ("drag", "xy_n_s_m"), "drag.z_n_s_m": ("drag", "z_n_s_m"),
+    "wind.speed_m_s": (None, "wind_m_s"), "wind.gust_m_s": (None, "gust_m_s"),
+}
 
 
 class UAVTask(Task):
@@ -124,8 +136,65 @@ class UAVTask(Task):
         self._course_rng, self._course_age = rng, 0
         scene = build_world(self.params, self._course, self.arena)
         sites = {site.name: site.pos for site in scene.body(QUAD).sites}
-        self._rotors = Rotors(self.params, np.array([sites[name] for name in ROTOR_SITES]), self.control_dt_s)
+        self._rotor_pos = np.array([sites[name] for name in ROTOR_SITES])
+        self._rotors = Rotors(self.params, self._rotor_pos, self.control_dt_s)
         return scene
+
+    # -- parameters the task models (the engine only sees the resulting wrench) -----------
+    def param_names(self) -> list[str]:
+        return list(_TASK_PARAMS)
+
+    def get_param(self, name: str) -> float:
+        if name not in _TASK_PARAMS:
+            return super().get_param(name)
+        group, attr = _TASK_PARAMS[name]
+        return float(getattr(self if group is None else getattr(self.params, group), attr))
+
+    def set_param(self, name: str, value: float) -> None:
+        if name not in _TASK_PARAMS:
+            return super().set_param(name, value)
+        if not (math.isfinite(value) and value >= 0) or (value == 0 and name in ("motor.kf", "motor.tau_s")):
+            raise ValueError(f"{name} must be finite and {'> 0' if name in ('motor.kf', 'motor.tau_s') else '>= 0'}, got {value}")
+        group, attr = _TASK_PARAMS[name]
+        if group is None:
+            setattr(self, attr, float(value))
+            self._wind = Wind(self.wind_m_s, self.gust_m_s, self.control_dt_s)
+            return
+        self.params = replace(self.params, **{group: replace(getattr(self.params, group), **{attr: float(value)})})
+        self.rate_controller = RateController(self.params)
+        self._drag = -np.array([self.params.drag.xy_n_s_m, self.params.drag.xy_n_s_m, self.params.drag.z_n_s_m])
+        self._rotors = Rotors(self.params, self._rotor_pos, self.control_dt_s)
+
+    def param_space(self) -> ParamSpace:
+        """UAV-v0's default randomization (``randomize=True``): a Crazyflie-class airframe
+        whose build, battery and propellers vary from unit to unit."""
+        m, kf, km = QuadrotorParams().mass_kg, QuadrotorParams().motor.kf, QuadrotorParams().motor.km
+        xy, z = QuadrotorParams().drag.xy_n_s_m, QuadrotorParams().drag.z_n_s_m
+        return ParamSpace([
+            # Mass: U(±35%): battery size, guards, markers, a camera deck
+            Param("quadrotor.mass_kg", m, 0.65 * m, 1.35 * m, unit="kg", doc="airframe mass"),
+            # Inertia: U(0.8, 1.2)× the CAD value: mass placement is uncertain
+            Param("quadrotor.inertia_scale", 1.0, 0.8, 1.2, doc="inertia tensor scale"),
+            # Thrust coefficient: U(±35%): propeller wear, battery voltage sag
+            Param("motor.kf", kf, 0.65 * kf, 1.35 * kf, unit="N/rpm^2", doc="thrust = kf·ω²"),
+            # Yaw drag coefficient: U(±25%): propeller shape
+            Param("motor.km", km, 0.75 * km, 1.25 * km, unit="N·m/rpm^2", doc="yaw torque = km·ω²"),
+            # Motor time constant: U(0.05, 0.10) s: ESC and motor response
+            Param("motor.tau_s", 0.072, 0.05, 0.10, unit="s", doc="first-order motor lag"),
+            # Rotor drag: U(±35%), in both axes: induced drag of the propellers
+            Param("drag.xy_n_s_m", xy, 0.65 * xy, 1.35 * xy, unit="N·s/m", doc="horizontal rotor drag"),
+            Param("drag.z_n_s_m", z, 0.65 * z, 1.35 * z, unit="N·s/m", doc="vertical rotor drag"),
+            # Motor latency: U(0, 40) ms: radio link plus ESC update
+            Param("actuation.latency_s", 0.0, 0.0, 0.04, unit="s", doc="command-to-motor delay"),
+            # Wind: U(0, 1) m/s in a random heading: indoor drafts
+            Param("wind.speed_m_s", 0.0, 0.0, 1.0, unit="m/s", doc="mean wind"),
+            # Observation noise: U(0, 0.01) on the state vector: state-estimator error
+            Param("observation.noise_std", 0.0, 0.0, 0.01, doc="additive, state units"),
+            # Gyro noise density: U(0.5, 2)× BMI088's 0.014 °/s/√Hz (used when the imu is observed)
+            Param("imu.gyro_noise_density", _GYRO_ND, 0.5 * _GYRO_ND, 2 * _GYRO_ND, unit="rad/s/√Hz", doc="gyro white noise"),
+            # Accelerometer noise density: U(0.5, 2)× BMI088's 175 µg/√Hz (used when the imu is observed)
+            Param("imu.accel_noise_density", _ACCEL_ND, 0.5 * _ACCEL_ND, 2 * _ACCEL_ND, unit="m/s²/√Hz", doc="accel white noise"),
+        ])
 
     def rebuild_scene(self, rng: np.random.Generator) -> bool:
         """Gates: a new course after ``course_episodes`` episodes, and always after a new seed

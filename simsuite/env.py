@@ -116,6 +116,10 @@ class SimEnv(gymnasium.Env):
         self._needs_reset = True
         self._view = None  # the render_mode camera, made on first render()
         self.param_space, self._randomize = resolve_space(randomize, self.task.param_space())
+        if randomize is True or randomize is False or randomize is None:  # the task's own space:
+            # without the noise terms of sensors this env does not simulate
+            idle = set(self.task.default_sensors()) - set(self.sensors.sensors if self.sensors is not None else ())
+            self.param_space = self.param_space.subset([n for n in self.param_space.names if n.split(".")[0] not in idle])
         self._applier: Applier | None = None
         self._effects: Effects | None = None
         self._appearance: dict[str, Any] = {}
@@ -243,11 +247,13 @@ class SimEnv(gymnasium.Env):
                 values[name] = value
         return values
 
-    def _owners(self) -> dict[str, Any]:
-        owners = {**backend_owners(self._backend), **self._visual_owners(), **task_owners(self.task)}
+    def _owners(self) -> tuple[dict[str, Any], set[str]]:
+        """Every applicable name with its (getter, setter), and the names a compile resets."""
+        world = {**backend_owners(self._backend), **self._visual_owners()}
+        owners = {**world, **task_owners(self.task)}
         owners.update(sensor_owners(self.sensors.sensors.values() if self.sensors is not None else ()))
         owners.update(effect_owners(self._effects))
-        return owners
+        return owners, set(world)
 
     def _visual_owners(self) -> dict[str, Any]:
         """Appearance parameters (colours, textures, lights, camera jitter, distractors),
@@ -343,11 +349,11 @@ class SimEnv(gymnasium.Env):
             self._effects = Effects(self.task.control_dt_s, scene.timestep_s, self._low, self._high)
         self._effects.h_s = scene.timestep_s
         if self._applier is None:
-            self._applier = Applier(self._owners())
+            self._applier = Applier(self._owners()[0])
+
         else:
-            engine = backend_owners(self._backend).keys() | self._visual_owners().keys()
-            self._applier.forget_engine(engine)
-            self._applier.rebind(self._owners())
+            owners, fresh = self._owners()
+            self._applier.rebind(owners, fresh)
         self._n_substeps = max(1, round(n))
         self._timestep_s = scene.timestep_s
         if abs(n - self._n_substeps) > 1e-6:

@@ -21,3 +21,11 @@ def resolve_space(randomize, default: ParamSpace) -> tuple[ParamSpace, bool]:
     if isinstance(randomize, (str, Path)):
         return ParamSpace.load(randomize), True
     raise ParamError(f"randomize must be True, False, a ParamSpace or a path to a .yaml/.json file, got {randomize!r}")
+
+
+def __getattr__(name: str):
+    if name == "RandomizeParams":
+        from simsuite.randomization.wrapper import RandomizeParams
+
+        return RandomizeParams
+    raise AttributeError(name)

@@ -71,14 +71,15 @@ class Applier:
             else:
                 self._in_force[target] = value
 
-    def forget_engine(self, names: Iterable[str]) -> None:
-        """A new world was compiled: its engine parameters are at their nominal values again."""
-        for name in names:
-            self._in_force.pop(name, None)
-            self._nominal.pop(name, None)
-
-    def rebind(self, owners: Mapping[str, tuple[Getter, Setter]]) -> None:
+    def rebind(self, owners: Mapping[str, tuple[Getter, Setter]], fresh: Iterable[str]) -> None:
+        """A new world was compiled: ``fresh`` names (engine, appearance) are back at their
+        nominal values, and names of the old world that the new one lacks are dropped."""
         self.owners = dict(owners)
+        fresh = set(fresh)
+        for name in list(self._nominal):
+            if name in fresh or name not in self.owners:
+                self._in_force.pop(name, None)
+                self._nominal.pop(name, None)
 
 
 def _plain(value: Any) -> Value:

@@ -41,12 +41,13 @@ class Effects:
         self.active = any(v > 0 for v in self.values.values())
 
     def reset(self) -> None:
-        """A new episode: the latency queue starts empty (the first delayed steps hold
-        whatever commands the task set at reset)."""
+        """A new episode: the latency queue starts empty."""
         latency = self.values["actuation.latency_s"]
         steps = latency / self.dt_s
         self.whole_steps = int(math.floor(steps + 1e-9))
         self.split_substeps = int(round((latency - self.whole_steps * self.dt_s) / self.h_s))
+        if self.split_substeps >= round(self.dt_s / self.h_s):  # rounds up to a whole step
+            self.whole_steps, self.split_substeps = self.whole_steps + 1, 0
         self._queue: deque[np.ndarray] = deque()
 
     def substeps(self, n: int, rng: np.random.Generator) -> int:
@@ -63,13 +64,16 @@ class Effects:
         noisy = action + sigma * self._half_range * rng.standard_normal(action.shape)
         return np.minimum(np.maximum(noisy, self.low), self.high)
 
-    def delayed(self, action: np.ndarray, n: int) -> tuple[np.ndarray | None, int]:
-        """(the action to apply this step or None while the queue fills, substeps to run on
-        the previous commands before applying it)."""
+    def delayed(self, action: np.ndarray, n: int) -> tuple[np.ndarray, int]:
+        """(the action to apply this step, substeps to run on the previous commands first).
+        The first action of an episode stands in for the commands before it (the robot was
+        already doing that when the episode started) and acts from the first substep."""
+        if not self._queue:
+            self._queue.extend([action] * (self.whole_steps + 1))
+            self._queue.popleft()
+            return action, 0
         self._queue.append(action)
-        if len(self._queue) <= self.whole_steps:
-            return None, 0
-        return self._queue.popleft(), min(self.split_substeps, n)
+        return self._queue.popleft(), min(self.split_substeps, n - 1)  # (jitter may shorten the step)
 
     def noisy_obs(self, obs: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         sigma = self.values["observation.noise_std"]

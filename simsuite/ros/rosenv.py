@@ -1,0 +1,382 @@
+"""RosEnv: a robot on ROS as a gymnasium env with the same spaces as its sim twin.
+
+``RosEnv("SimSuite/Nav-v0", obs=("state", "lidar", "imu"))`` has exactly the observation and
+action spaces of ``gymnasium.make("SimSuite/Nav-v0", obs=(...))``, so a policy trained in
+simulation runs on the robot unchanged. ``step(action)`` turns the action into the family's
+command message (:mod:`simsuite.ros.families`: a ``Twist`` for Nav, ``Actuators`` or a
+``Twist`` for UAV), publishes it, and waits for a **fresh** observation: for every topic the
+observation needs, a message that arrived after the command was sent and whose header stamp
+is newer than the one used last step (and, with ``max_skew_s``, within that much of the newest
+of them). A message that fails the checks (wrong array length, NaN in a field that must be
+finite) is logged and skipped, as in the bridge.
+
+When no fresh observation comes within ``timeout_s`` the ``on_timeout`` policy decides, and
+``timeouts`` counts it: ``"raise"`` (default) publishes the stop command and raises
+:class:`RosTimeout`; ``"hold"`` returns the last observation with ``info["stale"] = True``;
+``"truncate"`` returns it with ``truncated=True``. The stop command (zero twist, motors off) is
+also published on ``close()`` and when ``step`` fails.
+
+Observations from topics (what a real robot has):
+
+- ``lidar``: ``LaserScan.ranges`` (length checked against the twin's space; NaN, inf and
+  returns beyond ``range_max`` read the twin's no-return value);
+- ``imu``: ``Imu.linear_acceleration`` then ``angular_velocity``;
+- ``state``, Nav: goal distance and bearing from ``/odom`` and the goal given in
+  ``reset(options={"goal_xy": (x, y)})`` (odom frame); speeds from the odometry twist; the
+  command in force; the free-space ring from the scan beams nearest the ring's angles
+  (measured from the LIDAR, not the sim's ring origin at the LIDAR head: the same to a few cm);
+- ``state``, UAV (``mission="hover"`` or ``"waypoints"``): target minus position (target from
+  ``reset(options={"target": (x, y, z)})``), attitude matrix, world velocity and body rates from
+  ``/odom``, the last action.
+
+Other families' task state vectors need privileged simulation quantities (lane geometry,
+object poses) and are refused with a message; their sensors work.
+
+Rewards and episode ends need the task's privileged state too: pass ``reward_fn(obs, action)``
+and ``terminated_fn(obs)`` (default: reward 0, never terminated; truncation by ``max_episode_steps``).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+import gymnasium
+import numpy as np
+
+from simsuite.ros import messages as M
+from simsuite.ros.families import profile_for
+from simsuite.ros.messages import MessageRejected
+from simsuite.ros.transport import Transport, make_transport
+from simsuite.transforms import quat_to_mat
+
+log = logging.getLogger("simsuite.ros")
+
+ON_TIMEOUT = ("raise", "hold", "truncate")
+_TOPIC_TYPES = {"scan": "sensor_msgs/msg/LaserScan", "imu": "sensor_msgs/msg/Imu", "odom": "nav_msgs/msg/Odometry"}
+
+
+class RosTimeout(TimeoutError):
+    """No fresh observation within the timeout (policy ``"raise"``)."""
+
+
+class RosEnv(gymnasium.Env):
+    """A ROS robot as a gymnasium env; see the module notes.
+
+    Args:
+        twin: the registered id of the sim twin whose spaces this env has.
+        transport: ``"dds"`` (default, loopback), ``"rclpy"``, ``"ros1"`` or a :class:`Transport`.
+        obs: observation modalities, as the twin takes them.
+        twin_kwargs: further keyword arguments of the twin (task options such as ``action="ctbr"``).
+        topics: topic name overrides (``{"command": "/robot1/cmd_vel", "scan": "/robot1/scan"}``).
+        timeout_s, on_timeout, max_skew_s: freshness rules (see the module notes).
+        reward_fn, terminated_fn: reward and termination from (observation, action) / observation.
+        max_episode_steps: truncate after this many steps (None: never).
+        record: a folder path: record the session to a ROS 2 bag (MCAP).
+        wait_for_peer_s: the first reset waits up to this long for the robot's topics to be discovered.
+    """
+
+    metadata = {"render_modes": []}
+
+    def __init__(
+        self,
+        twin: str,
+        transport: str | Transport = "dds",
+        *,
+        obs: str | tuple[str, ...] = "state",
+        twin_kwargs: Mapping[str, Any] | None = None,
+        topics: Mapping[str, str] | None = None,
+        timeout_s: float = 1.0,
+        on_timeout: str = "raise",
+        max_skew_s: float | None = None,
+        reward_fn: Callable[[Any, np.ndarray], float] | None = None,
+        terminated_fn: Callable[[Any], bool] | None = None,
+        max_episode_steps: int | None = None,
+        record: str | Path | None = None,
+        interface: str | None = None,
+        domain_id: int | None = None,
+        wait_for_peer_s: float = 0.0,
+    ):
+        if on_timeout not in ON_TIMEOUT:
+            raise ValueError(f"on_timeout must be one of {ON_TIMEOUT}, got {on_timeout!r}")
+        if not (isinstance(timeout_s, (int, float)) and timeout_s > 0):
+            raise ValueError(f"timeout_s must be a positive number of seconds, got {timeout_s!r}")
+        import simsuite  # noqa: F401  (registers the ids)
+
+        twin_env = gymnasium.make(twin, obs=obs, **dict(twin_kwargs or {}))
+        try:
+            self.task = twin_env.unwrapped.task
+            self.observation_space = twin_env.observation_space
+            self.action_space = twin_env.action_space
+            self._sensor_spaces = twin_env.unwrapped.sensors.spaces() if twin_env.unwrapped.sensors is not None else {}
+            self._lidar_cfg = twin_env.unwrapped.sensors["lidar"].config if "lidar" in self._sensor_spaces else None
+        finally:
+            twin_env.close()
+        self.twin_id = twin
+        self.modalities = (obs,) if isinstance(obs, str) else tuple(obs)
+        self.profile = profile_for(self.task)
+        if self.profile.from_action is None:
+            raise ValueError(f"RosEnv: the {self.profile.family} family has no command message for its actions "
+                             f"(families with one: nav, uav)")
+        self._check_modalities()
+        self.topics = self.profile.topic_names(dict(topics or {}))
+        self.timeout_s, self.on_timeout, self.max_skew_s = float(timeout_s), on_timeout, max_skew_s
+        self.reward_fn, self.terminated_fn, self.max_episode_steps = reward_fn, terminated_fn, max_episode_steps
+        self.timeouts = 0
+        self.rejected = 0
+        self._owns_transport = isinstance(transport, str)
+        self.transport = make_transport(transport, node_name="simsuite_rosenv", domain_id=domain_id, interface=interface) if isinstance(transport, str) else transport
+        self._cond = threading.Condition()
+        self._latest: dict[str, tuple[float, float, Any]] = {}  # key -> (arrival perf_counter, stamp s, message)
+        self._used_stamp: dict[str, float] = {}
+        self._needed = self._needed_topics()
+        for key in self._needed:
+            self.transport.subscribe(self.topics[key], _TOPIC_TYPES[key], self._receiver(key), self._on_reject)
+        self._command = self.transport.publisher(self.topics["command"], self.profile.command_type)
+        self._goal = np.zeros(3)
+        self._last_action = np.zeros(self.action_space.shape)
+        self._last_obs: Any = None
+        self._steps = 0
+        self._recorder = None
+        if record is not None:
+            from simsuite.ros.bag import BagRecorder
+
+            self._recorder = BagRecorder(record, env_id=twin, env=self, source="rosenv", extra_meta={"topics": self.topics})
+        self._wait_for_peer_s = float(wait_for_peer_s)
+        self._closed = False
+
+    # -- what is needed -------------------------------------------------------------------
+    def _check_modalities(self) -> None:
+        family = self.profile.family
+        for m in self.modalities:
+            if m == "state" and family == "nav":
+                continue
+            if m == "state" and family == "uav" and self.task.mission != "gates":
+                continue
+            if m in ("lidar", "imu") and m in self._sensor_spaces:
+                if m == "lidar" and self._lidar_cfg.channels != 1:
+                    raise ValueError("RosEnv: a multi-channel LIDAR observation from PointCloud2 is not supported; use a 2D LIDAR")
+                continue
+            raise ValueError(f"RosEnv: observation {m!r} of the {family} family cannot be built from robot topics; "
+                             "supported: nav state, uav state (hover, waypoints), 2D lidar, imu")
+
+    def _needed_topics(self) -> list[str]:
+        keys = []
+        for m in self.modalities:
+            keys += {"lidar": ["scan"], "imu": ["imu"], "state": ["odom"] + (["scan"] if self.profile.family == "nav" else [])}[m]
+        return list(dict.fromkeys(keys))
+
+    # -- receiving ----------------------------------------------------------------------------
+    def _receiver(self, key: str):
+        def on_message(msg: Any) -> None:
+            try:
+                stamp = M.to_seconds(msg.header.stamp)
+                self._check(key, msg)
+            except MessageRejected as exc:
+                log.warning("rejected a message on %s: %s", self.topics[key], exc)
+                self._on_reject(self.topics[key], str(exc))
+                return
+            with self._cond:
+                self._latest[key] = (time.perf_counter(), stamp, msg)
+                self._cond.notify_all()
+            if self._recorder is not None:
+                self._recorder.write(self.topics[key], _TOPIC_TYPES[key], M.serialize(msg, _TOPIC_TYPES[key]), time.time())
+
+        return on_message
+
+    def _on_reject(self, topic: str, reason: str) -> None:
+        self.rejected += 1
+
+    def _check(self, key: str, msg: Any) -> None:
+        if key == "scan" and self._lidar_cfg is not None and "lidar" in self.modalities:
+            M.check_length("ranges", msg.ranges, self._lidar_cfg.horizontal_samples)
+        elif key == "imu":
+            M.check_finite("imu", [msg.linear_acceleration.x, msg.linear_acceleration.y, msg.linear_acceleration.z,
+                                   msg.angular_velocity.x, msg.angular_velocity.y, msg.angular_velocity.z])
+        elif key == "odom":
+            p, q = msg.pose.pose.position, msg.pose.pose.orientation
+            tw = msg.twist.twist
+            M.check_finite("odom", [p.x, p.y, p.z, q.w, q.x, q.y, q.z, tw.linear.x, tw.linear.y, tw.linear.z, tw.angular.x, tw.angular.y, tw.angular.z])
+            if abs(math.sqrt(q.w**2 + q.x**2 + q.y**2 + q.z**2) - 1) > 1e-3:
+                raise MessageRejected(f"odom orientation is not a unit quaternion: {(q.x, q.y, q.z, q.w)}")
+
+    def _fresh(self, since: float) -> dict[str, Any] | None:
+        """The messages for an observation if every needed topic has a fresh one, else None."""
+        got = {}
+        for key in self._needed:
+            item = self._latest.get(key)
+            if item is None or item[0] < since or item[1] <= self._used_stamp.get(key, -math.inf):
+                return None
+            got[key] = item
+        if self.max_skew_s is not None:
+            newest = max(s for _, s, _ in got.values())
+            if any(newest - s > self.max_skew_s for _, s, _ in got.values()):
+                return None
+        for key, (_, stamp, _) in got.items():
+            self._used_stamp[key] = stamp
+        return {key: msg for key, (_, _, msg) in got.items()}
+
+    def _wait(self, since: float) -> dict[str, Any] | None:
+        deadline = time.perf_counter() + self.timeout_s
+        with self._cond:
+            while True:
+                got = self._fresh(since)
+                left = deadline - time.perf_counter()
+                if got is not None or left <= 0:
+                    return got
+                self._cond.wait(left)
+
+    # -- observations -------------------------------------------------------------------------
+    def _observation(self, msgs: dict[str, Any]) -> Any:
+        parts = {}
+        for m in self.modalities:
+            if m == "lidar":
+                parts[m] = self._ranges(msgs["scan"])
+            elif m == "imu":
+                a, w = msgs["imu"].linear_acceleration, msgs["imu"].angular_velocity
+                parts[m] = np.array([a.x, a.y, a.z, w.x, w.y, w.z], np.float32)
+            else:
+                parts[m] = self._nav_state(msgs) if self.profile.family == "nav" else self._uav_state(msgs)
+        if len(self.modalities) == 1:
+            return self._clip(self.observation_space, parts[self.modalities[0]])
+        return {m: self._clip(self.observation_space[m], parts[m]) for m in self.observation_space.spaces}
+
+    @staticmethod
+    def _clip(space: gymnasium.spaces.Box, x) -> np.ndarray:
+        return np.clip(np.asarray(x, dtype=np.float64), space.low, space.high).astype(space.dtype)
+
+    def _ranges(self, scan) -> np.ndarray:
+        cfg = self._lidar_cfg
+        r = np.asarray(scan.ranges, dtype=np.float32).copy()
+        no_return = {"max": cfg.range_max_m, "inf": np.inf, "zero": 0.0}[cfg.no_return]
+        r[~np.isfinite(r) | (r >= scan.range_max) | (r < scan.range_min)] = no_return
+        return r
+
+    def _nav_state(self, msgs) -> np.ndarray:
+        task, odom = self.task, msgs["odom"]
+        p, q = odom.pose.pose.position, M.quaternion_wxyz(odom.pose.pose.orientation)
+        yaw = math.atan2(2 * (q[0] * q[3] + q[1] * q[2]), 1 - 2 * (q[2] ** 2 + q[3] ** 2))
+        dx, dy = self._goal[0] - p.x, self._goal[1] - p.y
+        c, s = math.cos(yaw), math.sin(yaw)
+        gx, gy = c * dx + s * dy, -s * dx + c * dy
+        dist = math.hypot(dx, dy)
+        bearing = (gx / dist, gy / dist) if dist > 1e-9 else (1.0, 0.0)
+        scan = msgs["scan"]
+        ranges = np.asarray(scan.ranges, dtype=np.float64)
+        angles = 2 * math.pi * np.arange(task.n_rays) / task.n_rays
+        n = len(ranges)
+        if n == 0 or scan.angle_increment == 0:
+            raise MessageRejected("scan has no beams for the ring")
+        idx = np.round(((angles - scan.angle_min + math.pi) % (2 * math.pi) - math.pi) / scan.angle_increment).astype(int) % n
+        ring = ranges[idx]
+        ring[~np.isfinite(ring) | (ring > task.ray_range_m)] = task.ray_range_m
+        tw = odom.twist.twist
+        return np.concatenate([(dist, *bearing, tw.linear.x, tw.angular.z, *self._last_action[:2]), np.minimum(ring, task.ray_range_m)])
+
+    def _uav_state(self, msgs) -> np.ndarray:
+        odom = msgs["odom"]
+        p = odom.pose.pose.position
+        rot = quat_to_mat(M.quaternion_wxyz(odom.pose.pose.orientation))
+        tw = odom.twist.twist
+        v_world = rot @ np.array([tw.linear.x, tw.linear.y, tw.linear.z])  # nav_msgs/Odometry twist is in the body frame
+        return np.concatenate([self._goal - np.array([p.x, p.y, p.z]), rot.reshape(-1), v_world,
+                               [tw.angular.x, tw.angular.y, tw.angular.z], self._last_action])
+
+    # -- gymnasium API ----------------------------------------------------------------------
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        super().reset(seed=seed)
+        options = dict(options or {})
+        goal = options.pop("goal_xy", None) if self.profile.family == "nav" else options.pop("target", None)
+        if options:
+            raise ValueError(f"unknown reset options {sorted(options)}; RosEnv takes "
+                             f"{'goal_xy' if self.profile.family == 'nav' else 'target'}")
+        if goal is not None:
+            goal = np.asarray(goal, dtype=float)
+            size = 2 if self.profile.family == "nav" else 3
+            if goal.shape != (size,) or not np.isfinite(goal).all():
+                raise ValueError(f"reset option goal must be {size} finite numbers, got {goal}")
+            self._goal = np.r_[goal, 0.0][:3]
+        self._steps = 0
+        self._last_action = np.zeros(self.action_space.shape)
+        self._wait_for_peer()
+        since = time.perf_counter()
+        self._send_stop()
+        msgs = self._wait(since)
+        if msgs is None:
+            self.timeouts += 1
+            raise RosTimeout(f"reset: no fresh {self._needed} within {self.timeout_s} s")
+        self._last_obs = self._observation(msgs)
+        if self._recorder is not None:
+            self._recorder.reset(self._last_obs, time.time())
+        return self._last_obs, {"stale": False}
+
+    def step(self, action):
+        if self._last_obs is None:
+            raise gymnasium.error.ResetNeeded("call reset() before step()")
+        a = np.asarray(action, dtype=np.float64)
+        if a.shape != self.action_space.shape or not np.isfinite(a).all():
+            raise ValueError(f"action must be finite with shape {self.action_space.shape}, got {a}")
+        a = np.clip(a, self.action_space.low, self.action_space.high)
+        try:
+            since = time.perf_counter()
+            t_sent = time.time()
+            msg = self.profile.from_action(a, self.task)
+            cdr = self._command.publish(msg)
+            self._last_action = a
+            self._steps += 1
+            if self._recorder is not None:
+                self._recorder.write(self.topics["command"], self.profile.command_type, cdr, t_sent)
+            msgs = self._wait(since)
+            info: dict[str, Any] = {"stale": msgs is None}
+            truncated = self.max_episode_steps is not None and self._steps >= self.max_episode_steps
+            if msgs is None:
+                self.timeouts += 1
+                what = f"no fresh {self._needed} within {self.timeout_s} s after step {self._steps}'s command"
+                if self.on_timeout == "raise":
+                    raise RosTimeout(what)
+                log.warning("%s: %s (timeout %d)", what, "ending the episode" if self.on_timeout == "truncate" else "returning the last observation", self.timeouts)
+                truncated = truncated or self.on_timeout == "truncate"
+                obs = self._last_obs
+            else:
+                obs = self._observation(msgs)
+        except BaseException:
+            self._send_stop()
+            raise
+        self._last_obs = obs
+        reward = float(self.reward_fn(obs, a)) if self.reward_fn is not None else 0.0
+        terminated = bool(self.terminated_fn(obs)) if self.terminated_fn is not None else False
+        if self._recorder is not None:
+            self._recorder.step(a, t_sent, obs, time.time(), reward, terminated, truncated)
+        info["timeouts"] = self.timeouts
+        return obs, reward, terminated, truncated, info
+
+    def _wait_for_peer(self) -> None:
+        """First reset: up to ``wait_for_peer_s`` for the robot's endpoints to be discovered."""
+        deadline, self._wait_for_peer_s = time.perf_counter() + self._wait_for_peer_s, 0.0
+        while time.perf_counter() < deadline:
+            if self._command.subscriber_count() != 0 and all(self.transport.publisher_count(self.topics[k]) != 0 for k in self._needed):
+                return
+            time.sleep(0.01)
+
+    def _send_stop(self) -> None:
+        if self.profile.stop is not None and self._command is not None:
+            try:
+                self._command.publish(self.profile.stop(self.task))
+            except Exception:  # noqa: BLE001 - stopping must not mask the error that led here
+                log.exception("could not publish the stop command")
+
+    def close(self) -> None:
+        if getattr(self, "_closed", True):
+            return
+        self._closed = True
+        self._send_stop()
+        time.sleep(0.05)  # let the stop command leave before the participant goes
+        if self._recorder is not None:
+            self._recorder.close({"timeouts": self.timeouts, "rejected": self.rejected, "steps": self._steps})
+            self._recorder = None
+        if self._owns_transport:
+            self.transport.close()

@@ -140,6 +140,20 @@ class UAVTask(Task):
         self._rotors = Rotors(self.params, self._rotor_pos, self.control_dt_s)
         return scene
 
+    # -- full state: motors, last action, wind, targets ------------------------------------
+    def get_state(self) -> np.ndarray:
+        w = self._wind
+        return np.concatenate([self._rotors.rpm, self._last_action, w.mean, w.gust, self._prev_pos,
+                               self._targets.ravel(), [self._index]])
+
+    def set_state(self, backend: Backend, state: np.ndarray) -> None:
+        s = np.asarray(state, dtype=np.float64)
+        self._rotors.rpm, self._last_action = s[0:4].copy(), s[4:8].copy()
+        self._wind.mean, self._wind.gust, self._prev_pos = s[8:11].copy(), s[11:14].copy(), s[14:17].copy()
+        self._targets, self._index = s[17:-1].reshape(-1, 3).copy(), int(s[-1])
+        self._key = None
+        self._sync(backend)
+
     # -- parameters the task models (the engine only sees the resulting wrench) -----------
     def param_names(self) -> list[str]:
         return list(_TASK_PARAMS)

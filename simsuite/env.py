@@ -183,6 +183,36 @@ class SimEnv(gymnasium.Env):
         self._last_obs = obs
         return obs, float(sum(terms.values())), terminated, False, info
 
+    # -- full state, for calibration: engine + task + latency queue --------------------------
+    def get_state(self) -> np.ndarray:
+        """The whole simulation state as one flat array (engine state, the task's own state,
+        the recent actions): :meth:`set_state` restores it exactly under the same parameters."""
+        return np.concatenate([self.backend.get_state(), self.task.get_state(), self._effects.get_state()])
+
+    def set_state(self, state: np.ndarray) -> Any:
+        """Restore :meth:`get_state` (after a reset, under the parameters then in force);
+        returns the observation there. Sensors restart their noise from here."""
+        state = np.asarray(state, dtype=np.float64)
+        n_engine = len(self.backend.get_state())
+        n_task = len(self.task.get_state())
+        n_fx = len(self._effects.get_state())
+        if state.shape != (n_engine + n_task + n_fx,):
+            raise ValueError(f"state must have shape ({n_engine + n_task + n_fx},), got {state.shape}")
+        self.backend.set_state(state[:n_engine])
+        self.task.set_state(self.backend, state[n_engine:n_engine + n_task])
+        fx = self._effects
+        fx.set_state(state[n_engine + n_task:])
+        if fx.split_substeps and fx.last_applied is not None:
+            # the split step's first part runs on the last applied action's forces: re-apply them
+            # (the task's own state is put back after; exact for tasks whose forces depend only
+            # on that state and the action, close for the rest)
+            task_state = self.task.get_state()
+            self.task.apply_action(self.backend, fx.last_applied)
+            self.task.set_state(self.backend, task_state)
+        self._obs_count += 1
+        self._last_obs = self._observe(self.backend)
+        return self._last_obs
+
     def render(self) -> np.ndarray | None:
         """An RGB frame of the current state for ``render_mode="rgb_array"`` (else None)."""
         if self.render_mode != "rgb_array":

@@ -74,6 +74,15 @@ class Task(ABC):
         it is observed (``obs=(..., name)``) or overridden (``sensors={name: ...}``)."""
         return {}
 
+    # -- state the task keeps outside the engine (motor speeds, targets) -----------------
+    def get_state(self) -> np.ndarray:
+        """The task's own episode state as a flat array (with ``Backend.get_state`` it makes
+        the env's full state: calibration resets the simulator to real states with it)."""
+        return np.zeros(0)
+
+    def set_state(self, backend: Backend, state: np.ndarray) -> None:
+        """Restore :meth:`get_state` (the backend's state was just restored)."""
+
     # -- parameters the task itself models (motor constants, drag, steering gain) ----------
     def param_names(self) -> list[str]:
         """Names of the physical parameters this task models outside the engine."""

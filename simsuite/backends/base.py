@@ -8,7 +8,7 @@ never knows which task is running.
 Parameter names (``get_param`` / ``set_param``), all SI:
 
 ==============================  =============================================
-``<body>.mass_kg``              body mass; inertia scales with it (same density)
+``<body>.mass_kg``              body mass; the inertia stays (mass added at the COM)
 ``<body>.inertia_scale``        multiplier on the compiled principal inertia
 ``<body>.friction``             sliding friction of all the body's geoms
 ``<body>.restitution``          restitution of all the body's geoms

@@ -43,7 +43,9 @@ _GEOM_TYPE = {
     "mesh": mujoco.mjtGeom.mjGEOM_MESH,
 }
 _JOINT_TYPE = {"hinge": mujoco.mjtJoint.mjJNT_HINGE, "slide": mujoco.mjtJoint.mjJNT_SLIDE}
-_STATE_SPEC = int(mujoco.mjtState.mjSTATE_INTEGRATION)
+# everything integration needs except forces from apply_force: those act for one step call
+# (or are carried by keep_forces), as on PyBullet, and a restored state starts without them
+_STATE_SPEC = int(mujoco.mjtState.mjSTATE_INTEGRATION) & ~int(mujoco.mjtState.mjSTATE_XFRC_APPLIED)
 _BAD_STATE_WARNINGS = [
     int(mujoco.mjtWarning.mjWARN_BADQPOS),
     int(mujoco.mjtWarning.mjWARN_BADQVEL),
@@ -246,6 +248,8 @@ class MujocoBackend(Backend):
         if not np.all(np.isfinite(state)):
             raise BackendError("MuJoCo state contains NaN or inf")
         mujoco.mj_setState(m, d, state, _STATE_SPEC)
+        d.xfrc_applied[:] = 0.0
+        self._pending_xfrc = False
         mujoco.mj_step1(m, d)
 
     def set_body_pose(self, body: str, pos: Sequence[float], quat: Sequence[float] | None = None) -> None:
@@ -525,8 +529,7 @@ class MujocoBackend(Backend):
         if prop == "mass_kg":
             if v <= 0:
                 raise BackendError(f"{body}.mass_kg must be > 0, got {v}")
-            m.body_inertia[bid] *= v / m.body_mass[bid]
-            m.body_mass[bid] = v
+            m.body_mass[bid] = v  # inertia stays: mass added at the COM (inertia_scale is separate)
         elif prop == "inertia_scale":
             if v <= 0:
                 raise BackendError(f"{body}.inertia_scale must be > 0, got {v}")

@@ -158,8 +158,9 @@ class _BodyRec:
 
     @property
     def inertia(self) -> list[float]:
-        """Principal inertia now: the compiled one scaled with mass (same density) and inertia_scale."""
-        scale = self.mass_kg / self.mass0_kg * self.inertia_scale
+        """Principal inertia now: the compiled one times inertia_scale (mass_kg leaves it:
+        mass and inertia are separate parameters, so calibration can tell them apart)."""
+        scale = self.inertia_scale
         return [float(i) * scale for i in self.inertia0]
 
 
@@ -1038,6 +1039,7 @@ class PybulletBackend(Backend):
         self._ctrl[:] = arr[self._state_size - n_ctrl :]
         self._time_s = float(arr[1])
         self._aabbs_stale = True
+        self._pending.clear()  # a restored state starts without apply_force forces (as on MuJoCo)
 
     def _check_state(self, state: np.ndarray) -> np.ndarray:
         try:

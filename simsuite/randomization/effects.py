@@ -49,6 +49,30 @@ class Effects:
         if self.split_substeps >= round(self.dt_s / self.h_s):  # rounds up to a whole step
             self.whole_steps, self.split_substeps = self.whole_steps + 1, 0
         self._queue: deque[np.ndarray] = deque()
+        self._history: deque[np.ndarray] = deque(maxlen=self.HISTORY)
+        self._started = False
+        self.last_applied: np.ndarray | None = None  # the delayed action the last step applied
+
+    HISTORY = 8  # actions kept in the state: latency up to HISTORY control steps
+
+    def get_state(self) -> np.ndarray:
+        """The last actions (oldest first, NaN where none yet): with the latency in force
+        they rebuild the queue, whatever latency the state is restored under."""
+        out = np.full((self.HISTORY + 1, len(self.low)), np.nan)
+        if self._history:
+            out[-len(self._history) - 1:-1] = list(self._history)
+        if self.last_applied is not None:
+            out[-1] = self.last_applied
+        return out.ravel()
+
+    def set_state(self, state: np.ndarray) -> None:
+        rows = np.asarray(state, dtype=np.float64).reshape(self.HISTORY + 1, len(self.low))
+        last, rows = rows[-1], rows[:-1]
+        self.last_applied = None if np.isnan(last).any() else last.copy()
+        rows = rows[~np.isnan(rows).any(axis=1)]
+        self._queue = deque(list(rows[len(rows) - self.whole_steps:]) if self.whole_steps else [])
+        self._history = deque(list(rows), maxlen=self.HISTORY)
+        self._started = len(rows) > 0
 
     def substeps(self, n: int, rng: np.random.Generator) -> int:
         """Physics substeps for this control step (jittered when control.jitter_s > 0)."""
@@ -68,12 +92,15 @@ class Effects:
         """(the action to apply this step, substeps to run on the previous commands first).
         The first action of an episode stands in for the commands before it (the robot was
         already doing that when the episode started) and acts from the first substep."""
-        if not self._queue:
-            self._queue.extend([action] * (self.whole_steps + 1))
-            self._queue.popleft()
+        self._history.append(action)
+        if not self._started:
+            self._started = True
+            self._queue.extend([action] * self.whole_steps)
+            self.last_applied = action
             return action, 0
         self._queue.append(action)
-        return self._queue.popleft(), min(self.split_substeps, n - 1)  # (jitter may shorten the step)
+        self.last_applied = self._queue.popleft()
+        return self.last_applied, min(self.split_substeps, n - 1)  # (jitter may shorten the step)
 
     def noisy_obs(self, obs: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         sigma = self.values["observation.noise_std"]

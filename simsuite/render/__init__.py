@@ -12,7 +12,9 @@ so camera images mean the same on MuJoCo and PyBullet::
 
 :class:`CameraView` (``simsuite.render.view``) follows an env's backend and rebuilds its
 renderer when a reset compiles a new world: it is what SimEnv wires in for camera
-observations and ``render_mode="rgb_array"``. ``simsuite.render.record.record`` and
+observations and ``render_mode="rgb_array"``. Visual randomization (colours, textures, the
+key light, camera jitter, distractors) is ``set_appearance({name: value})`` on either, with
+the names of :func:`visual_param_names` (:mod:`simsuite.render.appearance`). ``simsuite.render.record.record`` and
 :func:`example_frames` write videos and PNGs of RGB | depth | segmentation (import
 ``record`` from its module, which shares the function's name).
 
@@ -42,6 +44,10 @@ _EXPORTS = {
     "chase_camera": "simsuite.render.camera",
     "camera_spaces": "simsuite.render.camera",
     "CameraView": "simsuite.render.view",
+    "Appearance": "simsuite.render.appearance",
+    "AppearanceError": "simsuite.render.appearance",
+    "nominal_visual": "simsuite.render.appearance",
+    "visual_param_names": "simsuite.render.appearance",
     "example_frames": "simsuite.render.record",
     "compose_frame": "simsuite.render.record",
 }

@@ -102,6 +102,7 @@ _LIMITS: dict[str, tuple[float, float]] = {
     "distractors.size_m": (1e-6, 100.0),
 }
 _INTEGER = ("distractors.count", "distractors.seed")
+_TEXTURE = (0.0, 0.0)  # limits() marker: a texture name (strings, checked apart)
 
 #: Suggested default randomization ranges (per field; ``<body>`` fields apply to each body),
 #: as (family, low, high) for a ParamSpace; the text after each says why.
@@ -178,6 +179,14 @@ class VisualSpec:
         out += [f"distractors.{f}" for f in DISTRACTOR_FIELDS]
         return out
 
+    def body_keys(self) -> dict[str, tuple[str, ...]]:
+        """Per body, its names in :data:`BODY_FIELDS` order."""
+        cached = self.__dict__.get("_body_keys")
+        if cached is None:
+            cached = {b: tuple(f"{b}.{f}" for f in BODY_FIELDS) for b in self.bodies}
+            object.__setattr__(self, "_body_keys", cached)
+        return cached
+
     def limits(self) -> dict[str, tuple[float, float]]:
         """(low, high) of each float-valued name (for a fast path; integers and strings
         go through :func:`check_value`)."""
@@ -189,6 +198,8 @@ class VisualSpec:
                 key = name if prefix in RESERVED else fld
                 if key in _LIMITS and key not in _INTEGER:
                     cached[name] = _LIMITS[key]
+                elif fld == "texture" and prefix not in RESERVED:
+                    cached[name] = _TEXTURE
             object.__setattr__(self, "_limits", cached)
         return cached
 
@@ -301,9 +312,13 @@ class Appearance:
         limits = spec.limits()
         for name, value in values.items():
             lim = limits.get(name)
-            if lim is not None and type(value) is float and lim[0] <= value <= lim[1]:  # the common case, fast
-                full[name] = value
-                continue
+            if lim is not None:  # the common cases, fast
+                if type(value) is float and lim[0] <= value <= lim[1]:
+                    full[name] = value
+                    continue
+                if lim is _TEXTURE and type(value) is str and value in TEXTURES:
+                    full[name] = value
+                    continue
             checked = check_value(name, value, max_distractors)
             if name in nominal:
                 full[name] = checked
@@ -320,15 +335,14 @@ class Appearance:
                 f"visual parameter {name!r}: unknown body {prefix!r}; bodies with visual parameters are {sorted(bodies)}"
             )
         looks: dict[str, BodyLook] = {}
-        for b in spec.bodies:
-            color = tuple(float(full[f"{b}.color_{c}"]) for c in "rgb")
-            texture = str(full[f"{b}.texture"])
-            if texture == "none" and color == spec.nominal_color[b]:
+        for b, keys in spec.body_keys().items():
+            r, g, bl, r2, g2, b2, tex, scale = (full[k] for k in keys)
+            color = (float(r), float(g), float(bl))
+            if tex == "none" and color == spec.nominal_color[b]:
                 continue
-            color2 = tuple(float(full[f"{b}.color2_{c}"]) for c in "rgb")
-            image = texture[len(IMAGE_PREFIX) :] if texture.startswith(IMAGE_PREFIX) else None
-            mode = 1 if texture == "none" else TEXTURE_MODES["image" if image else texture]
-            looks[b] = BodyLook(mode, color, color2, float(full[f"{b}.texture_scale_m"]), image)  # type: ignore[arg-type]
+            image = tex[len(IMAGE_PREFIX) :] if tex.startswith(IMAGE_PREFIX) else None  # type: ignore[union-attr]
+            mode = 1 if tex == "none" else TEXTURE_MODES["image" if image else tex]  # type: ignore[index]
+            looks[b] = BodyLook(mode, color, (float(r2), float(g2), float(b2)), float(scale), image)
         direction = diffuse = None
         if spec.key_directional:
             az, el = full["light.azimuth_rad"], full["light.elevation_rad"]

@@ -61,6 +61,7 @@ BACKGROUND_ID = 0
 DISTRACTOR_CLASS = "distractor"
 IMAGE_TEXTURE_PX = 256  # image textures of set_appearance are resampled to this square size
 IMAGE_LAYERS = 16  # image textures held at once (least recently used ones are replaced)
+_MODE_BITS = {1: 0, 2: shaders.PATTERN_BITS["checker"], 3: shaders.PATTERN_BITS["noise"], 4: shaders.PATTERN_BITS["gradient"], 5: shaders.PATTERN_BITS["image"]}
 _VERTEX_DTYPE = np.dtype([("pos", "f4", 3), ("normal", "f4", 3), ("uv", "f4", 2), ("color", "u1", 4), ("body", "i4")])
 _VERTEX_ATTRIBUTES = (("3f", 12, "in_pos"), ("3f", 12, "in_normal"), ("2f", 8, "in_uv"), ("4f1", 4, "in_color"), ("1i", 4, "in_body"))
 _GL_COLOR, _GL_DEPTH = 0x1800, 0x1801
@@ -222,6 +223,7 @@ class Renderer:
         self.appearance = Appearance.from_values(self._spec, {}, max_distractors=self.max_distractors)
         self._jittered: dict[str, Camera] = {}  # cameras under camera jitter (empty: none)
         self._look_active = False  # some body has an override: draw with the look programs
+        self._look_suffix = ""  # "+look:<pattern mask>" while active
         self._distractor_rows: np.ndarray | None = None  # (3 * max_distractors, 3, 4) when shown
         self._stride = len(self.body_names)  # pose rows per state
         self._images: dict[str, int] = {}  # image texture path -> layer, in use order
@@ -394,6 +396,10 @@ class Renderer:
         self._jittered = jittered
         self._camera_cache.clear()  # camera jitter and lights are baked into the cached views
         self._look_active = bool(app.bodies)
+        mask = 0
+        for lk in app.bodies.values():
+            mask |= _MODE_BITS[lk.mode]
+        self._look_suffix = f"+look:{mask}" if self._look_active else ""
         self._set_lights(app)
         if app.distractors[0] > 0 and self._distractor_group is not None:
             self._distractor_rows = self._distractor_poses(app, look)
@@ -402,7 +408,7 @@ class Renderer:
             self._distractor_rows = None
         if self._look_active:
             for variant in {v for v, _, _, _ in self._gl["draws"]}:
-                self._program(variant + "+look")
+                self._program(variant + self._look_suffix)
         if self._look_active or self._distractor_rows is not None:
             self._upload_look(look)
         return app
@@ -609,7 +615,7 @@ class Renderer:
 
     def _program(self, variant: str):
         """The program, vertex array and per-camera uniforms of a variant ("plain",
-        "textured", either + "+look", or "distractor"), compiled on first use."""
+        "textured", either + "+look:<pattern mask>", or "distractor"), compiled on first use."""
         gl = self._gl
         found = gl["programs"].get(variant)
         if found is not None:
@@ -617,10 +623,11 @@ class Renderer:
         ctx, lights = self._ctx, self._lights
         ambient, headlight, specular = self._shading
         textured = variant.startswith("textured")
-        look = variant.endswith("+look") or variant == "distractor"
+        look = "+look:" in variant or variant == "distractor"
         base = len(self.body_names) if variant == "distractor" else -1
-        fragment = shaders.fragment([light.directional for light in lights], textured, self._shadow_light, specular > 0, look)
-        prog = ctx.program(vertex_shader=shaders.vertex(textured, look, base), fragment_shader=fragment)
+        patterns = 7 if variant == "distractor" else int(variant.split(":")[1]) if look else 0  # distractors: checker, noise, gradient
+        fragment = shaders.fragment([light.directional for light in lights], textured, self._shadow_light, specular > 0, look, patterns)
+        prog = ctx.program(vertex_shader=shaders.vertex(textured, look, base, patterns), fragment_shader=fragment)
         vao = _vertex_array(ctx, prog, gl["vbo"], gl["ibo"])
         values = {"u_poses": 0, "u_tex": 1, "u_shadow_map": 2, "u_look": 3, "u_images": 4, "u_specular": specular}
         for name, value in values.items():
@@ -899,7 +906,7 @@ class Renderer:
                 u["u_light_pos"].write(lights_b)
             if light_from_view is not None and "u_light_from_view" in u:
                 u["u_light_from_view"].write(light_from_view)
-        suffix = "+look" if self._look_active else ""
+        suffix = self._look_suffix
         for variant, tex, cull, group in gl["draws"]:
             ranges = group.ranges(rows, view, static["focal"][0], self.lod) if self.lod is not None and group.lod else [group.full]
             if tex is not None:
@@ -916,7 +923,7 @@ class Renderer:
 
     def _active_programs(self) -> list:
         programs = self._gl["programs"]
-        suffix = "+look" if self._look_active else ""
+        suffix = self._look_suffix
         names = {v + suffix for v, _, _, _ in self._gl["draws"]}
         if self._distractor_rows is not None:
             names.add("distractor")

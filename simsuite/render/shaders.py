@@ -46,7 +46,9 @@ out vec2 v_uv;
 #endif
 #ifdef LOOK
 uniform sampler2D u_look;   // row = body (and distractor shape): texel 0 = (rgb, mode), 1 = (rgb2, scale_m), 2 = (axis or unit scale, image layer)
+#ifdef PATTERNS
 out vec3 v_local;           // body frame [m]: procedural patterns stick to the body
+#endif
 flat out vec4 v_look;       // (rgb2, scale_m)
 flat out vec4 v_axis;       // (gradient axis, image layer)
 flat out int v_mode;
@@ -70,13 +72,17 @@ void main() {
     v_color = v_mode > 0 ? a0.rgb : v_color;
     v_look = texelFetch(u_look, ivec2(1, in_body), 0);
     v_axis = texelFetch(u_look, ivec2(2, in_body), 0);
+#ifdef PATTERNS
     v_local = in_pos;
+#endif
 #endif
 #ifdef DISTRACTOR
     // distractor slot k has three shape rows N_BODIES + 3k + s (unused ones posed to zero);
     // all three carry the slot's id, and the local frame is the scaled unit shape's
     v_id = N_BODIES + 1 + (in_body - N_BODIES) / 3;
+#ifdef PATTERNS
     v_local = in_pos * v_axis.xyz;
+#endif
     v_axis.xyz = vec3(0.0, 0.0, 1.0);
 #endif
 #ifdef TEXTURED
@@ -106,8 +112,12 @@ uniform sampler2DShadow u_shadow_map;
 uniform mat4 u_light_from_view;   // optical frame -> shadow-map clip space
 #endif
 #ifdef LOOK
-uniform sampler2DArray u_images;
+#ifdef PATTERNS
 in vec3 v_local;
+#endif
+#ifdef PATTERN_IMAGE
+uniform sampler2DArray u_images;
+#endif
 flat in vec4 v_look;
 flat in vec4 v_axis;
 flat in int v_mode;
@@ -135,7 +145,7 @@ float lit_fraction(vec3 p, vec3 n, vec3 l) {
                  + texture(u_shadow_map, vec3(s.xy + vec2(texel.x, texel.y), s.z - bias)));
 }
 #endif
-#ifdef LOOK
+#ifdef PATTERNS
 float hash3(vec3 c) { return fract(sin(dot(c, vec3(127.1, 311.7, 74.7))) * 43758.5453); }
 
 float value_noise(vec3 x) {
@@ -158,19 +168,28 @@ vec3 pattern(vec3 base) {
     vec2 uv = ax ? q.yz : (ay ? q.xz : q.xy);
     vec2 du = ax ? dx.yz : (ay ? dx.xz : dx.xy), dv = ax ? dy.yz : (ay ? dy.xz : dy.xy);
     vec3 c2 = v_look.rgb;
+#ifdef PATTERN_CHECKER
     if (v_mode == 2) {
         vec2 cell = floor(uv);
         return mod(cell.x + cell.y, 2.0) < 0.5 ? base : c2;
     }
+#endif
+#ifdef PATTERN_NOISE
     if (v_mode == 3) {
         float t = 0.65 * value_noise(q) + 0.35 * value_noise(q * 2.7 + 17.0);
         return mix(base, c2, t);
     }
+#endif
+#ifdef PATTERN_GRADIENT
     if (v_mode == 4) {
         float s = dot(v_local, v_axis.xyz) / (2.0 * v_look.w);
         return mix(base, c2, abs(fract(s) * 2.0 - 1.0));
     }
-    return base * textureGrad(u_images, vec3(uv, v_axis.w), du, dv).rgb;
+#endif
+#ifdef PATTERN_IMAGE
+    if (v_mode == 5) return base * textureGrad(u_images, vec3(uv, v_axis.w), du, dv).rgb;
+#endif
+    return base;
 }
 #endif
 
@@ -184,7 +203,7 @@ void main() {
 #ifdef TEXTURED
     base *= texture(u_tex, v_uv).rgb;
 #endif
-#ifdef LOOK
+#ifdef PATTERNS
     if (v_mode >= 2) base = pattern(v_color);
 #endif
     vec3 color = (u_ambient + u_headlight * abs(ndv)) * base;
@@ -196,20 +215,26 @@ LIGHTING
 """
 
 
-def _defines(n_lights: int, textured: bool, shadow_light: int, look: bool = False, distractor_base: int = -1) -> str:
+PATTERN_BITS = {"checker": 1, "noise": 2, "gradient": 4, "image": 8}  # texture kind -> bit of a look variant's pattern mask
+
+
+def _defines(n_lights: int, textured: bool, shadow_light: int, look: bool = False, distractor_base: int = -1, patterns: int = 0) -> str:
     out = f"#version 330\n#define N_LIGHTS {n_lights}\n#define SHADOW_LIGHT {shadow_light}\n" + ("#define TEXTURED\n" if textured else "")
     if look or distractor_base >= 0:
         out += "#define LOOK\n"
+        if patterns:
+            out += "#define PATTERNS\n" + "".join(f"#define PATTERN_{k.upper()}\n" for k, bit in PATTERN_BITS.items() if patterns & bit)
     if distractor_base >= 0:
         out += f"#define DISTRACTOR\n#define N_BODIES {distractor_base}\n"
     return out
 
 
-def vertex(textured: bool, look: bool = False, distractor_base: int = -1) -> str:
+def vertex(textured: bool, look: bool = False, distractor_base: int = -1, patterns: int = 0) -> str:
     """The vertex shader; ``look``: per-body appearance (colour override and patterns from
     the ``u_look`` rows); ``distractor_base`` >= 0: distractor shapes, whose rows start after
-    that many bodies."""
-    return _defines(0, textured, -1, look, distractor_base) + POSE_FETCH + _VERTEX
+    that many bodies; ``patterns``: mask (:data:`PATTERN_BITS`) of the textures compiled in
+    (llvmpipe pays for every pattern compiled in, used or not)."""
+    return _defines(0, textured, -1, look, distractor_base, patterns) + POSE_FETCH + _VERTEX
 
 
 def _light_code(i: int, directional: bool, specular: bool, shadow: bool) -> str:
@@ -230,12 +255,12 @@ def _light_code(i: int, directional: bool, specular: bool, shadow: bool) -> str:
     return "\n".join(lines) + "\n"
 
 
-def fragment(directional: Sequence[bool], textured: bool, shadow_light: int, specular: bool = True, look: bool = False) -> str:
+def fragment(directional: Sequence[bool], textured: bool, shadow_light: int, specular: bool = True, look: bool = False, patterns: int = 0) -> str:
     """The fragment shader for lights of the given kinds (True: directional, False: point),
     with or without a texture, a shadow map (index of its light, -1: none), specular and
-    per-body appearance (``look``: colour override and patterns)."""
+    per-body appearance (``look``: colour override, and the ``patterns`` mask's textures)."""
     code = "".join(_light_code(i, d, specular, i == shadow_light) for i, d in enumerate(directional))
-    return _defines(len(directional), textured, shadow_light, look) + _FRAGMENT.replace("LIGHTING\n", code)
+    return _defines(len(directional), textured, shadow_light, look, -1, patterns) + _FRAGMENT.replace("LIGHTING\n", code)
 
 
 SHADOW_VERTEX = (

@@ -20,7 +20,7 @@ from simsuite.envs.uav import MAX_RATES_RAD_S
 from simsuite.worlds.quadrotor import GRAVITY_M_S2, RateController, cross3
 
 KP_POS, KD_POS, KI_POS = 2.0, 2.5, 0.6  # hover PID: [1/s²], [1/s], [1/s³]
-MAX_INTEGRAL_M_S = 1.0  # anti-windup bound on the integrated position error [m·s]
+MAX_INTEGRAL_M_S = 5.0  # anti-windup bound on the integrated position error [m·s]: ±3 m/s², a ±30% thrust-to-weight error
 K_VEL, KI_VEL = 2.5, 1.0  # velocity PI loop: [1/s], [1/s²]
 MIN_SPEED_M_S = 0.5  # keep closing in on a waypoint, so that wind cannot park the drone beside it
 SPEED_M_S = {"waypoints": 1.2, "gates": 1.5}  # cruise speed [m/s]

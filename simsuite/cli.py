@@ -119,6 +119,20 @@ def demo(
     console.print(results)
 
 
+# Stable-Baselines3 training and evaluation (agents/cli_train.py; SB3 is imported when they run)
+from simsuite.agents.cli_train import evaluate_command, train_command  # noqa: E402
+
+app.command("train")(train_command)
+app.command("evaluate")(evaluate_command)
+
+from simsuite.calibration.cli import calibrate  # noqa: E402
+
+app.command("calibrate")(calibrate)
+from simsuite.ros.cli import bridge  # noqa: E402  (light: the ROS pieces load when the command runs)
+
+app.command("bridge")(bridge)
+
+
 def main() -> None:
     app()
 

@@ -56,23 +56,26 @@ class Effects:
     HISTORY = 8  # actions kept in the state: latency up to HISTORY control steps
 
     def get_state(self) -> np.ndarray:
-        """The last actions (oldest first, NaN where none yet): with the latency in force
-        they rebuild the queue, whatever latency the state is restored under."""
-        out = np.full((self.HISTORY + 1, len(self.low)), np.nan)
+        """[number of recent actions, has last applied, HISTORY recent actions (oldest first,
+        zero-padded in front), the last applied action]: with the latency in force they
+        rebuild the queue, whatever latency the state is restored under."""
+        rows = np.zeros((self.HISTORY + 1, len(self.low)))
         if self._history:
-            out[-len(self._history) - 1:-1] = list(self._history)
-        if self.last_applied is not None:
-            out[-1] = self.last_applied
-        return out.ravel()
+            rows[self.HISTORY - len(self._history):self.HISTORY] = list(self._history)
+        has_last = self.last_applied is not None
+        if has_last:
+            rows[-1] = self.last_applied
+        return np.concatenate([[len(self._history), float(has_last)], rows.ravel()])
 
     def set_state(self, state: np.ndarray) -> None:
-        rows = np.asarray(state, dtype=np.float64).reshape(self.HISTORY + 1, len(self.low))
-        last, rows = rows[-1], rows[:-1]
-        self.last_applied = None if np.isnan(last).any() else last.copy()
-        rows = rows[~np.isnan(rows).any(axis=1)]
-        self._queue = deque(list(rows[len(rows) - self.whole_steps:]) if self.whole_steps else [])
-        self._history = deque(list(rows), maxlen=self.HISTORY)
-        self._started = len(rows) > 0
+        state = np.asarray(state, dtype=np.float64)
+        count, has_last = int(state[0]), bool(state[1])
+        rows = state[2:].reshape(self.HISTORY + 1, len(self.low))
+        self.last_applied = rows[-1].copy() if has_last else None
+        recent = list(rows[self.HISTORY - count:self.HISTORY]) if count else []
+        self._queue = deque(recent[len(recent) - self.whole_steps:] if self.whole_steps else [])
+        self._history = deque(recent, maxlen=self.HISTORY)
+        self._started = count > 0
 
     def substeps(self, n: int, rng: np.random.Generator) -> int:
         """Physics substeps for this control step (jittered when control.jitter_s > 0)."""

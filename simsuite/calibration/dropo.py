@@ -1,0 +1,160 @@
+"""CMA-ES fit of a parameter distribution to real transitions (DROPO, Tiboni et al. 2023).
+
+The distribution is a truncated normal per parameter, N(μ, σ) on the prior's bounds. For a
+candidate (μ, log σ), K parameter sets are drawn; for each, the simulator is reset to every
+selected real state and replays the real action for one control step. The K predicted next
+observations of a transition give a Gaussian (mean, variance + observation-noise floor), and
+the objective is the summed log-likelihood of the real next observations. CMA-ES (the ``cma``
+package) maximizes it over the normalized (μ, log σ). Candidates are evaluated in worker
+processes, one env each, seeded from the fit's seed: the same seed gives the same fit.
+"""
+
+from __future__ import annotations
+
+import math
+import multiprocessing as mp
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+import gymnasium
+import numpy as np
+
+from simsuite.calibration.rollouts import Rollout
+from simsuite.randomization import Param, ParamSpace
+from simsuite.randomization.space import _truncnormal
+
+LOG_SIGMA_RANGE = (math.log(1e-3), math.log(0.5))  # σ as a fraction of the prior's width
+
+
+@dataclass
+class Transitions:
+    """Real (state, action, next observation) triples picked from rollouts."""
+
+    states: np.ndarray
+    actions: np.ndarray
+    next_obs: np.ndarray
+
+    @classmethod
+    def from_rollouts(cls, rollouts: Sequence[Rollout], every: int = 1, skip: int = 5) -> "Transitions":
+        s, a, o = [], [], []
+        for r in rollouts:
+            if r.states is None:
+                raise ValueError(f"rollout of {r.env_id} has no states; DROPO needs states to reset to")
+            idx = np.arange(skip, r.steps, every)
+            s.append(r.states[idx])
+            a.append(r.actions[idx])
+            o.append(r.obs_array()[idx + 1])
+        return cls(np.concatenate(s), np.concatenate(a), np.concatenate(o).astype(np.float64))
+
+    def __len__(self) -> int:
+        return len(self.states)
+
+
+@dataclass
+class FitResult:
+    names: list[str]
+    mean: dict[str, float]
+    std: dict[str, float]
+    prior: ParamSpace
+    history: list[dict[str, Any]] = field(default_factory=list)  # per generation: best objective, means
+    evaluations: int = 0
+    sim_steps: int = 0
+    wall_s: float = 0.0
+
+    def space(self) -> ParamSpace:
+        """The fitted distribution as a ParamSpace (truncated normals on the prior's bounds),
+        ready for ``randomize=``."""
+        params = []
+        for p in self.prior:
+            if p.name in self.mean:
+                mean = min(max(self.mean[p.name], p.low), p.high)
+                params.append(Param(p.name, mean, p.low, p.high, dist="truncnormal", mean=mean,
+                                    std=max(self.std[p.name], 1e-12), unit=p.unit, doc=p.doc, targets=p.targets))
+            else:
+                params.append(p)
+        return ParamSpace(params)
+
+    def identifiable(self, name: str, ratio: float = 0.5) -> bool:
+        """Whether the data narrowed the parameter: fitted σ below ``ratio`` × the prior's
+        (uniform) standard deviation."""
+        p = self.prior[name]
+        return self.std[name] < ratio * (p.high - p.low) / math.sqrt(12)
+
+
+# -- one worker's env ---------------------------------------------------------------------------
+_WORKER: dict[str, Any] = {}
+
+
+def _init_worker(make_env: Callable[[], gymnasium.Env], transitions: Transitions, names: list[str],
+                 lows: np.ndarray, highs: np.ndarray, k_samples: int, obs_floor: float) -> None:
+    env = make_env()
+    env.reset(seed=0)
+    _WORKER.update(env=env.unwrapped, tr=transitions, names=names, lows=lows, highs=highs, k=k_samples, floor=obs_floor)
+
+
+def predict(env, names: list[str], values: np.ndarray, transitions: Transitions) -> np.ndarray:
+    """Next observations for every transition under one parameter set."""
+    env.reset(seed=0, options={"params": dict(zip(names, values.tolist()))})
+    out = np.empty_like(transitions.next_obs)
+    for i, (state, action) in enumerate(zip(transitions.states, transitions.actions)):
+        env.set_state(state)
+        out[i] = env.step(action)[0]
+    return out
+
+
+def _loglik(x: np.ndarray, seed: int) -> float:
+    w = _WORKER
+    mu, sigma = decode(x, w["lows"], w["highs"])
+    rng = np.random.default_rng(seed)
+    preds = np.stack([predict(w["env"], w["names"], draw(rng, mu, sigma, w["lows"], w["highs"]), w["tr"]) for _ in range(w["k"])])
+    var = preds.var(axis=0) + w["floor"] ** 2
+    resid = w["tr"].next_obs - preds.mean(axis=0)
+    return float(-0.5 * np.sum(resid**2 / var + np.log(2 * math.pi * var)))
+
+
+def decode(x: np.ndarray, lows: np.ndarray, highs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """CMA's vector in [0, 1]^(2n) → (μ, σ) in parameter units."""
+    n = len(lows)
+    width = highs - lows
+    mu = lows + np.clip(x[:n], 0, 1) * width
+    log_frac = LOG_SIGMA_RANGE[0] + np.clip(x[n:], 0, 1) * (LOG_SIGMA_RANGE[1] - LOG_SIGMA_RANGE[0])
+    return mu, np.exp(log_frac) * width
+
+
+def draw(rng: np.random.Generator, mu: np.ndarray, sigma: np.ndarray, lows: np.ndarray, highs: np.ndarray) -> np.ndarray:
+    return np.array([_truncnormal(rng, m, s, lo, hi) for m, s, lo, hi in zip(mu, sigma, lows, highs)])
+
+
+def fit_cmaes(make_env: Callable[[], gymnasium.Env], rollouts: Sequence[Rollout], prior: ParamSpace, names: list[str],
+              seed: int = 0, workers: int | None = None, k_samples: int = 4, generations: int = 30, popsize: int = 10,
+              every: int = 2, obs_floor: float = 1e-3, progress: Callable[[int, float], None] | None = None) -> FitResult:
+    """Fit truncated normals over ``names`` to the rollouts' transitions (see the module docstring).
+    ``every``: use every n-th transition; ``obs_floor``: observation-noise floor [obs units]."""
+    import cma
+
+    t0 = time.perf_counter()
+    tr = Transitions.from_rollouts(rollouts, every=every)
+    sub = prior.subset(names)
+    lows, highs = sub.bounds()
+    x0 = np.r_[(np.array([sub[n].nominal for n in names]) - lows) / (highs - lows), np.full(len(names), 0.75)]
+    es = cma.CMAEvolutionStrategy(x0, 0.25, {"bounds": [0.0, 1.0], "popsize": popsize, "seed": seed + 1,
+                                             "verbose": -9, "maxiter": generations})
+    workers = workers or mp.cpu_count()
+    ctx = mp.get_context("fork")
+    history, evaluations = [], 0
+    with ctx.Pool(workers, _init_worker, (make_env, tr, names, lows, highs, k_samples, obs_floor)) as pool:
+        for gen in range(generations):
+            xs = es.ask()
+            seeds = [seed] * len(xs)  # common random numbers: candidates differ only in (μ, σ)
+            values = pool.starmap(_loglik, zip(xs, seeds))
+            evaluations += len(xs)
+            es.tell(xs, [-v for v in values])
+            mu, sigma = decode(es.result.xfavorite, lows, highs)
+            history.append({"generation": gen + 1, "best_loglik": float(max(values)),
+                            "mean": dict(zip(names, mu.tolist())), "std": dict(zip(names, sigma.tolist()))})
+            if progress:
+                progress(gen + 1, float(max(values)))
+    mu, sigma = decode(es.result.xfavorite, lows, highs)
+    return FitResult(names, dict(zip(names, mu.tolist())), dict(zip(names, sigma.tolist())), prior, history,
+                     evaluations, evaluations * k_samples * len(tr), time.perf_counter() - t0)

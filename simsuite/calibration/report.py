@@ -1,0 +1,86 @@
+"""The calibration report: the fitted distribution file, plots and a Markdown summary."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from simsuite.calibration.dropo import FitResult, Transitions, predict
+
+
+def one_step_error(env, names: Sequence[str], values: Mapping[str, float], transitions: Transitions) -> float:
+    """RMS one-step prediction error [obs units] from the real states under given values."""
+    vec = np.array([float(values[n]) for n in names])
+    pred = predict(env.unwrapped, list(names), vec, transitions)
+    return float(np.sqrt(np.mean((pred - transitions.next_obs) ** 2)))
+
+
+def write_report(out: Path, env_id: str, result: FitResult, truth: Mapping[str, float] | None,
+                 errors: Mapping[str, float], meta: Mapping[str, Any]) -> Path:
+    """``fitted.yaml`` (readable by ``randomize=``), ``convergence.png``, ``marginals.png`` and
+    ``report.md`` in ``out``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out.mkdir(parents=True, exist_ok=True)
+    result.space().save(out / "fitted.yaml", meta={"env_id": env_id, "method": "cmaes-dropo", **dict(meta)})
+    names = result.names
+    fig, axes = plt.subplots(1, len(names), figsize=(3.2 * len(names), 2.8), squeeze=False)
+    gens = [h["generation"] for h in result.history]
+    for ax, name in zip(axes[0], names):
+        p = result.prior[name]
+        m = np.array([h["mean"][name] for h in result.history])
+        s = np.array([h["std"][name] for h in result.history])
+        ax.plot(gens, m, color="C0", label="fitted mean")
+        ax.fill_between(gens, m - s, m + s, color="C0", alpha=0.25, label="±1σ")
+        ax.axhspan(p.low, p.high, color="0.9", zorder=-1, label="prior")
+        if truth and name in truth:
+            ax.axhline(truth[name], color="C3", ls="--", label="truth (proxy)")
+        ax.set_title(name, fontsize=9)
+        ax.set_xlabel("CMA-ES generation")
+        ax.set_ylabel(p.unit or "value")
+    axes[0][0].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(out / "convergence.png", dpi=110)
+    plt.close(fig)
+
+    fig, axes = plt.subplots(1, len(names), figsize=(3.2 * len(names), 2.6), squeeze=False)
+    for ax, name in zip(axes[0], names):
+        p = result.prior[name]
+        x = np.linspace(p.low, p.high, 300)
+        mu, sd = result.mean[name], max(result.std[name], 1e-12)
+        ax.plot(x, np.exp(-0.5 * ((x - mu) / sd) ** 2) / (sd * math.sqrt(2 * math.pi)), label="fitted")
+        ax.plot(x, np.full_like(x, 1 / (p.high - p.low)), color="0.5", label="prior (uniform)")
+        if truth and name in truth:
+            ax.axvline(truth[name], color="C3", ls="--", label="truth")
+        ax.set_title(name, fontsize=9)
+        ax.set_xlabel(p.unit or "value")
+        ax.set_yticks([])
+    axes[0][0].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(out / "marginals.png", dpi=110)
+    plt.close(fig)
+
+    lines = [f"# Calibration of {env_id}", "",
+             f"Method: CMA-ES over truncated-normal (μ, log σ), DROPO one-step likelihood. "
+             f"{result.evaluations} candidates, {result.sim_steps:,} simulated control steps, {result.wall_s:.0f} s wall-clock.",
+             f"Data: {meta.get('data', '')}", "",
+             "| parameter | unit | prior | fitted mean ± σ | truth | rel. error | identified |", "|---|---|---|---|---|---|---|"]
+    for name in names:
+        p = result.prior[name]
+        mu, sd = result.mean[name], result.std[name]
+        t = truth.get(name) if truth else None
+        rel = "" if t is None else (f"{abs(mu - t) * 1e3:.1f} ms (abs)" if name.endswith("latency_s") else f"{abs(mu - t) / abs(t) * 100:.1f} %")
+        lines.append(f"| {name} | {p.unit} | [{p.low:.4g}, {p.high:.4g}] | {mu:.4g} ± {sd:.2g} | {'' if t is None else f'{t:.4g}'} | {rel} | "
+                     f"{'yes' if result.identifiable(name) else 'no: about as wide as the prior'} |")
+    lines += ["", "One-step prediction error from the real states (RMS, observation units):", ""]
+    lines += [f"- {k}: {v:.5f}" for k, v in errors.items()]
+    lines += ["", "![convergence](convergence.png)", "", "![marginals](marginals.png)", "",
+              "`fitted.yaml` is the fitted distribution: `gymnasium.make(env_id, randomize=\"fitted.yaml\")`."]
+    (out / "report.md").write_text("\n".join(lines) + "\n")
+    return out / "report.md"

@@ -94,3 +94,20 @@ def test_cmaes_fit_moves_toward_the_hidden_truth():
     assert abs(result.mean["motor.kf"] / truth["motor.kf"] - 1) < 0.1, result.mean
     assert abs(result.mean["actuation.latency_s"] - 0.03) < 0.01, result.mean
     assert result.space()["motor.kf"].dist == "truncnormal"
+
+
+def test_calibrate_cli_writes_a_fitted_space_that_randomize_reads(tmp_path):
+    from typer.testing import CliRunner
+
+    from simsuite.cli import app
+
+    out = tmp_path / "cal"
+    result = CliRunner().invoke(app, ["calibrate", "SimSuite/UAV-v0", "--rollouts", "1", "--seconds", "1", "--generations", "2",
+                                      "--params", "motor.kf", "--workers", "1", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert {"fitted.yaml", "report.md", "convergence.png", "marginals.png", "result.json"} <= {p.name for p in out.iterdir()}
+    assert "PROXY" in (out / "report.md").read_text()
+    env = gymnasium.make("SimSuite/UAV-v0", randomize=str(out / "fitted.yaml"))
+    _, info = env.reset(seed=0)
+    assert set(info["params"]) == set(env.unwrapped.param_space.names)
+    assert len(load_rollouts(out / "rollouts", "SimSuite/UAV-v0")) == 1

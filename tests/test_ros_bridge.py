@@ -36,7 +36,7 @@ def _need(condition: bool, why: str) -> None:
 @pytest.fixture(scope="module")
 def rclpy_peer() -> Path:
     _need(netns_available(), "needs root with unshare and ip for a private network namespace")
-    _need(PEER_PY.exists(), f"needs the rclpy peer venv at {PEER_PY} (./run setup-ros)")
+    _need(PEER_PY.exists(), f"needs the rclpy peer venv at {PEER_PY} (./run test installs it)")
     return PEER_PY
 
 
@@ -138,3 +138,48 @@ def test_rosenv_against_an_rclpy_robot(rclpy_peer, tmp_path):
     assert rollout.actions.shape == (good, 2) and rollout.obs["lidar"].shape == (good + 1, 360)
     assert rollout.meta["recorded_by"] == "rosenv"
     assert np.all(np.diff(rollout.t_s) > 0)
+
+
+def test_ros1_rostopic_reads_the_scan_and_moves_the_robot():
+    import shutil
+
+    from simsuite.ros.ros1 import DEBIAN_DIST_PACKAGES
+
+    _need(netns_available(), "needs root with unshare and ip for a private network namespace")
+    _need(shutil.which("roscore") is not None and (DEBIAN_DIST_PACKAGES / "rospy").is_dir(),
+          "needs ROS 1 from Debian: apt-get install ros-core python3-rospy python3-rostopic python3-sensor-msgs ...")
+    r = run_scenario("scenario_ros1.py")
+    assert r["echo_ok"] and not r["spin_error"]
+    assert 'frame_id: "lidar"' in r["echo"] and "angle_min: -3.14159" in r["echo"] and "ranges: [" in r["echo"]
+    assert r["moved_before_pub_m"] < 0.01  # no command: the stop command holds it
+    assert r["stats"]["commands"] >= 20 and r["stats"]["rejected"] == 0
+    assert r["max_speed"] > 0.15 and r["moved_m"] > 0.3  # 0.2 m/s from `rostopic pub` for about 4 s
+
+
+def test_simsuite_rclpy_transport_talks_to_the_dds_transport(rclpy_peer, tmp_path):
+    r = run_scenario("scenario_rclpy_transport.py", str(tmp_path / "peer.json"))
+    assert r["rc"] == 0
+    assert [s[1] for s in r["scans"]] == [1.0 + k for k in range(20)]
+    assert all(n == 360 and frame == "lidar" for _, _, n, frame in r["scans"])
+    got = r["peer"]["got"]
+    assert [v for v, _ in got] == [1.0 + k for k in range(20)]
+    assert [w for _, w in got] == pytest.approx([0.1 * k for k in range(20)])
+
+
+@pytest.mark.parametrize("policy", ["raise", "step"])
+def test_cli_lockstep_without_a_controller_follows_the_timeout_policy(policy, tmp_path):
+    _need(netns_available(), "needs root with unshare and ip for a private network namespace")
+    argv = [sys.executable, "-m", "simsuite.cli", "bridge", "SimSuite/Nav-v0", "--lockstep", "--timeout", "0.2",
+            "--on-timeout", policy, "--steps", "4", "--wait-for-peer", "0", "--record", str(tmp_path / "bag")]
+    proc = subprocess.run(netns_argv(argv), capture_output=True, text=True, timeout=120)
+    out = proc.stdout + proc.stderr
+    if policy == "raise":
+        assert proc.returncode == 3 and "lockstep timeout: no valid command on /cmd_vel within 0.2 s after step 0" in out
+        assert "'timeouts': 1" in out and "'steps': 0" in out
+    else:
+        assert proc.returncode == 0, out
+        assert "'timeouts': 4" in out and "'steps': 4" in out and "stepping with the stop command" in out
+        from simsuite.ros.bag import read_bag_rollout
+
+        rollout = read_bag_rollout(tmp_path / "bag")
+        assert rollout.actions.shape == (4, 2) and not rollout.actions.any()  # the stop command, recorded

@@ -72,12 +72,15 @@ class BridgeStats:
     timeouts: int = 0  # lockstep steps without an answer in time
     stale_commands: int = 0  # free-running steps that used the stop command for lack of a fresh one
     last_reject: str = ""
-    step_wall_s: list[float] = field(default_factory=list)  # wall time of each step, waiting excluded
+    env_step_s: list[float] = field(default_factory=list)  # wall time of each env.step
+    bridge_s: list[float] = field(default_factory=list)  # the bridge's own time per step: command checks, encoding, publishing
+    cycle_s: list[float] = field(default_factory=list)  # wall time from one step's start to the next's, waiting included
 
     def summary(self) -> dict[str, Any]:
-        d = {k: v for k, v in self.__dict__.items() if k != "step_wall_s"}
-        if self.step_wall_s:
-            d["step_ms_median"] = 1e3 * float(np.median(self.step_wall_s))
+        d = {k: v for k, v in self.__dict__.items() if not isinstance(v, list)}
+        if self.bridge_s:
+            d["bridge_ms_median"] = round(1e3 * float(np.median(self.bridge_s)), 4)
+            d["env_step_ms_median"] = round(1e3 * float(np.median(self.env_step_s)), 4)
         return d
 
 
@@ -137,6 +140,8 @@ class SimBridge:
         self._arrived = threading.Condition()
         self._last_action: np.ndarray | None = None  # the action of the last step
         self._last_accepted: np.ndarray | None = None  # the last command that passed the checks
+        self._accept_s = 0.0  # time spent checking and converting commands this step
+        self._cycle_start: float | None = None
         self._last_command_wall = -math.inf
         self._published_stamp: dict[str, float] = {}
         self._recorder = None
@@ -222,6 +227,13 @@ class SimBridge:
 
     def _accept(self, msg: Any) -> np.ndarray | None:
         """The message as an action, or None (logged, counted) if it fails a check."""
+        t0 = time.perf_counter()
+        try:
+            return self._convert(msg)
+        finally:
+            self._accept_s += time.perf_counter() - t0
+
+    def _convert(self, msg: Any) -> np.ndarray | None:
         try:
             action = np.asarray(self.profile.to_action(msg, self.sim), dtype=np.float64)
             if action.shape != self.sim.action_space.shape or not np.isfinite(action).all():
@@ -298,19 +310,27 @@ class SimBridge:
             self._published_stamp.clear()
             if self._recorder is not None:
                 self._recorder.reset(self.obs, self.ros_time)
+        t_start = time.perf_counter()
         action = self._wait_for_command() if self.lockstep else self._latest_command()
+        t_command = time.perf_counter()
         self._last_action = action
         t_action = self.ros_time
-        t0 = time.perf_counter()
         with self._arrived:
             self._inbox.clear()  # whatever came before this step's topics answered an earlier step
+        t0 = time.perf_counter()
         obs, reward, terminated, truncated, info = self.env.step(action.astype(np.float32))
+        t1 = time.perf_counter()
         self.obs, self.info = obs, info
         self.stats.steps += 1
         if self._recorder is not None:
             self._recorder.step(action, t_action, obs, self.ros_time, reward, terminated, truncated)
         self._publish_step()
-        self.stats.step_wall_s.append(time.perf_counter() - t0)
+        t2 = time.perf_counter()
+        self.stats.env_step_s.append(t1 - t0)
+        self.stats.bridge_s.append((t2 - t1) + (t0 - t_command) + self._accept_s)
+        if self._cycle_start is not None:
+            self.stats.cycle_s.append(t_start - self._cycle_start)
+        self._cycle_start, self._accept_s = t_start, 0.0
         self.done = terminated or truncated
         return obs, reward, terminated, truncated, info
 

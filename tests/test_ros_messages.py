@@ -144,14 +144,16 @@ def test_bag_records_and_reads_back_as_rollouts(tmp_path):
     env = gymnasium.make("SimSuite/Nav-v0", obs=("state", "lidar"))
     obs, _ = env.reset(seed=1)
     rec = BagRecorder(tmp_path / "bag", env_id="SimSuite/Nav-v0", env=env, source="bridge")
-    rec.reset(obs, 0.0)
-    sent, seen = [], [obs]
+    backend = env.unwrapped.backend
+    rec.reset(obs, 0.0, backend.get_state())
+    sent, seen, states = [], [obs], [backend.get_state()]
     for k in range(5):
         a = np.array([0.5, 0.1 * k], np.float32)
         obs, *_ = env.step(a)
-        rec.step(a, 0.1 * k, obs, 0.1 * (k + 1))
+        rec.step(a, 0.1 * k, obs, 0.1 * (k + 1), state=backend.get_state())
         sent.append(a)
         seen.append(obs)
+        states.append(backend.get_state())
     rec.reset(obs, 0.7)  # a second episode with one observation and no action
     rec.close({"steps": 5})
     env.close()
@@ -162,6 +164,7 @@ def test_bag_records_and_reads_back_as_rollouts(tmp_path):
     assert np.array_equal(r.actions, np.float64(sent))
     assert np.array_equal(np.float32(r.obs["lidar"]), np.stack([o["lidar"] for o in seen]))
     assert np.array_equal(np.float32(r.obs["state"]), np.stack([o["state"] for o in seen]))
+    assert np.array_equal(r.states, np.stack(states))  # exact simulator states, for calibration
     with pytest.raises(BagError, match="not 'SimSuite/UAV-v0'"):
         read_bag_rollout(tmp_path / "bag", "SimSuite/UAV-v0")
     with pytest.raises(BagError, match="episode 5 does not exist"):

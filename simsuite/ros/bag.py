@@ -10,6 +10,8 @@ holds three SimSuite topics that make it a rollout:
 - ``/simsuite/observation`` (``std_msgs/Float64MultiArray``): the env's observation after each
   reset and step, flattened as ``gymnasium.spaces.flatten`` does, its layout naming the keys;
 - ``/simsuite/action`` (``std_msgs/Float64MultiArray``): the action the step applied;
+- ``/simsuite/state`` (``std_msgs/Float64MultiArray``, bridge sessions only): the full simulator
+  state (``backend.get_state()``) with each observation, for calibration methods that reset to it;
 - ``/simsuite/events`` (``std_msgs/String``): ``{"event": "reset", "episode": k, "t_s": ...}``
   before each episode's first observation, and rejected messages and timeouts as text.
 
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +37,7 @@ from simsuite.ros import messages as M
 log = logging.getLogger("simsuite.ros")
 
 META, OBSERVATION, ACTION, EVENTS = "/simsuite/meta", "/simsuite/observation", "/simsuite/action", "/simsuite/events"
+STATE = "/simsuite/state"
 _NS = 1_000_000_000
 
 
@@ -61,6 +65,7 @@ class BagRecorder:
         self._space = env.observation_space
         keys, sizes, shapes = _obs_layout(self._space)
         self._keys, self._sizes = keys, sizes
+        self._lock = threading.Lock()  # transports' receive threads write too
         self._writer = Writer(self.path, version=9, storage_plugin=StoragePlugin.MCAP)
         self._writer.open()
         self._connections: dict[tuple[str, str], Any] = {}
@@ -96,8 +101,10 @@ class BagRecorder:
         return self._connections[key]
 
     def write(self, topic: str, msgtype: str, cdr: bytes, t_s: float | None) -> None:
-        """A message already CDR-encoded (as a transport sent or received it)."""
-        self._writer.write(self._conn(topic, msgtype), self._ns(t_s), cdr)
+        """A message already CDR-encoded (as a transport sent or received it); ignored once closed."""
+        with self._lock:
+            if self._writer is not None:
+                self._writer.write(self._conn(topic, msgtype), self._ns(t_s), cdr)
 
     def _write_msg(self, topic: str, msgtype: str, msg: Any, t_s: float | None) -> None:
         self.write(topic, msgtype, M.serialize(msg, msgtype), t_s)
@@ -105,18 +112,26 @@ class BagRecorder:
     def _flat(self, obs: Any) -> np.ndarray:
         return np.asarray(gymnasium.spaces.flatten(self._space, obs), dtype=np.float64)
 
-    def reset(self, obs: Any, t_s: float) -> None:
+    def reset(self, obs: Any, t_s: float, state: np.ndarray | None = None) -> None:
         """A new episode starts with this observation at ROS time ``t_s``."""
         self.episode += 1
         event = {"event": "reset", "episode": self.episode, "t_s": t_s}
         self._write_msg(EVENTS, "std_msgs/msg/String", M.string(json.dumps(event)), t_s)
         self._write_msg(OBSERVATION, "std_msgs/msg/Float64MultiArray", M.float_array(self._flat(obs), self._keys, self._sizes), t_s)
+        self._state(state, t_s)
 
-    def step(self, action: np.ndarray, t_action_s: float, obs: Any, t_obs_s: float, reward: float = 0.0, terminated: bool = False, truncated: bool = False) -> None:
-        """The action applied at ``t_action_s`` and the observation it led to at ``t_obs_s``."""
+    def _state(self, state: np.ndarray | None, t_s: float) -> None:
+        if state is not None:
+            state = np.asarray(state, dtype=np.float64).reshape(-1)
+            self._write_msg(STATE, "std_msgs/msg/Float64MultiArray", M.float_array(state, ["state"], [state.size]), t_s)
+
+    def step(self, action: np.ndarray, t_action_s: float, obs: Any, t_obs_s: float, reward: float = 0.0, terminated: bool = False,
+             truncated: bool = False, state: np.ndarray | None = None) -> None:
+        """The action applied at ``t_action_s`` and the observation (and simulator state) it led to at ``t_obs_s``."""
         action = np.asarray(action, dtype=np.float64).reshape(-1)
         self._write_msg(ACTION, "std_msgs/msg/Float64MultiArray", M.float_array(action, ["action"], [action.size]), t_action_s)
         self._write_msg(OBSERVATION, "std_msgs/msg/Float64MultiArray", M.float_array(self._flat(obs), self._keys, self._sizes), t_obs_s)
+        self._state(state, t_obs_s)
         if terminated or truncated:
             event = {"event": "terminated" if terminated else "truncated", "episode": self.episode, "reward": float(reward)}
             self._write_msg(EVENTS, "std_msgs/msg/String", M.string(json.dumps(event)), None)
@@ -129,8 +144,9 @@ class BagRecorder:
             return
         if summary:
             self._write_msg(EVENTS, "std_msgs/msg/String", M.string(json.dumps({"event": "summary", **summary})), None)
-        self._writer.close()
-        self._writer = None
+        with self._lock:
+            writer, self._writer = self._writer, None
+            writer.close()
 
 
 # ---------------------------------------------------------------------------
@@ -149,7 +165,7 @@ def _bag_folder(path: Path) -> Path:
 
 def read_bag_episodes(path: str | Path) -> tuple[dict, list[dict]]:
     """The session's metadata and its episodes, each a dict of ``t_s`` (T+1), ``obs`` (T+1, n),
-    ``actions`` (T, m). A trailing action without its observation (a session stopped
+    ``actions`` (T, m) and ``states`` ((T+1, k) or None when not recorded). A trailing action without its observation (a session stopped
     mid-step) is dropped."""
     from rosbags.rosbag2 import Reader
 
@@ -157,7 +173,7 @@ def read_bag_episodes(path: str | Path) -> tuple[dict, list[dict]]:
     meta: dict | None = None
     episodes: list[dict] = []
     with Reader(_bag_folder(Path(path))) as reader:
-        wanted = [c for c in reader.connections if c.topic in (META, OBSERVATION, ACTION, EVENTS)]
+        wanted = [c for c in reader.connections if c.topic in (META, OBSERVATION, ACTION, EVENTS, STATE)]
         if not any(c.topic == OBSERVATION for c in wanted):
             raise BagError(f"{path}: no {OBSERVATION} topic; record the session with SimSuite's bridge or RosEnv")
         current: dict | None = None
@@ -168,10 +184,12 @@ def read_bag_episodes(path: str | Path) -> tuple[dict, list[dict]]:
             elif conn.topic == EVENTS:
                 event = json.loads(msg.data)
                 if event.get("event") == "reset":
-                    current = {"t_s": [], "obs": [], "actions": []}
+                    current = {"t_s": [], "obs": [], "actions": [], "states": []}
                     episodes.append(current)
             elif current is None:
                 raise BagError(f"{path}: {conn.topic} before the first reset event")
+            elif conn.topic == STATE:
+                current["states"].append(np.asarray(msg.data, dtype=np.float64))
             elif conn.topic == OBSERVATION:
                 if len(current["obs"]) != len(current["actions"]):
                     raise BagError(f"{path}: two observations without an action between them at {ns} ns")
@@ -190,7 +208,9 @@ def read_bag_episodes(path: str | Path) -> tuple[dict, list[dict]]:
             continue
         actions = ep["actions"][: n_obs - 1]
         t = np.asarray(ep["t_s"])
+        states = np.stack(ep["states"][:n_obs]) if len(ep["states"]) >= n_obs else None
         out.append({
+            "states": states,
             "t_s": np.round(t - t[0], 6),  # log times are nudged by nanoseconds to keep their order
             "obs": np.stack(ep["obs"]),
             "actions": np.stack(actions) if actions else np.zeros((0, meta["action_dim"])),
@@ -212,7 +232,7 @@ def read_bag_rollout(path: str | Path, env_id: str | None = None, episode: int =
     ep = episodes[episode]
     rollout_meta = {**meta, "episode": episode % len(episodes), "bag": str(path), "n_episodes": len(episodes)}
     return Rollout(env_id=env_id or meta.get("env_id") or "", t_s=ep["t_s"], obs=split_obs(meta, ep["obs"]),
-                   actions=ep["actions"], states=None, params={}, meta=rollout_meta)
+                   actions=ep["actions"], states=ep["states"], params={}, meta=rollout_meta)
 
 
 def split_obs(meta: dict, flat: np.ndarray) -> np.ndarray | dict[str, np.ndarray]:

@@ -204,7 +204,7 @@ class SimBridge:
 
             self._recorder = BagRecorder(self._record_path, env_id=self.env_id, env=self.env, source="bridge",
                                          extra_meta={"lockstep": self.lockstep, "seed": self.seed, "backend": self.sim.backend_name})
-            self._recorder.reset(self.obs, self.ros_time)
+            self._recorder.reset(self.obs, self.ros_time, self.sim.backend.get_state())
         self._publish_static()
         with self._arrived:
             self._inbox.clear()
@@ -309,7 +309,7 @@ class SimBridge:
             self.episode += 1
             self._published_stamp.clear()
             if self._recorder is not None:
-                self._recorder.reset(self.obs, self.ros_time)
+                self._recorder.reset(self.obs, self.ros_time, self.sim.backend.get_state())
         t_start = time.perf_counter()
         action = self._wait_for_command() if self.lockstep else self._latest_command()
         t_command = time.perf_counter()
@@ -323,7 +323,7 @@ class SimBridge:
         self.obs, self.info = obs, info
         self.stats.steps += 1
         if self._recorder is not None:
-            self._recorder.step(action, t_action, obs, self.ros_time, reward, terminated, truncated)
+            self._recorder.step(action, t_action, obs, self.ros_time, reward, terminated, truncated, self.sim.backend.get_state())
         self._publish_step()
         t2 = time.perf_counter()
         self.stats.env_step_s.append(t1 - t0)
@@ -431,11 +431,11 @@ class SimBridge:
         if self._closed:
             return
         self._closed = True
+        if self._owns_transport:
+            self.transport.close()  # first: no receive callback runs after this
         if self._recorder is not None:
             self._recorder.close(self.stats.summary())
             self._recorder = None
-        if self._owns_transport:
-            self.transport.close()
         self.env.close()
 
     def __enter__(self) -> "SimBridge":

@@ -375,8 +375,8 @@ class RosEnv(gymnasium.Env):
         self._closed = True
         self._send_stop()
         time.sleep(0.05)  # let the stop command leave before the participant goes
+        if self._owns_transport:
+            self.transport.close()  # first: no receive callback runs after this
         if self._recorder is not None:
             self._recorder.close({"timeouts": self.timeouts, "rejected": self.rejected, "steps": self._steps})
             self._recorder = None
-        if self._owns_transport:
-            self.transport.close()

@@ -38,7 +38,7 @@ CONFIG_DIR = Path(__file__).resolve().parent / "configs"
 FAMILY_CONFIGS = {"SimSuite/UAV-v0": "uav", "SimSuite/Nav-v0": "nav"}
 ALGOS = ("PPO", "SAC")
 _CONFIG_KEYS = {"algo", "env_kwargs", "lidar_sectors", "n_envs", "timesteps", "normalize", "policy", "policy_kwargs",
-                "algo_kwargs", "checkpoint_every", "torch_threads"}
+                "algo_kwargs", "checkpoint_every", "torch_threads", "vec_env"}
 
 
 # -- configuration -------------------------------------------------------------------------
@@ -63,6 +63,9 @@ def load_config(config: str | Path | Mapping[str, Any] | None = None, env_id: st
     data.setdefault("algo", "PPO")
     if data["algo"] not in ALGOS:
         raise ValueError(f"{source}: algo must be one of {ALGOS}, got {data['algo']!r}")
+    if data.get("vec_env", "subproc") not in ("subproc", "dummy"):
+        raise ValueError(f"{source}: vec_env must be 'subproc' (a worker process per env) or 'dummy' (in this process), "
+                         f"got {data['vec_env']!r}")
     for key in ("env_kwargs", "normalize", "policy_kwargs", "algo_kwargs"):
         data[key] = dict(data.get(key) or {})
     return data
@@ -152,11 +155,15 @@ def make_env(env_id: str, env_kwargs: Mapping[str, Any] | None = None, randomize
     return env
 
 
-def _vec_env(env_fn, n_envs: int):
+def make_vec_env(env_fn, n_envs: int, kind: str = "subproc"):
+    """``n_envs`` copies: one worker process each (``"subproc"``), or all in this process
+    (``"dummy"``: better for envs so cheap that a step costs less than the pipe round trip)."""
     from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv
 
-    if n_envs <= 1:
-        return DummyVecEnv([env_fn])
+    if kind not in ("subproc", "dummy"):
+        raise ValueError(f"vec_env must be 'subproc' or 'dummy', got {kind!r}")
+    if n_envs <= 1 or kind == "dummy":
+        return DummyVecEnv([env_fn] * n_envs)
     # forkserver: workers start clean (no torch threads or GL contexts inherited)
     return SubprocVecEnv([env_fn] * n_envs, start_method="forkserver")
 
@@ -260,7 +267,7 @@ def train(env_id: str, config: str | Path | Mapping[str, Any] | None = None, ran
                 "flatten": cfg.get("policy", "MlpPolicy") != "MultiInputPolicy", "backend": backend}
     env_fn = functools.partial(make_env, env_id, cfg["env_kwargs"], randomize, lidar_sectors=env_spec["lidar_sectors"],
                                flatten=env_spec["flatten"], backend=backend, monitor=True)
-    venv = _vec_env(env_fn, n_envs)
+    venv = make_vec_env(env_fn, n_envs, cfg.get("vec_env", "subproc"))
     norm = cfg["normalize"]
     if norm.get("obs") or norm.get("reward"):
         gamma = float(cfg["algo_kwargs"].get("gamma", 0.99))

@@ -75,6 +75,8 @@ def test_configs_and_params_files(tmp_path):
     assert load_config("uav_sac")["algo"] == "SAC"
     with pytest.raises(ValueError, match="unknown config key"):
         load_config({"algo": "PPO", "learning_rate": 1e-3})
+    with pytest.raises(ValueError, match="vec_env"):
+        load_config({"vec_env": "threads"})
     with pytest.raises(FileNotFoundError, match="uav_sac"):
         load_config("no_such_config")
     (tmp_path / "flat.yaml").write_text("motor.kf: 3.0e-10\nquadrotor.mass_kg: 0.03\n")

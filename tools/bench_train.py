@@ -5,7 +5,8 @@ For each env id (with its family config's options, e.g. UAV-v0 hover with ``acti
 
 - ``env loop``: one env, random actions, resets included: the baseline;
 - ``vec N``: the vec env that training uses (DummyVecEnv for 1, SubprocVecEnv for N > 1)
-  stepped with random actions: collection alone;
+  stepped with random actions: collection alone; and 2 envs in this process (DummyVecEnv,
+  ``vec_env: dummy`` in a config), which wins when a step costs less than a pipe round trip;
 - ``PPO N``: ``model.learn`` with the family's PPO config: collection plus gradient updates.
 
 Wall-clock rates: on a shared machine other processes take cores too, so compare rows of one run.
@@ -26,7 +27,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from benchmark import report  # noqa: E402
 
-from simsuite.agents.train import _vec_env, load_config, make_env, train  # noqa: E402
+from simsuite.agents.train import make_vec_env, load_config, make_env, train  # noqa: E402
 
 
 def env_loop_rate(env_id: str, cfg: dict, steps: int) -> float:
@@ -44,9 +45,9 @@ def env_loop_rate(env_id: str, cfg: dict, steps: int) -> float:
     return rate
 
 
-def vec_rate(env_id: str, cfg: dict, steps: int, workers: int) -> float:
+def vec_rate(env_id: str, cfg: dict, steps: int, workers: int, kind: str = "subproc") -> float:
     fn = functools.partial(make_env, env_id, cfg["env_kwargs"], False, lidar_sectors=cfg.get("lidar_sectors"))
-    venv = _vec_env(fn, workers)
+    venv = make_vec_env(fn, workers, kind)
     venv.seed(0)
     venv.reset()
     rng = np.random.default_rng(0)
@@ -86,6 +87,8 @@ def main() -> None:
         for w in args.workers:
             r = vec_rate(env_id, cfg, args.steps, w)
             rows.append([env_id, "vec env, random actions", w, f"{r:,.0f}", f"{r / base:.2f}"])
+        r = vec_rate(env_id, cfg, args.steps, 2, "dummy")
+        rows.append([env_id, "2 envs in one process (dummy)", "in-proc", f"{r:,.0f}", f"{r / base:.2f}"])
         for w in args.workers:
             r = learn_rate(env_id, cfg, args.steps, w, Path("runs/bench/train_tmp") / f"{env_id.split('/')[-1]}_{w}")
             rows.append([env_id, "PPO learn (collect + update)", w, f"{r:,.0f}", f"{r / base:.2f}"])

@@ -62,6 +62,7 @@ def evaluate_command(
     seed: int = typer.Option(1_000_000, help="first episode's seed"),
     rollouts: str = typer.Option(None, help="folder for one rollout file per episode (calibration format)"),
     video: str = typer.Option(None, help="an MP4 of the first episode"),
+    camera: str = typer.Option(None, help="video camera: 'chase:<body>' (e.g. chase:quadrotor), 'overview' or a scene camera; default the env's render camera"),
     out: str = typer.Option(None, help="a JSON file for the per-episode results and summary"),
 ) -> None:
     """Success rate and return (95% intervals) of a trained policy on a target."""
@@ -70,7 +71,7 @@ def evaluate_command(
     if params and randomize:
         raise typer.BadParameter("give --params (a proxy reality) or --randomize (a randomized sim), not both")
     result = evaluate(model, episodes=episodes, randomize=_randomize_arg(randomize), params=params, backend=backend,
-                      env_id=env_id, seed=seed, rollouts_dir=rollouts, video=video, progress=True)
+                      env_id=env_id, seed=seed, rollouts_dir=rollouts, video=video, camera=camera, progress=True)
     s = result.summary()
     table = Table("target", "episodes", "success", "95% CI", "mean return", "95% CI", "mean length", title=f"{model} on {s['env_id']}")
     (lo, hi), (rlo, rhi) = s["success_ci95"], s["return_ci95"]

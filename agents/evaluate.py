@@ -128,25 +128,35 @@ def load_params(params: str | Path | Mapping[str, Any] | None) -> dict[str, Any]
 def evaluate(policy: str | Path | TrainedPolicy, *, episodes: int = 50, randomize: Any = False,
              params: str | Path | Mapping[str, Any] | None = None, backend: str | None = None, env_id: str | None = None,
              seed: int = 1_000_000, rollouts_dir: str | Path | None = None, video: str | Path | None = None,
-             video_episodes: int = 1, target: str | None = None, progress: bool = False) -> EvalResult:
+             video_episodes: int = 1, camera: str | None = None, target: str | None = None,
+             progress: bool = False) -> EvalResult:
     """Run ``episodes`` seeded episodes (seeds ``seed``, ``seed + 1``, ...; far from training's)
     of ``policy`` on a target and return the outcomes.
 
     ``params``: a proxy reality's hidden parameters, applied at every reset. ``rollouts_dir``:
     one ``episode_<k>.npz`` per episode in the calibration rollout format. ``video``: an MP4 of the
-    first ``video_episodes`` episodes from the env's ``render_mode="rgb_array"`` camera.
+    first ``video_episodes`` episodes from the env's ``render_mode="rgb_array"`` camera, or from
+    ``camera`` (a :class:`~simsuite.render.view.CameraView` spec such as ``"chase:quadrotor"``).
     """
     pol = policy if isinstance(policy, TrainedPolicy) else load_policy(policy)
     hidden = load_params(params)
     name = target or ("proxy" if hidden else "randomized" if randomize else "nominal")
-    env = pol.make_env(randomize=randomize, backend=backend, env_id=env_id, render_mode="rgb_array" if video else None)
+    env = pol.make_env(randomize=randomize, backend=backend, env_id=env_id,
+                       render_mode="rgb_array" if video and camera is None else None)
     result = EvalResult(name, env_id or pol.env_id)
-    writer = None
+    writer = view = None
     if video:
         from simsuite.render.record import VideoWriter
+        from simsuite.render.view import CameraView
 
         writer = VideoWriter(video, env.metadata.get("render_fps", 30))
         result.video = str(video)
+        if camera is not None:
+            view = CameraView(camera, width=640, height=480)
+
+    def film() -> None:
+        writer.write(env.render() if view is None else view.frame(env.unwrapped.backend).rgb)
+
     out = Path(rollouts_dir) if rollouts_dir else None
     t0 = time.perf_counter()
     try:
@@ -157,7 +167,7 @@ def evaluate(policy: str | Path | TrainedPolicy, *, episodes: int = 50, randomiz
             observations, actions, total, done = [obs], [], 0.0, False
             t_s, states = [sim.backend.time_s], [sim.get_state()] if out is not None else None
             if filming:
-                writer.write(env.render())
+                film()
             while not done:
                 action = pol(obs)
                 obs, reward, terminated, truncated, step_info = env.step(action)
@@ -169,7 +179,7 @@ def evaluate(policy: str | Path | TrainedPolicy, *, episodes: int = 50, randomiz
                 total += float(reward)
                 done = terminated or truncated
                 if filming:
-                    writer.write(env.render())
+                    film()
             result.successes.append(bool(step_info.get("is_success", False)))
             result.returns.append(total)
             result.lengths.append(len(actions))
@@ -182,6 +192,8 @@ def evaluate(policy: str | Path | TrainedPolicy, *, episodes: int = 50, randomiz
     finally:
         if writer is not None:
             writer.close()
+        if view is not None:
+            view.close()
         env.close()
     result.wall_s = time.perf_counter() - t0
     return result

@@ -258,7 +258,8 @@ def train(env_id: str, config: str | Path | Mapping[str, Any] | None = None, ran
     torch.set_num_threads(int(cfg.get("torch_threads", 1)))  # the cores belong to the workers
 
     space_label: str | bool = bool(randomize)
-    if isinstance(randomize, (str, Path)) and randomize is not True:
+    source = str(randomize) if isinstance(randomize, (str, Path)) else None
+    if isinstance(randomize, (str, Path)):
         randomize = ParamSpace.load(randomize)
     if isinstance(randomize, ParamSpace):
         randomize.save(out / "randomize.yaml")
@@ -281,7 +282,7 @@ def train(env_id: str, config: str | Path | Mapping[str, Any] | None = None, ran
     callbacks = [_checkpoint_callback(out, int(cfg["checkpoint_every"]))] if cfg.get("checkpoint_every") else []
     if time_limit_s:
         callbacks.append(_time_limit_callback(float(time_limit_s)))
-    meta = {"env": env_spec, "algo": cfg["algo"], "config": cfg, "randomize": space_label, "seed": seed,
+    meta = {"env": env_spec, "algo": cfg["algo"], "config": cfg, "randomize": space_label, "randomize_source": source, "seed": seed,
             "timesteps": timesteps, "n_envs": n_envs, "versions": _versions()}
     (out / "run.json").write_text(json.dumps(meta, indent=2, default=str))
     t0 = time.perf_counter()

@@ -46,7 +46,8 @@ def test_train_save_reload_evaluate(tmp_path):
     nominal = evaluate(policy, episodes=3, rollouts_dir=tmp_path / "nominal")
     randomized = evaluate(policy, episodes=3, randomize=run / "randomize.yaml", rollouts_dir=tmp_path / "rand")
     hidden = {"quadrotor.mass_kg": 0.035, "motor.kf": wide["motor.kf"].nominal * 1.2}
-    proxy = evaluate(policy, episodes=2, params=hidden, rollouts_dir=tmp_path / "proxy")
+    proxy = evaluate(policy, episodes=2, params=hidden, rollouts_dir=tmp_path / "proxy", video=tmp_path / "proxy.mp4",
+                     camera="chase:quadrotor")
     for result, target in ((nominal, "nominal"), (randomized, "randomized"), (proxy, "proxy")):
         s = result.summary()
         assert s["target"] == target and s["episodes"] == len(result.rollouts)
@@ -59,6 +60,7 @@ def test_train_save_reload_evaluate(tmp_path):
     assert np.allclose(np.diff(r.t_s), 0.02) and r.meta["source"] == "sim:proxy"
     assert r.params["quadrotor.mass_kg"] == pytest.approx(0.035) and r.params["motor.kf"] == pytest.approx(hidden["motor.kf"])
     assert set(load_rollouts(randomized.rollouts[:1])[0].params) == set(wide.names)
+    assert proxy.video and (tmp_path / "proxy.mp4").stat().st_size > 1000
 
 
 def test_statistics():

@@ -108,6 +108,7 @@ class SimEnv(gymnasium.Env):
         obs_names = self._obs_names = (obs,) if isinstance(obs, str) else tuple(obs)
         self.sensors = self._make_sensors(obs_names, sensors or {})
         self._observe, self.observation_space = self._observation_plan(obs_names)
+        self._state_space = self.task.observation_space
         self.metadata = {**self.metadata, "render_fps": round(1.0 / self.task.control_dt_s)}
         self._backend: Backend | None = None
         self._action_shape = self.action_space.shape
@@ -156,6 +157,8 @@ class SimEnv(gymnasium.Env):
         self._needs_reset = False
         self._obs_count += 1
         self._last_obs = self._observe(self._backend)
+        if self._effects.active:
+            self._last_obs = self._noisy_obs(self._last_obs)
         return self._last_obs, {"is_success": False, "physics_diverged": False, "params": dict(self.params)}
 
     def step(self, action):
@@ -252,12 +255,13 @@ class SimEnv(gymnasium.Env):
         self._advance(backend, n - first, keep_forces=fx.split_substeps > 0)
 
     def _noisy_obs(self, obs):
-        rng = self.np_random
+        """``observation.noise_std`` on the task's state vector (inside its bounds)."""
+        rng, space = self.np_random, self._state_space
         if isinstance(obs, dict):
             if "state" in obs:
-                obs["state"] = self._effects.noisy_obs(obs["state"], rng)
+                obs["state"] = self._effects.noisy_obs(obs["state"], rng, space.low, space.high)
             return obs
-        return self._effects.noisy_obs(obs, rng) if self._obs_names == ("state",) else obs
+        return self._effects.noisy_obs(obs, rng, space.low, space.high) if self._obs_names == ("state",) else obs
 
     def _show_appearance(self, view) -> None:
         if self._appearance:

@@ -105,8 +105,10 @@ class Effects:
         self.last_applied = self._queue.popleft()
         return self.last_applied, min(self.split_substeps, n - 1)  # (jitter may shorten the step)
 
-    def noisy_obs(self, obs: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    def noisy_obs(self, obs: np.ndarray, rng: np.random.Generator, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+        """The state vector plus noise, kept inside its space's bounds."""
         sigma = self.values["observation.noise_std"]
         if sigma <= 0:
             return obs
-        return (obs + sigma * rng.standard_normal(obs.shape)).astype(obs.dtype)
+        noisy = obs + sigma * rng.standard_normal(obs.shape)
+        return np.minimum(np.maximum(noisy, low), high).astype(obs.dtype)

@@ -12,12 +12,14 @@ the quadrotor lines up before it crosses the plane and keeps its speed through i
 from __future__ import annotations
 
 import math
+from dataclasses import replace
+from typing import Mapping
 
 import gymnasium
 import numpy as np
 
 from simsuite.envs.uav import MAX_RATES_RAD_S
-from simsuite.worlds.quadrotor import GRAVITY_M_S2, RateController, cross3
+from simsuite.worlds.quadrotor import GRAVITY_M_S2, QuadrotorParams, RateController, cross3
 
 KP_POS, KD_POS, KI_POS = 2.0, 2.5, 0.6  # hover PID: [1/s²], [1/s], [1/s³]
 MAX_INTEGRAL_M_S = 5.0  # anti-windup bound on the integrated position error [m·s]: ±3 m/s², a ±30% thrust-to-weight error
@@ -31,9 +33,22 @@ MAX_TILT_RAD = 0.6
 MAX_ACCEL_M_S2 = 6.0
 
 
-def make_uav_expert(env: gymnasium.Env):
+def model_params(values: Mapping[str, float] | None) -> QuadrotorParams:
+    """The controller's model of the airframe: nominal, with ``quadrotor.mass_kg``,
+    ``motor.kf`` and ``motor.km`` taken from ``values`` (e.g. a fitted distribution's means)."""
+    p = QuadrotorParams()
+    values = values or {}
+    motor = replace(p.motor, **{k: float(values[f"motor.{k}"]) for k in ("kf", "km") if f"motor.{k}" in values})
+    return replace(p, mass_kg=float(values.get("quadrotor.mass_kg", p.mass_kg)), motor=motor)
+
+
+def make_uav_expert(env: gymnasium.Env, model: Mapping[str, float] | None = None, gains: Mapping[str, float] | None = None):
+    """The cascaded controller. ``model``: the parameter values it believes (default: the
+    nominal airframe, never the env's hidden truth); ``gains``: overrides of ``kp``, ``kd``,
+    ``ki`` (hover PID) and ``k_att`` (tilt loop)."""
     task = env.unwrapped.task
-    params, mission, motors = task.params, task.mission, task.action == "motors"
+    params, mission, motors = model_params(model), task.mission, task.action == "motors"
+    g = {"kp": KP_POS, "kd": KD_POS, "ki": KI_POS, "k_att": K_ATT[0], **(gains or {})}
     rate_loop = RateController(params)
     mass, top = params.mass_kg, params.max_thrust_n
     dt = task.control_dt_s
@@ -50,7 +65,7 @@ def make_uav_expert(env: gymnasium.Env):
         """World-frame acceleration command [m/s²], without gravity."""
         error, vel = obs[0:3].astype(float), obs[12:15].astype(float)
         if mission == "hover":
-            return KP_POS * error - KD_POS * vel + KI_POS * integrate(error)
+            return g["kp"] * error - g["kd"] * vel + g["ki"] * integrate(error)
         if mission == "gates":
             normal = obs[22:25].astype(float)
             along = -float(normal @ error)  # signed distance past the gate plane (< 0 before it)
@@ -76,7 +91,7 @@ def make_uav_expert(env: gymnasium.Env):
         body_z = rot[:, 2]
         collective = float(thrust @ body_z)
         tilt_axis = cross3(body_z, thrust / np.linalg.norm(thrust)) @ rot  # Rᵀ(b3 × b3_des): body frame
-        rates_des = np.array([K_ATT[0] * tilt_axis[0], K_ATT[1] * tilt_axis[1], 0.0])
+        rates_des = np.array([g["k_att"] * tilt_axis[0], g["k_att"] * tilt_axis[1], 0.0])
         rates_des = np.clip(rates_des, -MAX_RATES_RAD_S, MAX_RATES_RAD_S)
         if motors:
             rpm = rate_loop.motor_rpm(collective, rates_des, rates)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Callable
 
 import gymnasium
@@ -93,11 +94,30 @@ def record(
 
 @app.command()
 def demo(
+    quick: bool = typer.Option(False, "--quick", help="smaller budgets: about 2 minutes instead of about 10"),
+    out: Path = typer.Option(Path("runs/demo"), help="report folder"),
+    seed: int = typer.Option(0),
+    ppo_timesteps: int = typer.Option(0, help="also train a PPO policy per distribution with this many steps"),
+) -> None:
+    """The main job on its built-in default: the sim-to-real loop on UAV-v0 against a proxy
+    reality (collect, calibrate, tune per distribution, evaluate, report)."""
+    from simsuite.agents.demo import run_demo
+
+    result = run_demo(out, quick=quick, seed=seed, ppo_timesteps=ppo_timesteps, console=console)
+    table = Table("tuned on", "success on the PROXY realities (mean ± std)", "per proxy", title="transfer")
+    for label, r in result["across"].items():
+        table.add_row(label, f"{r['success_mean']:.0%} ± {r['success_std']:.0%}", ", ".join(f"{v:.0%}" for v in r["per_instance"]))
+    console.print(table)
+    console.print(f"report: {result['report']}  (wall-clock {result['wall_s']:.0f} s)")
+
+
+@app.command()
+def experts(
     env_id: list[str] = typer.Option(None, help="ids to show (default: every family)"),
     episodes: int = typer.Option(2, min=1),
 ) -> None:
-    """The main job on its built-in default: every family's scripted expert on both
-    engines (success, return, speed). `python tools/parity.py` adds the engine gap."""
+    """Every family's scripted expert on both engines (success, return, speed).
+    `python tools/parity.py` adds the engine gap."""
     ids = env_id or available_ids()
     results = Table("env", "backend", "success", "mean return", "mean length", "steps/s", title="scripted experts on both engines")
     with Progress(console=console, transient=True) as progress:

@@ -17,7 +17,7 @@ import gymnasium
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from benchmark import cpu_rate, report  # noqa: E402
+from benchmark import report  # noqa: E402
 
 import simsuite  # noqa: E402,F401
 
@@ -25,7 +25,7 @@ IDS = ("SimSuite/Grasp-v0", "SimSuite/UAV-v0", "SimSuite/Nav-v0", "SimSuite/Driv
 
 
 def measure(env_id: str, backend: str, randomize: bool, steps: int, resets: int) -> tuple[float, float]:
-    """(median reset time [ms] on the compiled world, steps per CPU second)."""
+    """(median reset time [ms] on the compiled world, steps per CPU second of stepping)."""
     # grasp/nav/drive rebuild their world on a new seed or every few episodes: keep it to time parameter resets
     options = {"rebuild_every": 10_000} if "Grasp" in env_id else {"episodes_per_plan": 10_000} if "Nav" in env_id else \
         {"episodes_per_world": 10_000} if "Drive" in env_id else {}
@@ -37,14 +37,18 @@ def measure(env_id: str, backend: str, randomize: bool, steps: int, resets: int)
         env.reset()
         times.append(time.perf_counter() - t0)
     action = np.zeros(env.action_space.shape, np.float32)
-
-    def step() -> None:
-        if env.step(action)[2]:
-            env.reset()
-
-    rate = cpu_rate(step, steps)
+    best = 0.0
+    for _ in range(3):  # steps only: resets (timed above) happen outside the clock
+        spent = 0.0
+        for _ in range(steps):
+            t0 = time.process_time()
+            done = env.step(action)[2]
+            spent += time.process_time() - t0
+            if done:
+                env.reset()
+        best = max(best, steps / max(spent, 1e-9))
     env.close()
-    return 1e3 * float(np.median(times)), rate
+    return 1e3 * float(np.median(times)), best
 
 
 def main() -> None:

@@ -67,8 +67,8 @@ def write_report(out: Path, env_id: str, result: FitResult, truth: Mapping[str, 
     plt.close(fig)
 
     lines = [f"# Calibration of {env_id}", "",
-             f"Method: CMA-ES over truncated-normal (μ, log σ), DROPO one-step likelihood. "
-             f"{result.evaluations} candidates, {result.sim_steps:,} simulated control steps, {result.wall_s:.0f} s wall-clock.",
+             f"Method: {meta.get('method', 'CMA-ES over truncated-normal (μ, log σ), DROPO one-step likelihood')}. "
+             f"{result.evaluations:,} candidates or simulations, {result.sim_steps:,} simulated control steps, {result.wall_s:.0f} s wall-clock.",
              f"Data: {meta.get('data', '')}", "",
              "| parameter | unit | prior | fitted mean ± σ | truth | rel. error | identified |", "|---|---|---|---|---|---|---|"]
     for name in names:

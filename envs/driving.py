@@ -243,6 +243,22 @@ class DriveTask(Task):
         snap = self._refresh(backend)
         return bool(snap["finished"] and not self._collided and snap["lane_distance"] <= self.config.in_lane_m)
 
+    # -- full state (with the engine's): rate-limited inputs and progress bookkeeping ------
+    def get_state(self) -> np.ndarray:
+        """Inputs, and the bookkeeping as it was before the latest snapshot, so that restoring
+        recomputes that snapshot exactly (the LIDAR ring included)."""
+        hint, prev, prev_s, collided, ring, rays = self._before_snap
+        return np.array([self.steer_rad, self.pedal, *self.last_action, hint, *prev, prev_s, float(collided), ring, *rays])
+
+    def set_state(self, backend: Backend, state: np.ndarray) -> None:
+        s = np.asarray(state, dtype=np.float64)
+        self.steer_rad, self.pedal, self.last_action = float(s[0]), float(s[1]), s[2:4].copy()
+        self._hint, self._prev, self._prev_s = int(s[4]), tuple(s[5:8].tolist()), float(s[8])
+        self._collided, self._steps_since_ring = bool(s[9]), int(s[10])
+        self._snap = {**self._snap, "rays": s[11:].copy()}
+        self._snap_time = None
+        self._refresh(backend)
+
     #: road-wheel angle / commanded angle: a steering ratio or servo calibration error
     steering_gain: float = 1.0
 
@@ -304,6 +320,9 @@ class DriveTask(Task):
         if t == self._snap_time:
             return self._snap
         route, cfg, dt = self.route, self.config, self.control_dt_s
+        old = getattr(self, "_snap", None)
+        rays = np.asarray(old["rays"], dtype=np.float64) if old is not None else np.zeros(len(self._ring_dirs))
+        self._before_snap = (self._hint, self._prev, self._prev_s, self._collided, self._steps_since_ring, rays)
         pos, quat = backend.body_pose(self.names["chassis"])
         w, qx, qy, qz = (float(q) for q in quat)
         yaw = math.atan2(2 * (w * qz + qx * qy), 1 - 2 * (qy * qy + qz * qz))

@@ -66,12 +66,12 @@ def test_corrupted_truncated_and_mismatched_files(tmp_path):
         load_rollout(tmp_path / "missing.npz")
 
 
-@pytest.mark.parametrize("latency_s", [0.0, 0.04])
-def test_env_state_replays_exactly(backend_name, latency_s):
+@pytest.mark.parametrize("env_id, latency_s", [("SimSuite/UAV-v0", 0.0), ("SimSuite/UAV-v0", 0.04), ("SimSuite/Drive-v0", 0.03)])
+def test_env_state_replays_exactly(backend_name, env_id, latency_s):
     """Reset to a recorded state and replay the actions: the same observations."""
-    env = gymnasium.make("SimSuite/UAV-v0", backend=backend_name)
+    env = gymnasium.make(env_id, backend=backend_name)
     (rollout,) = collect(env, make_expert, 1, 40, seed=3, params={"actuation.latency_s": latency_s}, noise=0.02)
-    env.reset(seed=99, options={"params": {"actuation.latency_s": latency_s}})
+    env.reset(seed=3, options={"params": {"actuation.latency_s": latency_s}})  # the rollout's world
     env.unwrapped.set_state(rollout.states[20])
     replay = [env.step(a)[0] for a in rollout.actions[20:]]
     np.testing.assert_array_equal(np.array(replay), rollout.obs[21:])

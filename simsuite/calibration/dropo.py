@@ -34,10 +34,11 @@ class Transitions:
     states: np.ndarray
     actions: np.ndarray
     next_obs: np.ndarray
+    seeds: np.ndarray | None = None  # the episode seed of each (procedural worlds are rebuilt from it)
 
     @classmethod
     def from_rollouts(cls, rollouts: Sequence[Rollout], every: int = 1, skip: int = 5) -> "Transitions":
-        s, a, o = [], [], []
+        s, a, o, seeds = [], [], [], []
         for r in rollouts:
             if r.states is None:
                 raise ValueError(f"rollout of {r.env_id} has no states; DROPO needs states to reset to")
@@ -45,7 +46,11 @@ class Transitions:
             s.append(r.states[idx])
             a.append(r.actions[idx])
             o.append(r.obs_array()[idx + 1])
-        return cls(np.concatenate(s), np.concatenate(a), np.concatenate(o).astype(np.float64))
+            seeds.append(np.full(len(idx), int(r.meta.get("seed", 0))))
+        return cls(np.concatenate(s), np.concatenate(a), np.concatenate(o).astype(np.float64), np.concatenate(seeds))
+
+    def subset(self, idx: np.ndarray) -> "Transitions":
+        return Transitions(self.states[idx], self.actions[idx], self.next_obs[idx], None if self.seeds is None else self.seeds[idx])
 
     def __len__(self) -> int:
         return len(self.states)
@@ -94,10 +99,16 @@ def _init_worker(make_env: Callable[[], gymnasium.Env], transitions: Transitions
 
 
 def predict(env, names: list[str], values: np.ndarray, transitions: Transitions) -> np.ndarray:
-    """Next observations for every transition under one parameter set."""
-    env.reset(seed=0, options={"params": dict(zip(names, values.tolist()))})
+    """Next observations for every transition under one parameter set. The env is reset
+    with each rollout's seed first, so procedural worlds are the ones the states belong to."""
+    params = {"params": dict(zip(names, values.tolist()))}
+    seeds = transitions.seeds if transitions.seeds is not None else np.zeros(len(transitions), int)
     out = np.empty_like(transitions.next_obs)
-    for i, (state, action) in enumerate(zip(transitions.states, transitions.actions)):
+    current = None
+    for i, (state, action, seed) in enumerate(zip(transitions.states, transitions.actions, seeds)):
+        if seed != current:
+            env.reset(seed=int(seed), options=params)
+            current = seed
         env.set_state(state)
         out[i] = env.step(action)[0]
     return out

@@ -76,7 +76,7 @@ def fit_npe(make_env: Callable[[], gymnasium.Env], rollouts: Sequence[Rollout], 
     torch.manual_seed(seed)
     all_tr = Transitions.from_rollouts(rollouts)
     pick = np.linspace(0, len(all_tr) - 1, k_transitions).round().astype(int)
-    tr = Transitions(all_tr.states[pick], all_tr.actions[pick], all_tr.next_obs[pick])
+    tr = all_tr.subset(pick)
     dims = np.asarray(dims)
     x_o = torch.tensor(tr.next_obs[:, dims].ravel(), dtype=torch.float32)
     lows, highs = prior.subset(names).bounds()

@@ -145,7 +145,7 @@ def _ppo(out: Path, distributions, reality, timesteps: int, seed: int, episodes:
     results = {}
     for label, space in distributions.items():
         console.print(f"PPO on {label} ({timesteps:,} steps)")
-        run = train(ENV_ID, "uav", randomize=space if space is not None else False, timesteps=timesteps, seed=seed,
+        run = train(ENV_ID, None, randomize=space if space is not None else False, timesteps=timesteps, seed=seed,
                     out_dir=out / "ppo" / label.replace(" ", "_"))
         res = evaluate(run, episodes=episodes, params=reality, target="proxy:hidden")
         results[f"PPO, {label}"] = {"success": res.success_rate, "ci95": list(res.success_ci), "return_mean": res.mean_return,

@@ -51,7 +51,7 @@ def load_config(config: str | Path | Mapping[str, Any] | None = None, env_id: st
         data, source = copy.deepcopy(dict(config)), "config"
     else:
         path = Path(config)
-        if not path.suffix and not path.exists():
+        if not path.is_file() and (CONFIG_DIR / f"{config}.yaml").is_file():  # a shipped config by name
             path = CONFIG_DIR / f"{config}.yaml"
         if not path.is_file():
             known = sorted(p.stem for p in CONFIG_DIR.glob("*.yaml"))

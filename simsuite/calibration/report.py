@@ -71,13 +71,20 @@ def write_report(out: Path, env_id: str, result: FitResult, truth: Mapping[str, 
              f"{result.evaluations:,} candidates or simulations, {result.sim_steps:,} simulated control steps, {result.wall_s:.0f} s wall-clock.",
              f"Data: {meta.get('data', '')}", "",
              "| parameter | unit | prior | fitted mean ± σ | truth | rel. error | identified |", "|---|---|---|---|---|---|---|"]
+    posterior = "NPE" in str(meta.get("method", ""))
+
+    def identified(name: str) -> str:
+        if not posterior:  # DROPO's σ is the width that best explains the data's spread, not an uncertainty
+            return "(use --method npe)"
+        return "yes" if result.identifiable(name) else "no: about as wide as the prior"
+
     for name in names:
         p = result.prior[name]
         mu, sd = result.mean[name], result.std[name]
         t = truth.get(name) if truth else None
         rel = "" if t is None else (f"{abs(mu - t) * 1e3:.1f} ms (abs)" if name.endswith("latency_s") else f"{abs(mu - t) / abs(t) * 100:.1f} %")
         lines.append(f"| {name} | {p.unit} | [{p.low:.4g}, {p.high:.4g}] | {mu:.4g} ± {sd:.2g} | {'' if t is None else f'{t:.4g}'} | {rel} | "
-                     f"{'yes' if result.identifiable(name) else 'no: about as wide as the prior'} |")
+                     f"{identified(name)} |")
     lines += ["", "One-step prediction error from the real states (RMS, observation units):", ""]
     lines += [f"- {k}: {v:.5f}" for k, v in errors.items()]
     lines += ["", "![convergence](convergence.png)", "", "![marginals](marginals.png)", "",

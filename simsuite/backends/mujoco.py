@@ -208,13 +208,16 @@ class MujocoBackend(Backend):
         if self._pending_xfrc and not keep_forces:
             d.xfrc_applied[:] = 0.0
             self._pending_xfrc = False
-        count = self._bad_state_count()
-        if count != self._warnings_seen:
-            self._diverged = True
-            self._warnings_seen = count
 
     @property
     def diverged(self) -> bool:
+        """Read once per control step, not per step call: MuJoCo's bad-state warning
+        counters only grow, so one look sees every blow-up since the last."""
+        if not self._diverged and self.data is not None:
+            count = self._bad_state_count()
+            if count != self._warnings_seen:
+                self._diverged = True
+                self._warnings_seen = count
         return self._diverged
 
     def close(self) -> None:

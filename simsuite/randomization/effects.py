@@ -110,5 +110,9 @@ class Effects:
         sigma = self.values["observation.noise_std"]
         if sigma <= 0:
             return obs
-        noisy = obs + sigma * rng.standard_normal(obs.shape)
-        return np.minimum(np.maximum(noisy, low), high).astype(obs.dtype)
+        noisy = rng.standard_normal(obs.shape)  # in place from here: this runs every step
+        noisy *= sigma
+        noisy += obs
+        np.maximum(noisy, low, out=noisy)
+        np.minimum(noisy, high, out=noisy)
+        return noisy.astype(obs.dtype, copy=False)

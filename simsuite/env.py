@@ -187,21 +187,54 @@ class SimEnv(gymnasium.Env):
         return obs, float(sum(terms.values())), terminated, False, info
 
     # -- full state, for calibration: engine + task + latency queue --------------------------
-    def get_state(self) -> np.ndarray:
+    def get_state(self, portable: bool = False) -> np.ndarray:
         """The whole simulation state as one flat array (engine state, the task's own state,
-        the recent actions): :meth:`set_state` restores it exactly under the same parameters."""
-        return np.concatenate([self.backend.get_state(), self.task.get_state(), self._effects.get_state()])
+        the recent actions): :meth:`set_state` restores it exactly under the same parameters.
+        ``portable``: the engine part as named body poses, velocities and joint states, which
+        the other engine can restore too (no contact caches, so close rather than exact)."""
+        engine = self._portable_state() if portable else self.backend.get_state()
+        return np.concatenate([engine, self.task.get_state(), self._effects.get_state()])
 
-    def set_state(self, state: np.ndarray) -> Any:
+    def _portable_layout(self) -> tuple[list[str], list[str]]:
+        scene = self.backend.scene
+        free = [b.name for b, _, _ in scene.walk() if b.is_free]
+        joints = [b.joint.name for b, _, _ in scene.walk() if b.joint is not None and not b.is_free]
+        return free, joints
+
+    def _portable_state(self) -> np.ndarray:
+        """[pos, quat, linear and angular velocity of each free body; q, q̇ of each joint]."""
+        backend = self.backend
+        free, joints = self._portable_layout()
+        parts = [np.concatenate([*backend.body_pose(b), *backend.body_velocity(b)]) for b in free]
+        if joints:
+            q, qd = backend.joint_states(joints)
+            parts += [q, qd]
+        return np.concatenate(parts) if parts else np.zeros(0)
+
+    def _set_portable_state(self, state: np.ndarray) -> None:
+        backend = self.backend
+        free, joints = self._portable_layout()
+        for i, b in enumerate(free):
+            x = state[13 * i:13 * i + 13]
+            backend.set_body_pose(b, x[0:3], x[3:7])
+            backend.set_body_velocity(b, x[7:10], x[10:13])
+        k = 13 * len(free)
+        for j, name in enumerate(joints):
+            backend.set_joint_position(name, float(state[k + j]), float(state[k + len(joints) + j]))
+
+    def set_state(self, state: np.ndarray, portable: bool = False) -> Any:
         """Restore :meth:`get_state` (after a reset, under the parameters then in force);
         returns the observation there. Sensors restart their noise from here."""
         state = np.asarray(state, dtype=np.float64)
-        n_engine = len(self.backend.get_state())
+        n_engine = len(self._portable_state() if portable else self.backend.get_state())
         n_task = len(self.task.get_state())
         n_fx = len(self._effects.get_state())
         if state.shape != (n_engine + n_task + n_fx,):
             raise ValueError(f"state must have shape ({n_engine + n_task + n_fx},), got {state.shape}")
-        self.backend.set_state(state[:n_engine])
+        if portable:
+            self._set_portable_state(state[:n_engine])
+        else:
+            self.backend.set_state(state[:n_engine])
         self.task.set_state(self.backend, state[n_engine:n_engine + n_task])
         fx = self._effects
         fx.set_state(state[n_engine + n_task:])

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.progress import Progress
 
 console = Console()
+SENSOR_NOISE = {"observation.noise_std": 0.005}  # what the proxies add that no simulator space models
 OBS_DIMS = {"SimSuite/UAV-v0": list(range(12, 18))}  # NPE summaries: velocity and body rates
 DEFAULT_NAMES = {
     "SimSuite/UAV-v0": ["quadrotor.mass_kg", "motor.kf", "drag.xy_n_s_m", "actuation.latency_s"],
@@ -74,15 +75,15 @@ def calibrate(
         rng = np.random.default_rng(seed)
         if proxy == "hidden":
             truth = draw_hidden(prior, names, rng, 0.3, {"actuation.latency_s": (0.0, 0.04)})
-            hidden, reality = dict(truth, **{"observation.noise_std": 0.005}), env
-        elif proxy == "backend":
-            hidden, reality = {}, gymnasium.make(env_id, backend="pybullet" if backend == "mujoco" else "mujoco")
+            hidden, reality = {**truth, **SENSOR_NOISE}, env
+        elif proxy == "backend":  # the other engine, recorded in engine-neutral states
+            hidden, reality = dict(SENSOR_NOISE), gymnasium.make(env_id, backend="pybullet" if backend == "mujoco" else "mujoco")
         else:
             raise typer.BadParameter(f"unknown proxy {proxy!r}; choose 'hidden' or 'backend'")
         with Progress(console=console) as bar:
             task = bar.add_task(f"proxy reality ({proxy}): rollouts", total=rollouts)
             data = collect(reality, make_expert, rollouts, steps, seed=1000 + seed, params=hidden, noise=0.02,
-                           source=f"proxy:{proxy}", progress=lambda k: bar.update(task, completed=k))
+                           source=f"proxy:{proxy}", progress=lambda k: bar.update(task, completed=k), portable=proxy == "backend")
         label = f"{len(data)} PROXY rollouts ({proxy}{', hidden truth' if truth else ''}), {sum(r.steps for r in data)} steps"
         out.mkdir(parents=True, exist_ok=True)
         for k, r in enumerate(data):

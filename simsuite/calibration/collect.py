@@ -50,9 +50,10 @@ def excited(policy: Policy, action_space: gymnasium.spaces.Box, rng: np.random.G
 
 def collect(env: gymnasium.Env, make_policy: Callable[[gymnasium.Env], Policy], n: int, steps: int, seed: int,
             params: Mapping[str, Any] | None = None, noise: float = 0.05, source: str = "sim",
-            progress: Callable[[int], None] | None = None) -> list[Rollout]:
+            progress: Callable[[int], None] | None = None, portable: bool = False) -> list[Rollout]:
     """``n`` rollouts of at most ``steps`` control steps, with exact env states recorded.
-    ``params`` (the hidden truth for a proxy) are set at each reset."""
+    ``params`` (the hidden truth for a proxy) are set at each reset. ``portable``: record
+    engine-neutral states (another engine's simulator can be reset to them)."""
     sim = env.unwrapped
     rng = np.random.default_rng(seed)
     out = []
@@ -60,17 +61,17 @@ def collect(env: gymnasium.Env, make_policy: Callable[[gymnasium.Env], Policy], 
         obs, info = env.reset(seed=seed + k, options={"params": dict(params or {})})
         in_force = dict(info.get("params", {}))
         policy = excited(make_policy(env), env.action_space, rng, noise)
-        t, observations, actions, states = [sim.backend.time_s], [obs], [], [sim.get_state()]
+        t, observations, actions, states = [sim.backend.time_s], [obs], [], [sim.get_state(portable)]
         for _ in range(steps):
             action = policy(obs)
             obs, _, terminated, truncated, info = env.step(action)
             t.append(sim.backend.time_s)
             observations.append(obs)
             actions.append(action)
-            states.append(sim.get_state())
+            states.append(sim.get_state(portable))
             if terminated or truncated:
                 break
-        meta = {"source": source, "backend": sim.backend_name, "seed": seed + k, "env_state_layout": "SimEnv.get_state"}
+        meta = {"source": source, "backend": sim.backend_name, "seed": seed + k, "env_state_layout": "portable" if portable else "SimEnv.get_state"}
         out.append(Rollout(env.spec.id if env.spec else type(sim.task).__name__, np.array(t), np.array(observations),
                            np.array(actions), np.array(states), in_force, meta))
         if progress:

@@ -35,10 +35,14 @@ class Transitions:
     actions: np.ndarray
     next_obs: np.ndarray
     seeds: np.ndarray | None = None  # the episode seed of each (procedural worlds are rebuilt from it)
+    portable: bool = False  # engine-neutral states (recorded on another engine)
 
     @classmethod
     def from_rollouts(cls, rollouts: Sequence[Rollout], every: int = 1, skip: int = 5) -> "Transitions":
         s, a, o, seeds = [], [], [], []
+        layouts = {r.meta.get("env_state_layout", "SimEnv.get_state") for r in rollouts}
+        if len(layouts) > 1:
+            raise ValueError(f"rollouts mix state layouts {sorted(layouts)}")
         for r in rollouts:
             if r.states is None:
                 raise ValueError(f"rollout of {r.env_id} has no states; DROPO needs states to reset to")
@@ -47,10 +51,12 @@ class Transitions:
             a.append(r.actions[idx])
             o.append(r.obs_array()[idx + 1])
             seeds.append(np.full(len(idx), int(r.meta.get("seed", 0))))
-        return cls(np.concatenate(s), np.concatenate(a), np.concatenate(o).astype(np.float64), np.concatenate(seeds))
+        return cls(np.concatenate(s), np.concatenate(a), np.concatenate(o).astype(np.float64), np.concatenate(seeds),
+                   layouts == {"portable"})
 
     def subset(self, idx: np.ndarray) -> "Transitions":
-        return Transitions(self.states[idx], self.actions[idx], self.next_obs[idx], None if self.seeds is None else self.seeds[idx])
+        return Transitions(self.states[idx], self.actions[idx], self.next_obs[idx],
+                           None if self.seeds is None else self.seeds[idx], self.portable)
 
     def __len__(self) -> int:
         return len(self.states)
@@ -109,7 +115,7 @@ def predict(env, names: list[str], values: np.ndarray, transitions: Transitions)
         if seed != current:
             env.reset(seed=int(seed), options=params)
             current = seed
-        env.set_state(state)
+        env.set_state(state, portable=transitions.portable)
         out[i] = env.step(action)[0]
     return out
 

@@ -49,7 +49,7 @@ class Transitions:
             idx = np.arange(skip, r.steps, every)
             s.append(r.states[idx])
             a.append(r.actions[idx])
-            o.append(r.obs_array()[idx + 1])
+            o.append(_state_obs(r)[idx + 1])
             seeds.append(np.full(len(idx), int(r.meta.get("seed", 0))))
         return cls(np.concatenate(s), np.concatenate(a), np.concatenate(o).astype(np.float64), np.concatenate(seeds),
                    layouts == {"portable"})
@@ -60,6 +60,16 @@ class Transitions:
 
     def __len__(self) -> int:
         return len(self.states)
+
+
+def _state_obs(rollout: Rollout) -> np.ndarray:
+    """The task's state vector: the observation itself, or its ``state`` entry when the
+    rollout observed several modalities (e.g. a ROS bridge session with LIDAR and IMU)."""
+    if isinstance(rollout.obs, dict):
+        if "state" not in rollout.obs:
+            raise ValueError(f"rollout observations {sorted(rollout.obs)} have no 'state' entry to calibrate against")
+        return rollout.obs["state"]
+    return rollout.obs
 
 
 @dataclass

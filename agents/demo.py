@@ -5,7 +5,8 @@ drag and motor latency drawn ±30 % / 0–40 ms off nominal, plus sensor noise; 
 proxy in the outputs):
 
 1. collect rollouts on the proxy with the scripted expert (nominal model, exploration noise);
-2. calibrate: CMA-ES fit of a truncated-normal distribution (DROPO likelihood);
+2. calibrate: CMA-ES fit of a truncated-normal distribution (DROPO likelihood), tune the
+   controller on it, collect new rollouts with that controller and refit (``iterations``);
 3. tune a controller for each distribution: nominal parameters, wide uniform randomization
    (the family's default space) and the fitted distribution (:mod:`simsuite.agents.tune_uav`);
    optionally (``--ppo-timesteps``) train a PPO policy on each with Stable-Baselines3;
@@ -27,6 +28,7 @@ from rich.console import Console
 from rich.progress import Progress
 
 from simsuite.agents.evaluate import wilson_interval
+from simsuite.agents.expert_uav import make_uav_expert
 from simsuite.agents.experts import make_expert
 from simsuite.agents.tune_uav import episode, tune
 from simsuite.calibration.collect import collect, draw_hidden
@@ -38,8 +40,8 @@ ENV_ID = "SimSuite/UAV-v0"
 NAMES = ["quadrotor.mass_kg", "motor.kf", "drag.xy_n_s_m", "actuation.latency_s"]
 SENSOR_NOISE = {"observation.noise_std": 0.005}  # the proxy's, which no simulator space models
 SETTINGS = {  # proxy instances, rollouts, fit generations and stride, tuning budget, evaluation episodes
-    "quick": dict(instances=1, rollouts=3, fit_generations=6, every=6, tune_generations=3, tune_samples=3, episodes=10),
-    "default": dict(instances=3, rollouts=5, fit_generations=20, every=3, tune_generations=8, tune_samples=6, episodes=30),
+    "quick": dict(instances=1, iterations=1, rollouts=3, fit_generations=6, every=6, tune_generations=3, tune_samples=3, episodes=10),
+    "default": dict(instances=3, iterations=2, rollouts=3, fit_generations=20, every=3, tune_generations=8, tune_samples=6, episodes=30),
 }
 
 
@@ -72,20 +74,37 @@ def _instance(out: Path, cfg: dict[str, Any], seed: int, ppo_timesteps: int, con
     truth = draw_hidden(prior, NAMES, np.random.default_rng(seed), 0.3, {"actuation.latency_s": (0.0, 0.04)})
     reality = {**truth, **SENSOR_NOISE}
     timings: dict[str, float] = {}
+    timings = dict.fromkeys(("collect", "calibrate", "tune"), 0.0)
+    data: list = []
+    calibrated: dict[str, Any] | None = None
+    iterations = []
     with Progress(console=console) as bar:
-        t0 = time.perf_counter()
-        task = bar.add_task("1/4 proxy reality: rollouts", total=cfg["rollouts"])
-        data = collect(env, make_expert, cfg["rollouts"], 250, seed=1000 + seed, params=reality, noise=0.02,
-                       source="proxy:hidden", progress=lambda k: bar.update(task, completed=k))
-        for k, r in enumerate(data):
-            r.save(out / "rollouts" / f"proxy_{k:02d}.npz")
-        timings["collect"] = time.perf_counter() - t0
+        for it in range(cfg["iterations"]):
+            step = f"[{it + 1}/{cfg['iterations']}]"
+            # first rollouts with the expert on its nominal model; later ones with the controller tuned on the fit
+            policy = make_expert if calibrated is None else (lambda e, c=calibrated: make_uav_expert(e, c["model"], c["gains"]))
+            t0 = time.perf_counter()
+            task = bar.add_task(f"{step} proxy reality: rollouts", total=cfg["rollouts"])
+            new = collect(env, policy, cfg["rollouts"], 250, seed=1000 + seed + 100 * it, params=reality, noise=0.02,
+                          source="proxy:hidden", progress=lambda k: bar.update(task, completed=k))
+            for k, r in enumerate(new):
+                r.save(out / "rollouts" / f"proxy_it{it + 1}_{k:02d}.npz")
+            data += new
+            timings["collect"] += time.perf_counter() - t0
 
-        t0 = time.perf_counter()
-        task = bar.add_task("2/4 calibrate (CMA-ES)", total=cfg["fit_generations"])
-        fit = fit_cmaes(lambda: gymnasium.make(ENV_ID), data, prior, NAMES, seed=seed, generations=cfg["fit_generations"],
-                        k_samples=3, every=cfg["every"], obs_floor=0.005, progress=lambda g, v: bar.update(task, completed=g))
-        timings["calibrate"] = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            task = bar.add_task(f"{step} calibrate (CMA-ES) on {len(data)} rollouts", total=cfg["fit_generations"])
+            fit = fit_cmaes(lambda: gymnasium.make(ENV_ID), data, prior, NAMES, seed=seed, generations=cfg["fit_generations"],
+                            k_samples=3, every=cfg["every"], obs_floor=0.005, progress=lambda g, v: bar.update(task, completed=g))
+            timings["calibrate"] += time.perf_counter() - t0
+
+            t0 = time.perf_counter()
+            task = bar.add_task(f"{step} tune the controller on the fit", total=cfg["tune_generations"])
+            calibrated = tune(ENV_ID, fit.space().subset(NAMES), seed=seed, samples=cfg["tune_samples"],
+                              generations=cfg["tune_generations"], progress=lambda g: bar.advance(task))
+            timings["tune"] += time.perf_counter() - t0
+            iterations.append({"iteration": it + 1, "rollouts": len(data), "mean": fit.mean, "std": fit.std})
+
         fitted = fit.space()
         check = Transitions.from_rollouts(data, every=cfg["every"])
         errors = {"nominal parameters": one_step_error(env, NAMES, {n: prior[n].nominal for n in NAMES}, check),
@@ -98,15 +117,16 @@ def _instance(out: Path, cfg: dict[str, Any], seed: int, ppo_timesteps: int, con
                                                        "calibrated": fitted.subset(NAMES)}
         t0 = time.perf_counter()
         controllers = {}
-        task = bar.add_task("3/4 tune a controller per distribution", total=len(distributions) * cfg["tune_generations"])
-        for label, space in distributions.items():
+        task = bar.add_task("tune the baselines (nominal, wide uniform)", total=2 * cfg["tune_generations"])
+        for label, space in list(distributions.items())[:2]:
             controllers[label] = tune(ENV_ID, space, seed=seed, samples=cfg["tune_samples"], generations=cfg["tune_generations"],
                                       progress=lambda g: bar.advance(task))
-        timings["tune"] = time.perf_counter() - t0
+        controllers["calibrated"] = calibrated
+        timings["tune"] += time.perf_counter() - t0
 
         t0 = time.perf_counter()
         results = {}
-        task = bar.add_task("4/4 evaluate on the proxy reality", total=len(controllers) * cfg["episodes"])
+        task = bar.add_task("evaluate on the proxy reality", total=len(controllers) * cfg["episodes"])
         for label, ctrl in controllers.items():
             runs = []
             for k in range(cfg["episodes"]):
@@ -121,7 +141,8 @@ def _instance(out: Path, cfg: dict[str, Any], seed: int, ppo_timesteps: int, con
         timings["ppo"] = time.perf_counter() - t0
     video = _video(out / "calibrated_on_proxy.mp4", env, reality, controllers["calibrated"])
     timings["total"] = time.perf_counter() - t_start
-    summary = {"truth": truth, "fitted_mean": fit.mean, "fitted_std": fit.std, "results": results, "controllers": controllers,
+    summary = {"truth": truth, "fitted_mean": fit.mean, "fitted_std": fit.std, "iterations": iterations,
+               "results": results, "controllers": controllers,
                "errors": errors, "timings_s": timings, "seed": seed}
     (out / "summary.json").write_text(json.dumps(summary, indent=2))
     _report(out, summary, video)
@@ -230,6 +251,11 @@ def _report(out: Path, s: dict[str, Any], video: Path | None) -> Path:
         t, m, sd = s["truth"][name], s["fitted_mean"][name], s["fitted_std"][name]
         err = f"{abs(m - t) * 1e3:.1f} ms" if name.endswith("latency_s") else f"{abs(m - t) / t * 100:.1f} %"
         lines.append(f"| {name} | {t:.4g} | {m:.4g} ± {sd:.2g} | {err} |")
+    if len(s["iterations"]) > 1:
+        lines += ["", "Estimates per loop iteration (rollouts with the controller tuned on the previous fit):", "",
+                  "| iteration | rollouts | " + " | ".join(NAMES) + " |", "|---|---|" + "---|" * len(NAMES)]
+        lines += [f"| {h['iteration']} | {h['rollouts']} | " + " | ".join(f"{h['mean'][n]:.4g}" for n in NAMES) + " |"
+                  for h in s["iterations"]]
     lines += ["", "One-step prediction error from the proxy's states (RMS, observation units): "
               + ", ".join(f"{k} {v:.4f}" for k, v in s["errors"].items()) + ".",
               "Details, convergence and marginals: [calibration/report.md](calibration/report.md).", "",

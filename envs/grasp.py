@@ -198,6 +198,22 @@ class GraspTask(Task):
         self._bodies = {name: backend.body_index(name) for name in (EE_BODY, self.target.name)}
         self._hold, self._fresh, self._stepped, self._fallen = 0, False, False, False
 
+    # -- full state (with the engine's): joint commands and episode bookkeeping ------------
+    def get_state(self) -> np.ndarray:
+        return np.concatenate([self._q_cmd, [self._finger_cmd, self._yaw], self._goal,
+                               [self._hold, float(self._stepped), float(self._fallen)]])
+
+    def set_state(self, backend: Backend, state: np.ndarray) -> None:
+        s = np.asarray(state, dtype=np.float64)
+        n = len(self._q_cmd)
+        self._q_cmd = s[:n].copy()
+        self._finger_cmd, self._yaw = float(s[n]), float(s[n + 1])
+        self._goal = s[n + 2:n + 5].copy()
+        self._hold, self._stepped, self._fallen = int(s[n + 5]), bool(s[n + 6]), bool(s[n + 7])
+        self._frames = self.kinematics.frames(self._q_cmd)
+        self._send_targets(backend)
+        self._fresh = False
+
     # -- control -----------------------------------------------------------------------
     def apply_action(self, backend: Backend, action: np.ndarray) -> None:
         """The goal is relative to the measured hand (as gymnasium-robotics' Fetch does):

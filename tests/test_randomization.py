@@ -280,3 +280,30 @@ def test_wrapper_form_and_file_form_draw_the_same(tmp_path):
     direct = gymnasium.make("SimSuite/UAV-v0", randomize=path)
     _, info3 = direct.reset(seed=5)
     assert set(info3["params"]) == set(space.names)
+
+
+@pytest.mark.parametrize("prop, check", [("torsional_friction", "spin"), ("rolling_friction", "roll")])
+def test_torsional_and_rolling_friction_slow_what_they_name(make, backend_name, prop, check):
+    """A ball rolling along x while spinning about z: torsional friction stops the spin,
+    rolling friction slows the roll. The floor's coefficients follow each engine's combination
+    rule (MuJoCo r₁·r₂; Bullet r₁·μ₂ + μ₁·r₂, so the floor's own values are 0 there)."""
+    from simsuite.scene import Body, Geom, Joint, Scene
+
+    floor_r = 1.0 if backend_name == "mujoco" else 0.0
+    scene = Scene(name="spin", timestep_s=0.002)
+    scene.add(Body("floor", geoms=[Geom("floor_plane", "plane", (0.0, 0.0), friction=1.0, torsional_friction=floor_r,
+                                        rolling_friction=floor_r)]))
+    scene.add(Body("ball", pos=(0.0, 0.0, 0.05), joint=Joint("ball_free", "free"), geoms=[Geom("ball_geom", "sphere", (0.05,))]))
+    backend = make(scene)
+    results = []
+    for value in (0.0, 0.01):
+        backend.reset()
+        backend.step(50)
+        backend.set_param(f"ball.{prop}", value)
+        assert backend.get_param(f"ball.{prop}") == value
+        backend.set_body_velocity("ball", (1.0, 0.0, 0.0), (0.0, 20.0, 5.0))
+        backend.step(250)
+        v, w = backend.body_velocity("ball")
+        results.append(abs(w[2]) if check == "spin" else v[0])
+    assert results[0] > 0.8 * (5.0 if check == "spin" else 1.0), results  # free: keeps going
+    assert results[1] < 0.5 * results[0], results

@@ -14,7 +14,9 @@ Parameter names (``get_param`` / ``set_param``), all SI:
 ``<body>.restitution``          restitution of all the body's geoms
 ``<body>.linear_damping``       [1/s]
 ``<body>.angular_damping``      [1/s]
-``<geom>.friction``             sliding friction of one geom
+``<body>.torsional_friction``   [m] spin friction of all the body's geoms (product rule)
+``<body>.rolling_friction``     [m] rolling friction of all the body's geoms (product rule)
+``<geom>.friction``             sliding friction of one geom (also its torsional/rolling)
 ``<geom>.restitution``          restitution of one geom
 ``<joint>.damping``             [N·m·s/rad] or [N·s/m]
 ``<actuator>.gain``             multiplier on the actuator's compiled gains (kp, kv, gear)

@@ -45,6 +45,7 @@ _GEOM_TYPE = {
 _JOINT_TYPE = {"hinge": mujoco.mjtJoint.mjJNT_HINGE, "slide": mujoco.mjtJoint.mjJNT_SLIDE}
 # everything integration needs except forces from apply_force: those act for one step call
 # (or are carried by keep_forces), as on PyBullet, and a restored state starts without them
+_SURFACE = ("friction", "restitution", "torsional_friction", "rolling_friction")
 _STATE_SPEC = int(mujoco.mjtState.mjSTATE_INTEGRATION) & ~int(mujoco.mjtState.mjSTATE_XFRC_APPLIED)
 _BAD_STATE_WARNINGS = [
     int(mujoco.mjtWarning.mjWARN_BADQPOS),
@@ -97,6 +98,11 @@ class MujocoBackend(Backend):
         }
         self._geom_friction = {g.name: g.friction for g, _, _ in colliding}
         self._geom_restitution = {g.name: g.restitution for g, _, _ in colliding}
+        self._surface = {  # per-geom surface tables; contacts use the product of the two geoms'
+            "friction": self._geom_friction, "restitution": self._geom_restitution,
+            "torsional_friction": {g.name: g.torsional_friction for g, _, _ in colliding},
+            "rolling_friction": {g.name: g.rolling_friction for g, _, _ in colliding},
+        }
         self._inertia_scale = {name: 1.0 for name in self._body_ids}
         self._update_pairs()
         self._apply_body_damping()
@@ -454,10 +460,10 @@ class MujocoBackend(Backend):
             if self.scene.body(body).is_free:
                 names += [f"{body}.linear_damping", f"{body}.angular_damping"]
             if self._geoms_of_body[body]:
-                names += [f"{body}.friction", f"{body}.restitution"]
+                names += [f"{body}.{prop}" for prop in _SURFACE]
         for geom in self._geom_friction:
             if geom not in self._body_ids:
-                names += [f"{geom}.friction", f"{geom}.restitution"]
+                names += [f"{geom}.{prop}" for prop in _SURFACE]
         names += [f"{j}.damping" for j, jid in self._joint_ids.items() if int(self.model.jnt_type[jid]) != int(mujoco.mjtJoint.mjJNT_FREE)]
         names += [f"{a}.gain" for a in self._actuator_ids]
         return names
@@ -476,8 +482,8 @@ class MujocoBackend(Backend):
             if prop == "inertia_scale":
                 return self._inertia_scale[owner]
             return float(getattr(self.scene.body(owner), prop))
-        if prop in ("friction", "restitution"):
-            table = self._geom_friction if prop == "friction" else self._geom_restitution
+        if prop in _SURFACE:
+            table = self._surface[prop]
             geoms = self._geoms_of_body.get(owner) or ([owner] if owner in table else [])
             if geoms:
                 return float(table[geoms[0]])
@@ -507,8 +513,8 @@ class MujocoBackend(Backend):
             if name not in self._param_set:
                 raise param_error(name, self._param_names)
             self._set_body_param(owner, prop, v)
-        elif prop in ("friction", "restitution") and (self._geoms_of_body.get(owner) or owner in self._geom_friction):
-            table = self._geom_friction if prop == "friction" else self._geom_restitution
+        elif prop in _SURFACE and (self._geoms_of_body.get(owner) or owner in self._geom_friction):
+            table = self._surface[prop]
             if v < 0 or (prop == "restitution" and v > 1):
                 raise BackendError(f"{name} must be >= 0 (restitution <= 1), got {v}")
             for geom in self._geoms_of_body.get(owner) or [owner]:
@@ -548,14 +554,17 @@ class MujocoBackend(Backend):
         if m.npair == 0:
             return
         by_id = {self._geom_ids[g]: g for g in self._geom_friction}
-        mu = np.zeros(m.ngeom)
-        e = np.zeros(m.ngeom)
+        mu, e, tor, rol = (np.zeros(m.ngeom) for _ in range(4))
+        table = self._surface
         for gid, name in by_id.items():
-            mu[gid], e[gid] = self._geom_friction[name], self._geom_restitution[name]
+            mu[gid], e[gid] = table["friction"][name], table["restitution"][name]
+            tor[gid], rol[gid] = table["torsional_friction"][name], table["rolling_friction"][name]
         slide = mu[self._pair_g1] * mu[self._pair_g2]
-        spin = m.geom_friction[self._pair_g1, 1] * m.geom_friction[self._pair_g2, 1]
-        roll = m.geom_friction[self._pair_g1, 2] * m.geom_friction[self._pair_g2, 2]
+        spin = tor[self._pair_g1] * tor[self._pair_g2]
+        roll = rol[self._pair_g1] * rol[self._pair_g2]
         m.pair_friction[:] = np.stack([slide, slide, spin, roll, roll], axis=1)
+        # the contact's dimension follows: rolling needs 6, torsional 4 (set at run time too)
+        m.pair_dim[:] = np.where(roll > 0, 6, np.where(spin > 0, 4, 3))
         m.pair_solref[:] = [_restitution_solref(x, m.opt.timestep) for x in e[self._pair_g1] * e[self._pair_g2]]
 
     def _apply_body_damping(self) -> None:

@@ -14,7 +14,9 @@ How a :class:`~simsuite.scene.Scene` maps onto PyBullet
 - PyBullet keeps one friction and restitution per link, and a contact uses the product of the two
   links' values (the scene's rule). A body takes its *first colliding geom's* friction,
   torsional/rolling friction and restitution; ``<geom>.friction`` on another geom of the same body
-  is stored and reported but has no effect here.
+  is stored and reported but has no effect here. Torsional and rolling friction do NOT follow the
+  product rule here: Bullet combines them as r₁·μ₂ + μ₁·r₂ (each body's rolling coefficient times
+  the other's sliding friction), where MuJoCo's contact pairs use r₁·r₂.
 - Joint damping (-d·q̇), actuators and the damping of free bodies are computed here every substep
   and applied as joint torques and external forces: a free body's drag is the force -c·m·v of its
   frame origin, acting there, and the torque -c·I·ω (MuJoCo's free-joint dof damping, which the
@@ -114,7 +116,7 @@ _ACTUATOR_KIND = {"position": _POSITION, "velocity": _VELOCITY, "torque": _TORQU
 _XYZW_TO_WXYZ = np.array([3, 0, 1, 2])
 _MASS_PARAMS = ("mass_kg", "inertia_scale")
 _DAMPING_PARAMS = ("linear_damping", "angular_damping")
-_SURFACE_PARAMS = ("friction", "restitution")
+_SURFACE_PARAMS = ("friction", "restitution", "torsional_friction", "rolling_friction")
 
 
 # ---------------------------------------------------------------------------

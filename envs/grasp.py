@@ -60,7 +60,7 @@ import gymnasium
 import numpy as np
 
 from simsuite.backends.base import Backend
-from simsuite.randomization import Param, ParamSpace
+from simsuite.randomization import Param, ParamSpace, visual_params
 from simsuite.kinematics import KinematicTree
 from simsuite.rewards import tolerance
 from simsuite.scene import Scene
@@ -309,6 +309,8 @@ class GraspTask(Task):
             Param("actuation.latency_s", 0.0, 0.0, 0.04, unit="s", doc="command-to-motor delay"),
             # Observation noise: U(0, 0.005) m-scale: object pose estimation error
             Param("observation.noise_std", 0.0, 0.0, 0.005, doc="additive, state units"),
+            # Visual (camera observations): table look, key light, camera jitter, distractors
+            *visual_params("table", (0.55, 0.4, 0.3), -0.69, 1.2),
         ])
 
     def extra_info(self, backend: Backend) -> dict:

@@ -74,7 +74,7 @@ import gymnasium
 import numpy as np
 
 from simsuite.backends.base import Backend
-from simsuite.randomization import Param, ParamSpace
+from simsuite.randomization import Param, ParamSpace, visual_params
 from simsuite.rewards import tolerance
 from simsuite.scene import Scene
 from simsuite.task import Task
@@ -328,6 +328,8 @@ class NavTask(Task):
             Param("lidar.range_noise_std_m", 0.01, 0.005, 0.03, unit="m", doc="1σ range noise"),
             # LIDAR dropout: U(0, 0.05) per beam: dark and glossy surfaces
             Param("lidar.dropout_prob", 0.0, 0.0, 0.05, doc="missed returns per beam"),
+            # Visual (camera observations): floor look, key light, camera jitter, distractors
+            *visual_params("floor", (0.8, 0.78, 0.72), -2.55, 1.22),
         ])
 
     def default_sensors(self) -> dict[str, dict]:

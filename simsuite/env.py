@@ -330,7 +330,10 @@ class SimEnv(gymnasium.Env):
         except ImportError:
             return {}
         nominal = nominal_visual(self._backend.scene)
-        self._appearance = {}
+        self._appearance = {}  # a new world starts with its own look, in every view too
+        for view in (self._view, self._obs_view):
+            if view is not None:
+                view.set_appearance({})
 
         def setter(name: str, value: Any) -> None:
             self._appearance[name] = value

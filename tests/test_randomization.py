@@ -204,7 +204,7 @@ def test_every_default_space_applies_and_is_documented():
         space = env.unwrapped.param_space
         assert set(info["params"]) == set(space.names) and len(space) >= 4
         for p in space:
-            assert p.low <= info["params"][p.name] <= p.high and p.doc
+            assert p.doc and (p.check(info["params"][p.name]) == info["params"][p.name])
         env.close()
 
 
@@ -307,3 +307,20 @@ def test_torsional_and_rolling_friction_slow_what_they_name(make, backend_name, 
         results.append(abs(w[2]) if check == "spin" else v[0])
     assert results[0] > 0.8 * (5.0 if check == "spin" else 1.0), results  # free: keeps going
     assert results[1] < 0.5 * results[0], results
+
+
+def test_visual_randomization_changes_rgb_but_not_labels():
+    """Grasp-v0 with camera observations: the default space's visual draws change the RGB
+    image while segmentation and depth of the same physical state stay exact."""
+    env = gymnasium.make("SimSuite/Grasp-v0", obs=("rgb", "depth", "seg"), camera={"width": 64, "height": 48})
+    plain, _ = env.reset(seed=4)
+    space = env.unwrapped.param_space
+    look = {p.name: p.sample(np.random.default_rng(1)) for p in space if p.name.startswith(("table.", "light."))}
+    look["table.texture"] = "checker"
+    varied, _ = env.reset(seed=4, options={"params": look})
+    assert np.abs(varied["rgb"].astype(int) - plain["rgb"].astype(int)).mean() > 2
+    np.testing.assert_array_equal(varied["seg"], plain["seg"])
+    np.testing.assert_array_equal(varied["depth"], plain["depth"])
+    again, _ = env.reset(seed=4)  # visual values go back to nominal too
+    np.testing.assert_array_equal(again["rgb"], plain["rgb"])
+    env.close()

@@ -2,9 +2,9 @@
 reset and applied by name to the engine, the task, the sensors, the renderer and the env's
 own effects (latency, noise, jitter). See ``issues show 6`` and DESIGN.md rule 4."""
 
-from simsuite.randomization.space import DISTRIBUTIONS, Param, ParamError, ParamSpace, Value
+from simsuite.randomization.space import DISTRIBUTIONS, Param, ParamError, ParamSpace, Value, visual_params
 
-__all__ = ["DISTRIBUTIONS", "Param", "ParamError", "ParamSpace", "Value", "resolve_space"]
+__all__ = ["DISTRIBUTIONS", "Param", "ParamError", "ParamSpace", "Value", "resolve_space", "visual_params"]
 
 
 def resolve_space(randomize, default: ParamSpace) -> tuple[ParamSpace, bool]:

@@ -183,6 +183,31 @@ class Param:
         return cls(name=name, **kwargs)
 
 
+TEXTURES = ("none", "checker", "noise", "gradient")
+
+
+def visual_params(surface: str, rgb: tuple[float, float, float], light_azimuth_rad: float, light_elevation_rad: float,
+                  max_distractors: int = 4) -> list[Param]:
+    """The visual part of a family's default space: one surface's colour and texture, the key
+    light, camera jitter and distractors (ranges after Tobin et al. 2017)."""
+    doc = {"r": "red", "g": "green", "b": "blue"}
+    return [
+        # Surface colour: U(0, 1) per channel, and texture none/checker/noise/gradient: unseen surfaces
+        *(Param(f"{surface}.color_{c}", v, 0.0, 1.0, doc=f"{surface} {doc[c]}") for c, v in zip("rgb", rgb)),
+        Param(f"{surface}.texture", "none", dist="categorical", choices=TEXTURES, doc=f"{surface} pattern"),
+        # Key light: azimuth U(±π), elevation U(0.3, 1.4) rad, intensity U(0.5, 1.5)
+        Param("light.azimuth_rad", light_azimuth_rad, -np.pi, np.pi, unit="rad", doc="key light heading"),
+        Param("light.elevation_rad", light_elevation_rad, 0.3, 1.4, unit="rad", doc="key light height"),
+        Param("light.intensity", 1.0, 0.5, 1.5, doc="key light brightness"),
+        # Camera: field of view U(±3)°, position U(±2 cm): mounting and calibration error
+        Param("camera.dfov_deg", 0.0, -3.0, 3.0, unit="deg", doc="field-of-view jitter"),
+        *(Param(f"camera.d{a}_m", 0.0, -0.02, 0.02, unit="m", doc=f"camera {a} offset") for a in "xyz"),
+        # Distractors: 0–N floating shapes with their own segmentation ids
+        Param("distractors.count", 0, 0, max_distractors, integer=True, doc="visual-only shapes"),
+        Param("distractors.seed", 0, 0, 2**31 - 1, integer=True, doc="their placement"),
+    ]
+
+
 def _truncnormal(rng: np.random.Generator, mean: float, std: float, low: float, high: float) -> float:
     """N(mean, std) conditioned on [low, high], by inverting the CDF (exact, one draw)."""
     if low == high:

@@ -41,15 +41,18 @@ NAMES = ["quadrotor.mass_kg", "motor.kf", "drag.xy_n_s_m", "actuation.latency_s"
 SENSOR_NOISE = {"observation.noise_std": 0.005}  # the proxy's, which no simulator space models
 SETTINGS = {  # proxy instances, rollouts, fit generations and stride, tuning budget, evaluation episodes
     "quick": dict(instances=1, iterations=1, rollouts=3, fit_generations=6, every=6, tune_generations=3, tune_samples=3, episodes=10),
-    "default": dict(instances=3, iterations=2, rollouts=3, fit_generations=20, every=3, tune_generations=8, tune_samples=6, episodes=30),
+    "default": dict(instances=3, iterations=1, rollouts=5, fit_generations=20, every=3, tune_generations=8, tune_samples=6, episodes=30),
 }
 
 
-def run_demo(out: Path, quick: bool = False, seed: int = 0, ppo_timesteps: int = 0, console: Console | None = None) -> dict[str, Any]:
+def run_demo(out: Path, quick: bool = False, seed: int = 0, ppo_timesteps: int = 0, console: Console | None = None,
+             iterations: int | None = None) -> dict[str, Any]:
     """The loop on ``instances`` proxy realities (1 with ``quick``, else 3: seeds ``seed``,
     ``seed + 1``, ...), each in ``out/proxy_<seed>/``, and a summary across them in ``out``."""
     console = console or Console()
-    cfg = SETTINGS["quick" if quick else "default"]
+    cfg = dict(SETTINGS["quick" if quick else "default"])
+    if iterations:
+        cfg["iterations"] = iterations
     t_start = time.perf_counter()
     runs = []
     for k in range(cfg["instances"]):

@@ -31,7 +31,7 @@ LOG_SIGMA_RANGE = (math.log(1e-3), math.log(0.5))  # σ as a fraction of the pri
 class Transitions:
     """Real (state, action, next observation) triples picked from rollouts."""
 
-    states: np.ndarray
+    states: list[np.ndarray]  # a list: worlds of different rollouts may differ in state size
     actions: np.ndarray
     next_obs: np.ndarray
     seeds: np.ndarray | None = None  # the episode seed of each (procedural worlds are rebuilt from it)
@@ -47,15 +47,15 @@ class Transitions:
             if r.states is None:
                 raise ValueError(f"rollout of {r.env_id} has no states; DROPO needs states to reset to")
             idx = np.arange(skip, r.steps, every)
-            s.append(r.states[idx])
+            s.extend(r.states[idx])
             a.append(r.actions[idx])
             o.append(_state_obs(r)[idx + 1])
             seeds.append(np.full(len(idx), int(r.meta.get("seed", 0))))
-        return cls(np.concatenate(s), np.concatenate(a), np.concatenate(o).astype(np.float64), np.concatenate(seeds),
+        return cls(s, np.concatenate(a), np.concatenate(o).astype(np.float64), np.concatenate(seeds),
                    layouts == {"portable"})
 
     def subset(self, idx: np.ndarray) -> "Transitions":
-        return Transitions(self.states[idx], self.actions[idx], self.next_obs[idx],
+        return Transitions([self.states[i] for i in idx], self.actions[idx], self.next_obs[idx],
                            None if self.seeds is None else self.seeds[idx], self.portable)
 
     def __len__(self) -> int:

@@ -11,6 +11,8 @@ rounds from the prior truncated to the current posterior's highest-density regio
 
 from __future__ import annotations
 
+import contextlib
+import io
 import multiprocessing as mp
 import time
 from dataclasses import dataclass
@@ -96,7 +98,8 @@ def fit_npe(make_env: Callable[[], gymnasium.Env], rollouts: Sequence[Rollout], 
                 if progress and done % 100 == 0:
                     progress(done)
             inference.append_simulations(theta, torch.tensor(np.array(xs), dtype=torch.float32))
-            estimator = inference.train(force_first_round_loss=True, show_train_summary=False)
+            with contextlib.redirect_stdout(io.StringIO()):  # sbi prints every epoch; our bar shows progress
+                estimator = inference.train(force_first_round_loss=True, show_train_summary=False)
             posterior = inference.build_posterior(estimator).set_default_x(x_o)
             if r < rounds - 1:
                 accept = get_density_thresholder(posterior, quantile=1e-4)

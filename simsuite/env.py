@@ -124,6 +124,7 @@ class SimEnv(gymnasium.Env):
         self._applier: Applier | None = None
         self._effects: Effects | None = None
         self._appearance: dict[str, Any] = {}
+        self._appearance_changed = False
         #: the parameter values in force this episode (also ``info["params"]`` of reset)
         self.params: dict[str, Any] = {}
 
@@ -150,6 +151,11 @@ class SimEnv(gymnasium.Env):
             self._backend.reset()
         self.params = self._draw_params(param_rng, overrides)
         self._applier.apply(self.params, self.param_space)
+        if self._appearance_changed:
+            self._appearance_changed = False
+            for view in (self._view, self._obs_view):
+                if view is not None:
+                    view.set_appearance(self._appearance)
         self._effects.reset()
         self.task.reset(self._backend, rng)
         if self.sensors is not None:
@@ -335,11 +341,9 @@ class SimEnv(gymnasium.Env):
             if view is not None:
                 view.set_appearance({})
 
-        def setter(name: str, value: Any) -> None:
+        def setter(name: str, value: Any) -> None:  # views get the whole look once per reset
             self._appearance[name] = value
-            for view in (self._view, self._obs_view):
-                if view is not None:
-                    view.set_appearance(self._appearance)
+            self._appearance_changed = True
 
         return {n: ((lambda v=v: v), (lambda value, n=n: setter(n, value))) for n, v in nominal.items()}
 

@@ -102,7 +102,9 @@ def fit_npe(make_env: Callable[[], gymnasium.Env], rollouts: Sequence[Rollout], 
                 estimator = inference.train(force_first_round_loss=True, show_train_summary=False)
             posterior = inference.build_posterior(estimator).set_default_x(x_o)
             if r < rounds - 1:
-                accept = get_density_thresholder(posterior, quantile=1e-4)
-                proposal = RestrictedPrior(box, accept, sample_with="rejection")
+                accept = get_density_thresholder(posterior, quantile=1e-4, num_samples_to_estimate_support=20_000)
+                # sampling importance resampling from the posterior: plain rejection from the
+                # prior stalls when the posterior is narrow
+                proposal = RestrictedPrior(box, accept, posterior=posterior, sample_with="sir")
     samples = posterior.sample((4000,), x=x_o, show_progress_bars=False).numpy().astype(np.float64)
     return Posterior(list(names), lows, highs, lows + samples * (highs - lows), done, time.perf_counter() - t0)

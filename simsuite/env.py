@@ -201,6 +201,15 @@ class SimEnv(gymnasium.Env):
         engine = self._portable_state() if portable else self.backend.get_state()
         return np.concatenate([engine, self.task.get_state(), self._effects.get_state()])
 
+    def _state_sizes(self, portable: bool) -> tuple[int, int, int]:
+        """(engine, task, effects) lengths of :meth:`get_state`, measured once per compiled
+        world: calibration restores states thousands of times per fit."""
+        if portable not in self._state_size_cache:
+            self._state_size_cache[portable] = tuple(len(part) for part in (
+                self._portable_state() if portable else self.backend.get_state(),
+                self.task.get_state(), self._effects.get_state()))
+        return self._state_size_cache[portable]
+
     def _portable_layout(self) -> tuple[list[str], list[str]]:
         scene = self.backend.scene
         free = [b.name for b, _, _ in scene.walk() if b.is_free]
@@ -232,9 +241,7 @@ class SimEnv(gymnasium.Env):
         """Restore :meth:`get_state` (after a reset, under the parameters then in force);
         returns the observation there. Sensors restart their noise from here."""
         state = np.asarray(state, dtype=np.float64)
-        n_engine = len(self._portable_state() if portable else self.backend.get_state())
-        n_task = len(self.task.get_state())
-        n_fx = len(self._effects.get_state())
+        n_engine, n_task, n_fx = self._state_sizes(portable)
         if state.shape != (n_engine + n_task + n_fx,):
             raise ValueError(f"state must have shape ({n_engine + n_task + n_fx},), got {state.shape}")
         if portable:
@@ -418,6 +425,7 @@ class SimEnv(gymnasium.Env):
         if self._backend is None:
             self._backend = make_backend(self.backend_name)
         self._backend.compile(scene)
+        self._state_size_cache: dict[bool, tuple[int, int, int]] = {}
         n = self.task.control_dt_s / scene.timestep_s
         if self._effects is None:
             self._effects = Effects(self.task.control_dt_s, scene.timestep_s, self._low, self._high)

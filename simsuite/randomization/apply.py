@@ -57,7 +57,7 @@ class Applier:
             if target not in wanted:
                 wanted[target] = self._nominal[target]
         for target, value in wanted.items():
-            if self._in_force.get(target, self._nominal.get(target)) == value and target in self._in_force:
+            if target in self._in_force and self._in_force[target] == value:
                 continue
             getter, setter = self.owners[target]
             if target not in self._nominal:

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
@@ -220,11 +220,8 @@ def _truncnormal(rng: np.random.Generator, mean: float, std: float, low: float, 
     return float(min(max(mean + std * ndtri(rng.uniform(a, b)), low), high))
 
 
-@dataclass
 class ParamSpace:
     """An ordered set of :class:`Param` with sampling, validation, vector views and files."""
-
-    params: dict[str, Param] = field(default_factory=dict)
 
     def __init__(self, params: Iterable[Param] | Mapping[str, Param] = ()):
         items = list(params.values()) if isinstance(params, Mapping) else list(params)

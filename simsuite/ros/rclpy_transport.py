@@ -15,7 +15,7 @@ import threading
 from typing import Any
 
 from simsuite.ros import messages as M
-from simsuite.ros.transport import Callback, Publisher, Qos, RejectCallback, Transport, log, reject
+from simsuite.ros.transport import Callback, Publisher, Qos, RejectCallback, Transport, deliver, log
 
 
 def _qos(qos: Qos):
@@ -81,15 +81,7 @@ class RclpyTransport(Transport):
 
     def subscribe(self, topic: str, msgtype: str, callback: Callback, on_reject: RejectCallback | None = None, qos: Qos = Qos()) -> None:
         def on_raw(data: bytes) -> None:
-            try:
-                msg = M.deserialize(data, msgtype)
-            except Exception as exc:  # noqa: BLE001
-                reject(on_reject, topic, f"undecodable {msgtype} sample ({len(data)} bytes): {type(exc).__name__}: {exc}")
-                return
-            try:
-                callback(msg)
-            except Exception:  # noqa: BLE001
-                log.exception("callback for %s failed", topic)
+            deliver(topic, f"{msgtype} sample ({len(data)} bytes)", lambda: M.deserialize(data, msgtype), callback, on_reject)
 
         self._subs[topic] = self.node.create_subscription(rclpy_class(msgtype), topic, on_raw, _qos(qos), raw=True)
 

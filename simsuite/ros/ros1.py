@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from simsuite.ros import messages as M
-from simsuite.ros.transport import Callback, Publisher, Qos, RejectCallback, Transport, log, reject
+from simsuite.ros.transport import Callback, Publisher, Qos, RejectCallback, Transport, deliver
 
 DEBIAN_DIST_PACKAGES = Path("/usr/lib/python3/dist-packages")
 
@@ -87,18 +87,13 @@ class Ros1Transport(Transport):
     def subscribe(self, topic: str, msgtype: str, callback: Callback, on_reject: RejectCallback | None = None, qos: Qos = Qos()) -> None:
         store = M.typestore()
 
-        def on_message(msg) -> None:
+        def decode(msg):
             buf = io.BytesIO()
-            try:
-                msg.serialize(buf)
-                decoded = store.deserialize_cdr(store.ros1_to_cdr(buf.getvalue(), msgtype), msgtype)
-            except Exception as exc:  # noqa: BLE001 - a malformed message: reject, keep the node alive
-                reject(on_reject, topic, f"undecodable {msgtype}: {type(exc).__name__}: {exc}")
-                return
-            try:
-                callback(decoded)
-            except Exception:  # noqa: BLE001
-                log.exception("callback for %s failed", topic)
+            msg.serialize(buf)
+            return store.deserialize_cdr(store.ros1_to_cdr(buf.getvalue(), msgtype), msgtype)
+
+        def on_message(msg) -> None:
+            deliver(topic, msgtype, lambda: decode(msg), callback, on_reject)
 
         self._subs[topic] = self.rospy.Subscriber(topic, self._cls(msgtype), on_message, queue_size=qos.depth)
 

@@ -118,6 +118,21 @@ def reject(on_reject: RejectCallback | None, topic: str, reason: str) -> None:
         on_reject(topic, reason)
 
 
+def deliver(topic: str, what: str, decode: Callable[[], Any], callback: Callback, on_reject: RejectCallback | None) -> None:
+    """Decode one incoming message and hand it to ``callback``: a message that does not decode
+    is rejected with its reason, and a failing callback is logged; neither may kill the
+    transport's receive thread."""
+    try:
+        msg = decode()
+    except Exception as exc:  # noqa: BLE001 - a malformed message: reject, keep the node alive
+        reject(on_reject, topic, f"undecodable {what}: {type(exc).__name__}: {exc}")
+        return
+    try:
+        callback(msg)
+    except Exception:  # noqa: BLE001
+        log.exception("callback for %s failed", topic)
+
+
 # ---------------------------------------------------------------------------
 # Cyclone DDS
 
@@ -262,15 +277,8 @@ class CycloneTransport(Transport):
             for data, info in taken:
                 if not info.valid_data:
                     continue
-                try:
-                    msg = messages.deserialize(data, msgtype)
-                except Exception as exc:  # noqa: BLE001 - a malformed sample: reject, never crash the receive thread
-                    reject(on_reject, topic, f"undecodable {msgtype} sample ({len(data)} bytes): {type(exc).__name__}: {exc}")
-                    continue
-                try:
-                    callback(msg)
-                except Exception:  # noqa: BLE001
-                    log.exception("callback for %s failed", topic)
+                deliver(topic, f"{msgtype} sample ({len(data)} bytes)", lambda d=data: messages.deserialize(d, msgtype),
+                        callback, on_reject)
 
         reader = DataReader(self._participant, self._topic(topic, msgtype), self._qos(qos), listener=Listener(on_data_available=on_data))
         self._entities.append(reader)

@@ -68,6 +68,22 @@ when the finish is crossed within 1 m of a lane centre (no collision: that ends 
 ``episodes_per_world`` (4: unseeded resets reuse a compiled road this many episodes;
 a seeded reset always draws a new one, so seeds replay exactly).
 
+## Domain Randomization
+``randomize=True`` samples this space at every reset (``DriveTask.param_space()``,
+where a comment on each line says why its range is what it is); ``info["params"]`` holds the
+values drawn. Pass a file or a ``ParamSpace`` to ``randomize=`` to change it.
+
+| parameter | distribution | nominal | unit | meaning |
+|---|---|---|---|---|
+| `tyre.friction` | U(0.6, 1.1) | 1 |  | tyre-road friction of the ego car |
+| `ground.friction` | U(0.7, 1) | 0.9 |  | road surface friction |
+| `ego.mass_kg` | U(1200, 1800) | 1410 | kg | chassis mass |
+| `steering.gain` | U(0.85, 1.15) | 1 |  | road-wheel angle per commanded angle |
+| `motor.gain` | U(0.8, 1.2) | 1 |  | drive torque scale |
+| `actuation.latency_s` | U(0, 0.1) | 0 | s | command-to-actuator delay |
+| `actuation.noise_std` | U(0, 0.03) | 0 |  | fraction of half the action range |
+| `lidar.range_noise_std_m` | U(0, 0.05) | 0.02 | m | 1σ range noise |
+
 ## Version History
 - v0: first version.
 """

@@ -47,6 +47,34 @@ TimeLimit.
 ``control_yaw`` (True), ``terminate_on_success`` (True), ``lift_height_m`` (0.1),
 ``hold_time_s`` (0.5), ``max_step_m`` (0.02).
 
+## Domain Randomization
+``randomize=True`` samples this space at every reset (``GraspTask.param_space()``,
+where a comment on each line says why its range is what it is); ``info["params"]`` holds the
+values drawn. Pass a file or a ``ParamSpace`` to ``randomize=`` to change it.
+
+| parameter | distribution | nominal | unit | meaning |
+|---|---|---|---|---|
+| `object.mass_kg` | logU(0.03, 0.3) | 0.1 | kg | mass of each object |
+| `object.friction` | U(0.4, 1) | 0.7 |  | object surface friction |
+| `finger.friction` | U(0.8, 1.2) | 1 |  | fingertip friction |
+| `table.friction` | U(0.5, 1) | 0.8 |  | table top friction |
+| `arm.gain` | U(0.8, 1.2) | 1 |  | joint position servo gain |
+| `actuation.latency_s` | U(0, 0.04) | 0 | s | command-to-motor delay |
+| `observation.noise_std` | U(0, 0.005) | 0 |  | additive, state units |
+| `table.color_r` | U(0, 1) | 0.55 |  | table red |
+| `table.color_g` | U(0, 1) | 0.4 |  | table green |
+| `table.color_b` | U(0, 1) | 0.3 |  | table blue |
+| `table.texture` | one of `none`, `checker`, `noise`, `gradient` | none |  | table pattern |
+| `light.azimuth_rad` | U(-3.142, 3.142) | -0.69 | rad | key light heading |
+| `light.elevation_rad` | U(0.3, 1.4) | 1.2 | rad | key light height |
+| `light.intensity` | U(0.5, 1.5) | 1 |  | key light brightness |
+| `camera.dfov_deg` | U(-3, 3) | 0 | deg | field-of-view jitter |
+| `camera.dx_m` | U(-0.02, 0.02) | 0 | m | camera x offset |
+| `camera.dy_m` | U(-0.02, 0.02) | 0 | m | camera y offset |
+| `camera.dz_m` | U(-0.02, 0.02) | 0 | m | camera z offset |
+| `distractors.count` | U{0…4} | 0 |  | visual-only shapes |
+| `distractors.seed` | U{0…2147483647} | 0 |  | their placement |
+
 ## Version History
 - v0: first version.
 """

@@ -61,6 +61,35 @@ geodesic, within [0.5, 50]), ``furniture_per_room`` ((0, 3); integers in 0..6),
 ``goal_radius_m`` (0.2; [0.1, 1.0]), ``ray_range_m`` (3.5, the LDS-01's; [0.5, 12]),
 ``accel_limits`` (None, or (m/s², rad/s²) each in [1e-3, 1e3]: rate-limits the commands).
 
+## Domain Randomization
+``randomize=True`` samples this space at every reset (``NavTask.param_space()``,
+where a comment on each line says why its range is what it is); ``info["params"]`` holds the
+values drawn. Pass a file or a ``ParamSpace`` to ``randomize=`` to change it.
+
+| parameter | distribution | nominal | unit | meaning |
+|---|---|---|---|---|
+| `floor.friction` | U(0.4, 1) | 0.8 |  | floor surface friction |
+| `wheel.friction` | U(0.7, 1) | 1 |  | wheel tyre friction |
+| `robot.mass_kg` | U(0.7, 1.3) | 0.84 | kg | base mass |
+| `motor.gain` | U(0.8, 1.2) | 1 |  | wheel velocity servo gain |
+| `actuation.latency_s` | U(0, 0.1) | 0 | s | command-to-motor delay |
+| `control.jitter_s` | U(0, 0.005) | 0 | s | std of the control period |
+| `lidar.range_noise_std_m` | U(0.005, 0.03) | 0.01 | m | 1σ range noise |
+| `lidar.dropout_prob` | U(0, 0.05) | 0 |  | missed returns per beam |
+| `floor.color_r` | U(0, 1) | 0.8 |  | floor red |
+| `floor.color_g` | U(0, 1) | 0.78 |  | floor green |
+| `floor.color_b` | U(0, 1) | 0.72 |  | floor blue |
+| `floor.texture` | one of `none`, `checker`, `noise`, `gradient` | none |  | floor pattern |
+| `light.azimuth_rad` | U(-3.142, 3.142) | -2.55 | rad | key light heading |
+| `light.elevation_rad` | U(0.3, 1.4) | 1.22 | rad | key light height |
+| `light.intensity` | U(0.5, 1.5) | 1 |  | key light brightness |
+| `camera.dfov_deg` | U(-3, 3) | 0 | deg | field-of-view jitter |
+| `camera.dx_m` | U(-0.02, 0.02) | 0 | m | camera x offset |
+| `camera.dy_m` | U(-0.02, 0.02) | 0 | m | camera y offset |
+| `camera.dz_m` | U(-0.02, 0.02) | 0 | m | camera z offset |
+| `distractors.count` | U{0…4} | 0 |  | visual-only shapes |
+| `distractors.seed` | U{0…2147483647} | 0 |  | their placement |
+
 ## Version History
 - v0: first version.
 """

@@ -22,6 +22,18 @@ Never terminates; truncated after 500 steps (25 s) by the registered TimeLimit.
 ## Arguments
 ``max_torque_nm`` (2.0), ``length_m`` (1.0), ``mass_kg`` (1.0).
 
+## Domain Randomization
+``randomize=True`` samples this space at every reset (``PendulumTask.param_space()``,
+where a comment on each line says why its range is what it is); ``info["params"]`` holds the
+values drawn. Pass a file or a ``ParamSpace`` to ``randomize=`` to change it.
+
+| parameter | distribution | nominal | unit | meaning |
+|---|---|---|---|---|
+| `pole.mass_kg` | U(0.8, 1.2) | 1 | kg | pendulum mass |
+| `hinge.damping` | U(0, 0.05) | 0 | N·m·s/rad | viscous hinge damping |
+| `motor.gain` | U(0.8, 1.2) | 1 |  | torque per command |
+| `actuation.latency_s` | U(0, 0.05) | 0 | s | command-to-torque delay |
+
 ## Version History
 - v0: first version.
 """

@@ -59,6 +59,26 @@ before a new one is drawn and compiled; MuJoCo compiles one in ~3 ms, PyBullet i
 ``params`` (a ``QuadrotorParams``: mass, inertia, ``motor.kf``, ``motor.km``, ``motor.tau_s``, ``drag``).
 Longer courses need more time: pass ``max_episode_steps`` to ``gymnasium.make``.
 
+## Domain Randomization
+``randomize=True`` samples this space at every reset (``UAVTask.param_space()``,
+where a comment on each line says why its range is what it is); ``info["params"]`` holds the
+values drawn. Pass a file or a ``ParamSpace`` to ``randomize=`` to change it.
+
+| parameter | distribution | nominal | unit | meaning |
+|---|---|---|---|---|
+| `quadrotor.mass_kg` | U(0.01755, 0.03645) | 0.027 | kg | airframe mass |
+| `quadrotor.inertia_scale` | U(0.8, 1.2) | 1 |  | inertia tensor scale |
+| `motor.kf` | U(2.054e-10, 4.266e-10) | 3.16e-10 | N/rpm^2 | thrust = kf·ω² |
+| `motor.km` | U(5.955e-12, 9.925e-12) | 7.94e-12 | N·m/rpm^2 | yaw torque = km·ω² |
+| `motor.tau_s` | U(0.05, 0.1) | 0.072 | s | first-order motor lag |
+| `drag.xy_n_s_m` | U(0.00364, 0.00756) | 0.0056 | N·s/m | horizontal rotor drag |
+| `drag.z_n_s_m` | U(0.004095, 0.008505) | 0.0063 | N·s/m | vertical rotor drag |
+| `actuation.latency_s` | U(0, 0.04) | 0 | s | command-to-motor delay |
+| `wind.speed_m_s` | U(0, 1) | 0 | m/s | mean wind |
+| `observation.noise_std` | U(0, 0.01) | 0 |  | additive, state units |
+| `imu.gyro_noise_density` | U(0.0001222, 0.0004887) | 0.0002443 | rad/s/√Hz | gyro white noise |
+| `imu.accel_noise_density` | U(0.0008581, 0.003432) | 0.001716 | m/s²/√Hz | accel white noise |
+
 ## Version History
 - v0: first version.
 """

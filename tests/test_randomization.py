@@ -3,6 +3,7 @@ the env API (``reset(options={"params": ...})``) on both engines; spaces, files 
 
 from __future__ import annotations
 
+import importlib
 import math
 
 import gymnasium
@@ -13,6 +14,7 @@ import simsuite  # noqa: F401
 from conftest import G, sliding_box_scene
 from simsuite.env import SimEnv
 from simsuite.randomization import Param, ParamError, ParamSpace, RandomizeParams
+from simsuite.registration import TASKS
 from simsuite.task import Task
 
 DT_S, CONTROL_DT_S = 0.005, 0.02
@@ -324,3 +326,24 @@ def test_visual_randomization_changes_rgb_but_not_labels():
     again, _ = env.reset(seed=4)  # visual values go back to nominal too
     np.testing.assert_array_equal(again["rgb"], plain["rgb"])
     env.close()
+
+
+@pytest.mark.parametrize("env_id", sorted(TASKS))
+def test_env_docstring_lists_the_default_space(env_id):
+    """Each env docstring's Domain Randomization table is the space ``randomize=True`` samples
+    (``python tools/param_docs.py`` rewrites it after a change to a family's space)."""
+    module, cls_name = TASKS[env_id][0].split(":")
+    space = getattr(importlib.import_module(module), cls_name)().param_space()
+    doc = importlib.import_module(module).__doc__
+    assert "## Domain Randomization" in doc
+    assert space.markdown() in doc, f"{module}'s docstring is out of date: run python tools/param_docs.py"
+    for p in space:
+        assert p.describe() in doc
+
+
+def test_param_describe_notation():
+    assert Param("f", 0.7, 0.4, 1.0).describe() == "U(0.4, 1)"
+    assert Param("m", 0.1, 0.03, 0.3, dist="loguniform").describe() == "logU(0.03, 0.3)"
+    assert Param("n", 0, 0, 4, integer=True).describe() == "U{0…4}"
+    assert Param("t", 1.0, 0.5, 1.5, dist="truncnormal", std=0.2).describe() == "TN(1, 0.2) in [0.5, 1.5]"
+    assert Param("c", "a", dist="categorical", choices=("a", "b")).describe() == "one of `a`, `b`"

@@ -148,6 +148,20 @@ class Param:
             raise ParamError(f"{self.name} = {v} is outside its bounds [{self.low}, {self.high}] {self.unit}".rstrip())
         return v
 
+    def describe(self) -> str:
+        """The distribution in the notation of the family spaces' comments: ``U(0.4, 1)``."""
+        g = _num
+        if self.dist == "categorical":
+            return "one of " + ", ".join(f"`{c}`" for c in self.choices)
+        if self.dist == "fixed":
+            return f"fixed at {g(self.nominal)}"
+        if self.integer and self.dist == "uniform":
+            return f"U{{{int(self.low)}…{int(self.high)}}}"
+        if self.dist in ("uniform", "loguniform"):
+            return f"{'U' if self.dist == 'uniform' else 'logU'}({g(self.low)}, {g(self.high)})"
+        kind = "N" if self.dist == "normal" else "TN"
+        return f"{kind}({g(self.mean)}, {g(self.std)}) in [{g(self.low)}, {g(self.high)}]"
+
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"dist": self.dist, "nominal": self.nominal}
         if self.numeric:
@@ -184,6 +198,11 @@ class Param:
 
 
 TEXTURES = ("none", "checker", "noise", "gradient")
+
+
+def _num(x: Value) -> str:
+    """A number for people: four significant digits, no trailing zeros."""
+    return f"{x:.4g}" if isinstance(x, (int, float)) else str(x)
 
 
 def visual_params(surface: str, rgb: tuple[float, float, float], light_azimuth_rad: float, light_elevation_rad: float,
@@ -305,6 +324,12 @@ class ParamSpace:
         return self.validate(dict(zip(names, x.tolist())))
 
     # -- files ---------------------------------------------------------------------------
+    def markdown(self) -> str:
+        """A Markdown table of the space (the env docstrings' Domain Randomization section)."""
+        rows = ["| parameter | distribution | nominal | unit | meaning |", "|---|---|---|---|---|"]
+        rows += [f"| `{p.name}` | {p.describe()} | {_num(p.nominal)} | {p.unit} | {p.doc} |" for p in self]
+        return "\n".join(rows)
+
     def to_dict(self) -> dict[str, Any]:
         return {"params": {p.name: p.to_dict() for p in self}}
 

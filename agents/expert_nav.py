@@ -17,7 +17,7 @@ import math
 import gymnasium
 import numpy as np
 
-from simsuite.envs.navigation import RING, ROBOT, SPEC
+from simsuite.envs.navigation import ROBOT, SPEC
 from simsuite.transforms import yaw_of
 
 SQRT2 = math.sqrt(2.0)
@@ -102,7 +102,7 @@ def make_nav_expert(env: gymnasium.Env, lookahead_m: float = 0.35):
         alpha = math.atan2(ly, lx)
         if abs(alpha) > 1.0:  # far off the heading: turn in place
             return np.array([0.0, math.copysign(min(1.0, abs(alpha)), alpha)], dtype=np.float32)
-        nearest_obstacle = float(np.min(obs[RING]))
+        nearest_obstacle = float(np.min(obs[task.ring]))
         speed = vmax * max(0.25, 1.0 - abs(alpha) / 1.2) * min(1.0, max(0.4, (nearest_obstacle - 0.15) / 0.3))
         curvature = 2.0 * ly / max(lx * lx + ly * ly, 1e-9)
         if abs(curvature * speed) > wmax:

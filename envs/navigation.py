@@ -15,7 +15,7 @@ scaled down together, keeping the curvature. With ``accel_limits`` the commands 
 rate-limited first.
 
 ## Observation Space
-``Box((7 + n_rays,), float32)``, SI units, in the robot frame (x forward, y left):
+``Box((7 + n_rays,), float32)`` (10 + n_rays with ``guidance``), SI units, in the robot frame (x forward, y left):
 
 | index | quantity | range |
 |---|---|---|
@@ -25,6 +25,8 @@ rate-limited first.
 | 4 | yaw rate [rad/s] | ±5.68, clipped |
 | 5, 6 | the velocity command in force (normalized, after rate limiting) | −1 .. 1 |
 | 7.. | free-space ring: ``n_rays`` horizontal ray distances [m] from the LIDAR head (0.176 m up), counter-clockwise from straight ahead; ``ray_range_m`` where nothing is hit | 0 .. ``ray_range_m`` |
+| 7 + ``n_rays``, +1 | ``guidance=True`` only: cos, sin of the bearing to a point 0.5 m down the shortest path to the goal (a global planner's hint from the map) | −1 .. 1 |
+| 9 + ``n_rays`` | ``guidance=True`` only: the shortest path's length to the goal [m] | 0 .. a bound on any path |
 
 The ring is a coarse, noise-free summary for small policies; the robot also carries
 sensors (``SimEnv`` simulates them when observed, e.g. ``obs=("state", "lidar", "imu")``,
@@ -59,7 +61,10 @@ steps (60 s at 10 Hz) by the registered TimeLimit.
 ``plan_size_m`` ((5, 8); side range within [3, 20]), ``goal_distance_m`` ((1.5, 7.0);
 geodesic, within [0.5, 50]), ``furniture_per_room`` ((0, 3); integers in 0..6),
 ``goal_radius_m`` (0.2; [0.1, 1.0]), ``ray_range_m`` (3.5, the LDS-01's; [0.5, 12]),
-``accel_limits`` (None, or (m/s², rad/s²) each in [1e-3, 1e3]: rate-limits the commands).
+``accel_limits`` (None, or (m/s², rad/s²) each in [1e-3, 1e3]: rate-limits the commands),
+``guidance`` (False: the goal's straight-line bearing only; True adds what a map-based global
+planner hands a local controller, as in a Nav2 stack: the bearing to a point down the shortest
+path and that path's length. Without it a memoryless policy meets dead ends behind walls).
 
 ## Domain Randomization
 ``randomize=True`` samples this space at every reset (``NavTask.param_space()``,
@@ -112,6 +117,7 @@ from simsuite.worlds.floorplan import (
     FURNITURE,
     WALL,
     BurgerSpec,
+    carrot,
     FloorPlan,
     PlanConfig,
     RoadMap,
@@ -124,7 +130,6 @@ from simsuite.worlds.floorplan import (
 
 ROBOT = "robot"
 SPEC = BurgerSpec()
-RING = slice(7, None)  # observation entries of the free-space ray ring
 HARD_CLASSES = frozenset({WALL, FURNITURE})  # touching one of these ends the episode
 
 
@@ -140,6 +145,7 @@ class NavConfig:
     time_penalty: float = -0.01  # per step
     clearance_weight: float = -0.05
     safe_range_m: float = 0.35  # ring distance that costs nothing [m]
+    carrot_m: float = 0.5  # guidance: how far down the shortest path the hint points [m]
 
 
 def _integer(name: str, value, lo: int, hi: float) -> int:
@@ -179,6 +185,7 @@ class NavTask(Task):
         goal_radius_m: float = 0.2,
         ray_range_m: float = 3.5,
         accel_limits: tuple[float, float] | None = None,
+        guidance: bool = False,
     ):
         self.n_rays = _integer("n_rays", n_rays, 8, 72)
         self.episodes_per_plan = _integer("episodes_per_plan", episodes_per_plan, 1, math.inf)
@@ -188,6 +195,10 @@ class NavTask(Task):
         if accel_limits is not None:
             accel_limits = _pair("accel_limits", accel_limits, 1e-3, 1e3, "m/s², rad/s²", ordered=False)
         self.accel_limits = accel_limits
+        if not isinstance(guidance, bool):
+            raise ValueError(f"guidance must be True or False, got {guidance!r}")
+        self.guidance = guidance
+        self.ring = slice(7, 7 + self.n_rays)  # observation entries of the free-space ray ring
         self.plan_config = PlanConfig(size_m=_pair("plan_size_m", plan_size_m, 3.0, 20.0, "m"),
                                       furniture_per_room=_pair("furniture_per_room", furniture_per_room, 0, 6, "", integers=True))
         self.config = NavConfig()
@@ -205,10 +216,15 @@ class NavTask(Task):
         self.goal_xy: tuple[float, float] = (0.0, 0.0)
         self.geodesic: np.ndarray | None = None  # path length to the goal per grid cell [m]
         diagonal_m = math.sqrt(2.0) * self.plan_config.size_m[1]
-        high = np.r_[diagonal_m, 1.0, 1.0, 2 * SPEC.max_speed_m_s, 2 * SPEC.max_yaw_rate_rad_s, 1.0, 1.0, np.full(n_rays, ray_range_m)]
+        side_m = self.plan_config.size_m[1]
+        path_m = math.sqrt(2.0) * side_m**2 / self.plan_config.cell_m + diagonal_m  # visits each cell once at most [m]
+        high = np.r_[diagonal_m, 1.0, 1.0, 2 * SPEC.max_speed_m_s, 2 * SPEC.max_yaw_rate_rad_s, 1.0, 1.0, np.full(n_rays, ray_range_m),
+                     (1.0, 1.0, path_m) if guidance else ()]
         high = high.astype(np.float32)
         low = -high
-        low[0], low[RING] = 0.0, 0.0
+        low[0], low[self.ring] = 0.0, 0.0
+        if guidance:
+            low[-1] = 0.0
         self._obs_low, self._obs_high = low.astype(np.float64), high.astype(np.float64)
         self._obs_space = gymnasium.spaces.Box(low, high, dtype=np.float32)
 
@@ -287,6 +303,12 @@ class NavTask(Task):
         self._goal = (math.hypot(dx, dy), c * dx + s * dy, -s * dx + c * dy)  # distance, robot-frame x, y
         self._speed = (lin[0], ang[2])
         self._potential = self._geodesic_at(pos[0], pos[1])
+        if self.guidance:
+            (cx, cy), path_m = carrot(self.plan, self.geodesic, pos[0], pos[1], self.config.carrot_m)
+            dx, dy = cx - pos[0], cy - pos[1]
+            norm = math.hypot(dx, dy)
+            ux, uy = (dx / norm, dy / norm) if norm > 1e-9 else (self._goal[1], self._goal[2])
+            self._guide = (c * ux + s * uy, -s * ux + c * uy, path_m)  # robot-frame bearing, path length
         tol, classes = self.config.contact_tolerance_m, self._class_of
         self._collided = any(
             classes.get(contact.other) in HARD_CLASSES and contact.distance_m < tol
@@ -310,7 +332,7 @@ class NavTask(Task):
         self._measure(backend)
         distance, gx, gy = self._goal
         bearing = (gx / distance, gy / distance) if distance > 1e-9 else (1.0, 0.0)
-        obs = np.concatenate([(distance, *bearing, *self._speed, *self._command), self._ranges])
+        obs = np.concatenate([(distance, *bearing, *self._speed, *self._command), self._ranges, self._guide if self.guidance else ()])
         return np.clip(obs, self._obs_low, self._obs_high).astype(np.float32)
 
     def reward_terms(self, backend: Backend, action: np.ndarray) -> dict[str, float]:

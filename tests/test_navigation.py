@@ -12,7 +12,7 @@ import pytest
 import simsuite  # noqa: F401
 from simsuite.agents.experts import make_expert
 from simsuite.envs.navigation import ROBOT, SPEC, NavTask
-from simsuite.transforms import quat_from_axis_angle
+from simsuite.transforms import quat_from_axis_angle, yaw_of
 from simsuite.worlds.floorplan import PlanConfig, generate_plan, make_robot, road_map, sample_start_goal
 
 ENV_ID = "SimSuite/Nav-v0"
@@ -210,6 +210,31 @@ def test_accel_limits_rate_limit_the_command():
     env.close()
 
 
+def test_guidance_points_down_the_shortest_path(backend_name):
+    """With ``guidance`` the observation ends with the robot-frame bearing to a point down the
+    geodesic field and that path's length: a step along the hint shortens the path, and the
+    straight-line bearing does not always agree with it (walls in between)."""
+    env = make_env(backend_name, guidance=True)
+    n_rays = env.unwrapped.task.n_rays
+    assert env.observation_space.shape == (10 + n_rays,)
+    disagree = 0
+    for seed in range(6):
+        obs, _ = env.reset(seed=seed)
+        task = env.unwrapped.task
+        assert env.observation_space.contains(obs)
+        bearing, path_m = obs[-3:-1], float(obs[-1])
+        assert np.hypot(*bearing) == pytest.approx(1.0, abs=1e-5)
+        pos, quat = env.unwrapped.backend.body_pose(ROBOT)
+        yaw = yaw_of(quat)
+        c, s = math.cos(yaw), math.sin(yaw)
+        step = 0.3 * np.array([c * bearing[0] - s * bearing[1], s * bearing[0] + c * bearing[1]])
+        assert path_m == pytest.approx(task._geodesic_at(pos[0], pos[1]), abs=0.6)
+        assert task._geodesic_at(pos[0] + step[0], pos[1] + step[1]) < task._geodesic_at(pos[0], pos[1]) - 0.15
+        disagree += float(np.dot(bearing, obs[1:3])) < 0.7
+    assert disagree >= 1, "some starts need a detour that the straight-line bearing does not show"
+    env.close()
+
+
 @pytest.mark.parametrize(
     "options, message",
     [
@@ -222,6 +247,7 @@ def test_accel_limits_rate_limit_the_command():
         ({"goal_radius_m": 0.0}, r"goal_radius_m must be a number in \[0.1, 1.0\] m"),
         ({"ray_range_m": "far"}, "ray_range_m must be a number"),
         ({"accel_limits": (1.0,)}, "accel_limits must be a pair"),
+        ({"guidance": "yes"}, "guidance must be True or False"),
     ],
 )
 def test_bad_options_are_named(options, message):

@@ -459,6 +459,25 @@ def geodesic_field(plan: FloorPlan, roads: RoadMap, goal_xy: tuple[float, float]
     return dist[ni, nj] + gap
 
 
+def carrot(plan: FloorPlan, field: np.ndarray, x: float, y: float, lookahead_m: float) -> tuple[tuple[float, float], float]:
+    """A point about ``lookahead_m`` down the shortest path from (x, y) and the path length
+    there [m]: steepest descent of the geodesic ``field`` over the 8 neighbouring cells (what a
+    global planner hands a local controller as its next target)."""
+    grid = plan.grid
+    i, j = grid.cell(x, y)
+    travelled = 0.0
+    while travelled < lookahead_m:
+        i0, j0 = max(i - 1, 0), max(j - 1, 0)
+        window = field[i0:i + 2, j0:j + 2]
+        k = int(np.argmin(window))
+        ni, nj = i0 + k // window.shape[1], j0 + k % window.shape[1]
+        if field[ni, nj] >= field[i, j]:  # at the goal cell
+            break
+        travelled += grid.cell_m * math.hypot(ni - i, nj - j)
+        i, j = ni, nj
+    return grid.point(i, j), float(field[i, j])
+
+
 def sample_start_goal(
     plan: FloorPlan, roads: RoadMap, rng: np.random.Generator, distance_m: tuple[float, float], clearance_m: float
 ) -> tuple[tuple[float, float, float], tuple[float, float], np.ndarray]:

@@ -1,22 +1,28 @@
-"""SimSuite families against peer simulators measured side by side in the same process.
+"""SimSuite families against peer simulators, measured side by side in the same run.
 
-Peers are optional pip packages, not SimSuite dependencies; a missing one is reported and
-skipped (install it into the venv to include it: `pip install highway-env`).
+Peers are not SimSuite dependencies: they live in a venv of their own (``--install`` makes
+it, from PyPI), and each measurement runs there in a subprocess, interleaved with SimSuite's
+own (three rounds, best of each), so both see the same machine load.
+The first run makes that venv (``runs/peer-venv``, from PyPI).
 
 | SimSuite | peer | bar (issue 3) |
 |---|---|---|
 | Drive-v0 | highway-env `highway-fast-v0` | ≥ 20× |
+| Grasp-v0 | gymnasium-robotics `FetchPickAndPlace-v4` (MuJoCo) | ≥ 1× |
+| UAV-v0 | gym-pybullet-drones `HoverAviary` | ≥ 5× (not on PyPI: the issue's 850 steps/s with resets is the anchor) |
 
-Both run random actions with resets included, through `gymnasium.make`.
+All run random actions with resets included, through ``gymnasium.make``.
 
-    python tools/bench_peers.py [--steps 2000]
+    python tools/bench_peers.py [--steps 2000] [--install]
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib.util
+import subprocess
 import sys
+import venv
+from dataclasses import dataclass
 from pathlib import Path
 
 import gymnasium
@@ -26,7 +32,41 @@ from benchmark import rate, report  # noqa: E402
 
 import simsuite  # noqa: E402,F401
 
-PAIRS = [("SimSuite/Drive-v0", "highway_env", "highway-fast-v0", 20.0)]
+
+@dataclass(frozen=True)
+class Peer:
+    ours: str
+    peer_id: str
+    module: str  # imported (and registered) before gymnasium.make in the peer venv
+    requirements: tuple[str, ...]
+    bar: float  # our steps/s over the peer's
+    step_fraction: float = 1.0  # slow peers run fewer steps
+
+
+PEERS = [
+    Peer("SimSuite/Drive-v0", "highway-fast-v0", "highway_env", ("highway-env==1.12.1",), 20.0, step_fraction=0.05),
+    # gymnasium-robotics' Fetch models load on mujoco 3.1 (tested with 3.1.6)
+    Peer("SimSuite/Grasp-v0", "FetchPickAndPlace-v4", "gymnasium_robotics", ("gymnasium-robotics==1.4.2", "mujoco==3.1.6"), 1.0),
+]
+ANCHORS = [  # (ours, peer, its figure measured by the issue's author, bar): no PyPI package to run
+    ("SimSuite/UAV-v0", "gym-pybullet-drones HoverAviary (issue's figure)", 850.0, 5.0),
+]
+
+PEER_SCRIPT = """
+import importlib, sys, time, gymnasium
+module, env_id, steps = sys.argv[1], sys.argv[2], int(sys.argv[3])
+mod = importlib.import_module(module)
+if hasattr(gymnasium, "register_envs"):
+    gymnasium.register_envs(mod)
+env = gymnasium.make(env_id)
+env.reset(seed=0)
+env.action_space.seed(0)
+t0 = time.perf_counter()
+for _ in range(steps):
+    if any(env.step(env.action_space.sample())[2:4]):
+        env.reset()
+print(steps / (time.perf_counter() - t0))
+"""
 
 
 def steps_per_s(env: gymnasium.Env, steps: int) -> float:
@@ -37,27 +77,57 @@ def steps_per_s(env: gymnasium.Env, steps: int) -> float:
         if any(env.step(env.action_space.sample())[2:4]):
             env.reset()
 
-    return rate(step, steps)
+    return rate(step, steps, repeats=1)
+
+
+def peer_steps_per_s(python: Path, peer: Peer, steps: int) -> float:
+    """One measurement of the peer in its own venv (the reset at start is not timed)."""
+    out = subprocess.run([str(python), "-c", PEER_SCRIPT, peer.module, peer.peer_id, str(steps)],
+                         capture_output=True, text=True, check=True)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def install(peer_venv: Path) -> Path:
+    """Make the peers' venv (PyPI only) and return its interpreter."""
+    python = peer_venv / "bin" / "python"
+    if not python.exists():
+        print(f"==> creating {peer_venv}")
+        venv.create(peer_venv, with_pip=True)
+    requirements = sorted({r for p in PEERS for r in p.requirements})
+    print(f"==> installing {' '.join(requirements)}")
+    subprocess.run([str(python), "-m", "pip", "install", "--quiet", *requirements], check=True)
+    return python
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=2000)
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds; the best of each side counts")
+    parser.add_argument("--peer-venv", type=Path, default=Path("runs/peer-venv"))
+    parser.add_argument("--install", action="store_true", help="update the peers' venv first (made on first use)")
     args = parser.parse_args()
+    python = args.peer_venv / "bin" / "python"
+    if args.install or not python.exists():
+        python = install(args.peer_venv)
     rows = []
-    for ours, module, peer_id, bar in PAIRS:
-        if importlib.util.find_spec(module) is None:
-            print(f"{module} is not installed: skipping {peer_id}")
-            continue
-        importlib.import_module(module)
-        peer = gymnasium.make(peer_id)
-        peer_rate = steps_per_s(peer, max(100, args.steps // 20))
-        peer.close()
-        for backend in ("mujoco", "pybullet"):
-            env = gymnasium.make(ours, backend=backend)
-            our_rate = steps_per_s(env, args.steps)
+    for peer in PEERS:
+        envs = {b: gymnasium.make(peer.ours, backend=b) for b in ("mujoco", "pybullet")}
+        ours = {b: 0.0 for b in envs}
+        theirs = 0.0
+        for r in range(args.rounds):
+            print(f"{peer.ours} vs {peer.peer_id}: round {r + 1}/{args.rounds}", flush=True)
+            theirs = max(theirs, peer_steps_per_s(python, peer, max(50, int(args.steps * peer.step_fraction))))
+            for b, env in envs.items():
+                ours[b] = max(ours[b], steps_per_s(env, args.steps))
+        for b, env in envs.items():
             env.close()
-            rows.append([ours, backend, f"{our_rate:,.0f}", peer_id, f"{peer_rate:,.0f}", f"{our_rate / peer_rate:.1f}x", f"{bar:.0f}x"])
+            rows.append([peer.ours, b, f"{ours[b]:,.0f}", peer.peer_id, f"{theirs:,.0f}", f"{ours[b] / theirs:.1f}x", f"{peer.bar:g}x"])
+    for ours_id, label, figure, bar in ANCHORS:
+        for b in ("mujoco", "pybullet"):
+            env = gymnasium.make(ours_id, backend=b)
+            ours_rate = max(steps_per_s(env, args.steps) for _ in range(args.rounds))
+            env.close()
+            rows.append([ours_id, b, f"{ours_rate:,.0f}", label, f"{figure:,.0f}", f"{ours_rate / figure:.1f}x", f"{bar:g}x"])
     report("peers", ["env", "backend", "steps/s", "peer", "peer steps/s", "ratio", "bar"], rows)
 
 

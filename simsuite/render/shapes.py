@@ -10,6 +10,7 @@ them by the material's ``texrepeat``. Infinite planes get one tile per metre.
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -18,7 +19,7 @@ import numpy as np
 
 SPHERE_SEGMENTS = (40, 20)  # around, pole to pole: sagitta r·(1 − cos(π/40)) = 0.3 % of r
 CYLINDER_SEGMENTS = 40
-LOD_SEGMENTS = ((40, 20), (20, 10), (10, 6))  # (around, pole to pole) per level of detail
+LOD_SEGMENTS = ((40, 20), (28, 14), (20, 10), (14, 8), (10, 6), (8, 4))  # (around, pole to pole) per level of detail
 
 
 @dataclass(frozen=True)
@@ -262,17 +263,163 @@ def simplify(mesh: Mesh, max_faces: int) -> Mesh:
     return _mesh(flat, np.repeat(n, 3, axis=0), uv, np.arange(len(flat)).reshape(-1, 3), mesh.closed)
 
 
+def surface_samples(mesh: Mesh, spacing_m: float, max_per_edge: int = 32) -> tuple[np.ndarray, np.ndarray]:
+    """Points across every triangle on a barycentric grid at most ``spacing_m`` apart along
+    its longest edge (capped at ``max_per_edge`` steps), and the triangle each belongs to."""
+    tri = mesh.positions.astype(np.float64)[mesh.indices]  # (T, 3, 3)
+    edge = np.linalg.norm(tri - np.roll(tri, 1, axis=1), axis=2).max(1)
+    steps = np.clip(np.ceil(edge / spacing_m), 1, max_per_edge).astype(int)
+    points, owners = [], []
+    for n in np.unique(steps):
+        i, j = np.mgrid[0 : n + 1, 0 : n + 1]
+        keep = i + j <= n
+        w = np.stack([n - i[keep] - j[keep], i[keep], j[keep]], 1) / n  # (M, 3) barycentric
+        which = np.flatnonzero(steps == n)
+        points.append(np.einsum("mk,tkc->tmc", w, tri[which]).reshape(-1, 3))
+        owners.append(np.repeat(which, len(w)))
+    return np.concatenate(points), np.concatenate(owners)
+
+
+class SurfaceIndex:
+    """Point-to-surface distances for one mesh: exact point-triangle distances to the
+    triangles owning the ``candidates`` nearest of its surface samples (``spacing_m``
+    apart). Never below the true distance, and above it by under ``spacing_m`` at worst
+    (only when none of those triangles is the nearest one)."""
+
+    def __init__(self, mesh: Mesh, spacing_m: float, candidates: int = 8) -> None:
+        from scipy.spatial import cKDTree
+
+        samples, self.owners = surface_samples(mesh, spacing_m)
+        self.triangles = mesh.positions.astype(np.float64)[mesh.indices]
+        self.tree = cKDTree(samples)
+        self.k = min(candidates, len(samples))
+
+    def distance(self, points: np.ndarray) -> np.ndarray:
+        from trimesh.triangles import closest_point
+
+        _, near = self.tree.query(points, k=self.k)
+        near = self.owners[near.reshape(len(points), self.k)]
+        pts = np.repeat(points, self.k, axis=0)
+        closest = closest_point(self.triangles[near.ravel()], pts)
+        return np.linalg.norm(closest - pts, axis=1).reshape(len(points), self.k).min(1)
+
+
+def _spacing(mesh: Mesh) -> float:
+    return 0.01 * max(float(np.ptp(mesh.positions, axis=0).max()), 1e-9)
+
+
+def geometric_error(coarse: Mesh, full: Mesh, full_index: SurfaceIndex | None = None) -> float:
+    """Two-sided (Hausdorff) distance [m] between a coarse level and the full mesh, sampled
+    at the full mesh's vertices and on a grid across every coarse facet; 0 for the same mesh."""
+    if coarse is full:
+        return 0.0
+    spacing = _spacing(full)
+    full_index = full_index or SurfaceIndex(full, spacing)
+    there = full_index.distance(surface_samples(coarse, 4 * spacing, 8)[0]).max(initial=0.0)
+    back = SurfaceIndex(coarse, spacing).distance(np.unique(full.positions.astype(np.float64), axis=0)).max(initial=0.0)
+    return float(max(there, back))
+
+
+@dataclass(frozen=True)
+class Level:
+    """One level of detail: its triangles and their largest distance [m] from the full
+    geometry (0 for the full level itself)."""
+
+    mesh: Mesh
+    error_m: float
+
+
+def _levels(full: Mesh, coarser: list[Mesh]) -> tuple[Level, ...]:
+    """Levels with measured errors, finest first; errors made nondecreasing (a level is never
+    credited with less error than a finer one)."""
+    out = [Level(full, 0.0)]
+    index = SurfaceIndex(full, _spacing(full)) if coarser else None
+    for mesh in coarser:
+        err = max(geometric_error(mesh, full, index), out[-1].error_m)
+        out.append(Level(mesh, err))
+    return tuple(out)
+
+
+LOD_CACHE_VERSION = 1  # bump when the simplification or the error measure changes
+
+
+def cache_dir() -> Path:
+    """Where derived mesh data is kept between runs: ``SIMSUITE_CACHE_DIR``, else
+    ``$XDG_CACHE_HOME/simsuite``, else ``~/.cache/simsuite``."""
+    import os
+
+    root = os.environ.get("SIMSUITE_CACHE_DIR")
+    if root:
+        return Path(root)
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "simsuite"
+
+
 @lru_cache(maxsize=128)
-def mesh_lods(path: str, scale: tuple[float, float, float], factor: int = 4, min_faces: int = 48) -> tuple[Mesh, ...]:
+def mesh_lods(path: str, scale: tuple[float, float, float], factor: int = 2, min_faces: int = 32) -> tuple[Level, ...]:
     """Levels of detail of a mesh file: the full mesh, then ``factor`` times fewer
-    triangles per level, down to about ``min_faces``."""
+    triangles per level (quadric simplification of the full mesh), down to about
+    ``min_faces``, each with its measured geometric error. Simplifying and measuring take
+    seconds per detailed mesh, so the levels are kept on disk (:func:`cache_dir`), keyed by
+    the file's contents and these arguments."""
+    import hashlib
+
     full = mesh_file(path, scale)
-    levels = [full]
-    faces = len(full.indices) // factor
-    while faces >= min_faces:
-        coarse = simplify(full, faces)
-        if len(coarse.indices) > 0.7 * len(levels[-1].indices):
-            break
-        levels.append(coarse)
-        faces = len(coarse.indices) // factor
-    return tuple(levels)
+    key = hashlib.sha1(Path(path).read_bytes() + repr((scale, factor, min_faces, LOD_CACHE_VERSION, _simplifier())).encode()).hexdigest()
+    cached = cache_dir() / "lod" / f"{key}.npz"
+    levels = _load_levels(cached, full)
+    if levels is None:
+        coarser: list[Mesh] = []
+        faces = len(full.indices) // factor
+        while faces >= min_faces:
+            coarse = simplify(full, faces)
+            if len(coarse.indices) > 0.8 * len((coarser[-1] if coarser else full).indices):
+                break
+            coarser.append(coarse)
+            faces = len(coarse.indices) // factor
+        levels = _levels(full, coarser)
+        _save_levels(cached, levels)
+    return levels
+
+
+def _simplifier() -> str:
+    import importlib.util
+
+    return "quadric" if importlib.util.find_spec("fast_simplification") else "clustering"
+
+
+def _save_levels(path: Path, levels: tuple[Level, ...]) -> None:
+    """Write the coarse levels (best effort: a read-only home just means no cache)."""
+    arrays: dict[str, np.ndarray] = {"errors": np.array([lv.error_m for lv in levels[1:]])}
+    for k, lv in enumerate(levels[1:]):
+        m = lv.mesh
+        arrays.update({f"p{k}": m.positions, f"n{k}": m.normals, f"uv{k}": m.uvs, f"i{k}": m.indices, f"c{k}": np.array(m.closed)})
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp.npz")
+        np.savez(tmp, **arrays)
+        tmp.replace(path)
+    except OSError:
+        pass
+
+
+def _load_levels(path: Path, full: Mesh) -> tuple[Level, ...] | None:
+    try:
+        with np.load(path) as z:
+            errors = z["errors"]
+            coarse = [Level(Mesh(z[f"p{k}"], z[f"n{k}"], z[f"uv{k}"], z[f"i{k}"], bool(z[f"c{k}"])), float(e)) for k, e in enumerate(errors)]
+    except (OSError, KeyError, ValueError):
+        return None
+    return (Level(full, 0.0), *coarse)
+
+
+@lru_cache(maxsize=256)
+def primitive_lods(kind: str, size: tuple[float, ...]) -> tuple[Level, ...]:
+    """Levels of detail of a sphere, capsule or cylinder (:data:`LOD_SEGMENTS`), each with
+    its measured geometric error against the full tessellation."""
+    make = {
+        "sphere": lambda seg: sphere(size[0], seg),
+        "capsule": lambda seg: capsule(size[0], size[1], seg),
+        "cylinder": lambda seg: cylinder(size[0], size[1], seg[0]),
+    }[kind]
+    meshes = [make(seg) for seg in LOD_SEGMENTS]
+    return _levels(meshes[0], meshes[1:])

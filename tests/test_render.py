@@ -134,6 +134,23 @@ def test_box_mask_matches_analytic_projection_and_ids_map_back():
     assert frame.seg.dtype == np.int32
 
 
+def test_thin_layer_on_an_infinite_plane_wins_at_every_distance():
+    """A 4 mm thick road on the ground, seen from a chase-camera height with a far plane
+    kilometres away (as Drive's): the road's pixels are the road's, as with a small ground."""
+    def scene(ground_half_m: float) -> Scene:
+        s = Scene()
+        s.add(Body("ground", geoms=[Geom("ground_plane", "plane", (ground_half_m, ground_half_m), rgba=(0.3, 0.6, 0.3, 1.0))]))
+        s.add(Body("road", geoms=[Geom("road_tile", "box", (200.0, 3.5, 0.002), pos=(190.0, 0.0, 0.002), rgba=(0.3, 0.3, 0.3, 1.0), collide=False)]))
+        return s
+
+    cam = look_at_camera("chase", (-6.0, 0.0, 2.5), (20.0, 0.0, 0.0), width=160, height=120, fovy_deg=60.0)
+    infinite, _ = render_one(scene(0.0), cam, far_m=2000.0)
+    small, _ = render_one(scene(400.0), cam, far_m=2000.0)  # one 800 m quad: the reference
+    road = small.seg == 2
+    assert road.sum() > 2000
+    assert ((infinite.seg == 2) == road).mean() > 0.999
+
+
 def test_invisible_geoms_are_skipped_and_visual_only_geoms_drawn():
     scene = Scene()
     scene.add(

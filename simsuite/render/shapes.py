@@ -73,9 +73,24 @@ def plane(half_x: float, half_y: float) -> Mesh:
     return _mesh(p, [(0, 0, 1)] * 4, uv, [0, 1, 2, 0, 2, 3], closed=False)
 
 
+PLANE_CELL_M = 50.0  # an infinite plane is a grid of cells this size (more where far_m is huge)
+PLANE_MAX_CELLS = 32  # per side
+
+
 def infinite_plane(extent_m: float) -> Mesh:
-    m = plane(extent_m, extent_m)
-    return Mesh(m.positions, m.normals, m.positions[:, :2].copy(), m.indices, closed=False)
+    """A z = 0 plane out to ``extent_m``, facing +z, as a grid of cells (UVs in metres).
+    One quad kilometres wide loses depth precision once clipped: a road 4 mm above the
+    ground lost to it right in front of the camera. Cells of tens of metres keep each
+    triangle's depth interpolation exact to well under a millimetre."""
+    n = int(np.clip(np.ceil(2 * extent_m / PLANE_CELL_M), 1, PLANE_MAX_CELLS))
+    xs = np.linspace(-extent_m, extent_m, n + 1)
+    x, y = np.meshgrid(xs, xs, indexing="ij")
+    p = np.stack([x.ravel(), y.ravel(), np.zeros(x.size)], 1)
+    i, j = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
+    a = (i * (n + 1) + j).ravel()
+    b, c, d = a + n + 1, a + n + 2, a + 1
+    tris = np.concatenate([np.stack([a, b, c], 1), np.stack([a, c, d], 1)])
+    return _mesh(p, np.tile([0.0, 0.0, 1.0], (len(p), 1)), p[:, :2], tris, closed=False)
 
 
 def _lathe(profile: np.ndarray, normals: np.ndarray, v: np.ndarray, segments: int) -> Mesh:

@@ -252,10 +252,16 @@ def decimate(mesh: Mesh, max_faces: int) -> Mesh:
     return best if best is not None else _cluster(mesh, extent)
 
 
+CREASE_DEG = 40.0  # coarse levels: normals are smooth across edges flatter than this, split at sharper ones
+
+
 def simplify(mesh: Mesh, max_faces: int) -> Mesh:
     """About ``max_faces`` triangles by quadric edge collapse (``fast_simplification``, as
-    trimesh uses) where installed, else by :func:`decimate`. Flat normals (vertices are
-    not shared between faces), so a coarse level keeps crisp edges."""
+    trimesh uses) where installed, else by :func:`decimate`. Vertices are shared between
+    faces (a CPU rasterizer shades each once), with normals smoothed across edges flatter
+    than :data:`CREASE_DEG` and split at sharper ones, so a coarse level keeps crisp edges."""
+    import trimesh
+
     if len(mesh.indices) <= max_faces:
         return mesh
     try:
@@ -268,14 +274,13 @@ def simplify(mesh: Mesh, max_faces: int) -> Mesh:
         faces = inverse.ravel()[mesh.indices]
         reduction = 1.0 - max_faces / len(faces)
         points, faces = fast_simplification.simplify(points.astype(np.float32), faces.astype(np.int32), target_reduction=reduction)
-    faces = np.asarray(faces, np.int64).reshape(-1, 3)
-    tri = np.asarray(points, np.float64)[faces]  # (T, 3, 3): unshared, flat shaded
-    n = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
-    n /= np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-30)
+    tm = trimesh.Trimesh(np.asarray(points, np.float64), np.asarray(faces, np.int64).reshape(-1, 3), process=False)
+    tm.remove_unreferenced_vertices()
+    shaded = trimesh.graph.smooth_shade(tm, angle=np.radians(CREASE_DEG))
+    p = np.asarray(shaded.vertices, np.float64)
     lo, hi = mesh.positions.min(0), mesh.positions.max(0)
-    flat = tri.reshape(-1, 3)
-    uv = (flat[:, :2] - lo[:2]) / np.maximum(hi[:2] - lo[:2], 1e-9)
-    return _mesh(flat, np.repeat(n, 3, axis=0), uv, np.arange(len(flat)).reshape(-1, 3), mesh.closed)
+    uv = (p[:, :2] - lo[:2]) / np.maximum(hi[:2] - lo[:2], 1e-9)
+    return _mesh(p, np.asarray(shaded.vertex_normals), uv, np.asarray(shaded.faces), mesh.closed)
 
 
 def surface_samples(mesh: Mesh, spacing_m: float, max_per_edge: int = 32) -> tuple[np.ndarray, np.ndarray]:
@@ -355,7 +360,7 @@ def _levels(full: Mesh, coarser: list[Mesh]) -> tuple[Level, ...]:
     return tuple(out)
 
 
-LOD_CACHE_VERSION = 1  # bump when the simplification or the error measure changes
+LOD_CACHE_VERSION = 2  # bump when the simplification or the error measure changes
 
 
 def cache_dir() -> Path:
@@ -370,7 +375,7 @@ def cache_dir() -> Path:
 
 
 @lru_cache(maxsize=128)
-def mesh_lods(path: str, scale: tuple[float, float, float], factor: int = 2, min_faces: int = 32) -> tuple[Level, ...]:
+def mesh_lods(path: str, scale: tuple[float, float, float], factor: float = 1.5, min_faces: int = 32) -> tuple[Level, ...]:
     """Levels of detail of a mesh file: the full mesh, then ``factor`` times fewer
     triangles per level (quadric simplification of the full mesh), down to about
     ``min_faces``, each with its measured geometric error. Simplifying and measuring take
@@ -384,13 +389,13 @@ def mesh_lods(path: str, scale: tuple[float, float, float], factor: int = 2, min
     levels = _load_levels(cached, full)
     if levels is None:
         coarser: list[Mesh] = []
-        faces = len(full.indices) // factor
+        faces = int(len(full.indices) / factor)
         while faces >= min_faces:
             coarse = simplify(full, faces)
-            if len(coarse.indices) > 0.8 * len((coarser[-1] if coarser else full).indices):
+            if len(coarse.indices) > 0.9 * len((coarser[-1] if coarser else full).indices):
                 break
             coarser.append(coarse)
-            faces = len(coarse.indices) // factor
+            faces = int(len(coarse.indices) / factor)
         levels = _levels(full, coarser)
         _save_levels(cached, levels)
     return levels

@@ -83,3 +83,13 @@ def test_bad_camera_options_are_named(option, message):
         observation_cameras(option)
     with pytest.raises(ValueError, match=message):
         gymnasium.make("SimSuite/Grasp-v0", obs=("state", "rgb"), camera=option)
+
+
+@pytest.mark.parametrize("env_id", ["SimSuite/Nav-v0", "SimSuite/Drive-v0", "SimSuite/UAV-v0", "SimSuite/Pendulum-v0"])
+def test_every_family_takes_camera_observations(env_id):
+    env = gymnasium.make(env_id, obs=("state", "rgb", "depth", "seg"), camera={"width": 32, "height": 24})
+    obs, _ = env.reset(seed=0)
+    obs, *_ = env.step(env.action_space.sample())
+    assert env.observation_space.contains(obs) and obs["rgb"].shape == (24, 32, 3)
+    assert (obs["seg"] > 0).any() and np.isfinite(obs["depth"]).all()
+    env.close()

@@ -318,10 +318,15 @@ class SurfaceIndex:
         from trimesh.triangles import closest_point
 
         _, near = self.tree.query(points, k=self.k)
-        near = self.owners[near.reshape(len(points), self.k)]
-        pts = np.repeat(points, self.k, axis=0)
-        closest = closest_point(self.triangles[near.ravel()], pts)
-        return np.linalg.norm(closest - pts, axis=1).reshape(len(points), self.k).min(1)
+        owner = self.owners[near.reshape(len(points), self.k)]
+        n_tri = len(self.triangles)
+        key = np.unique(np.repeat(np.arange(len(points), dtype=np.int64), self.k) * n_tri + owner.ravel())  # (point, triangle) once each
+        which, tri = np.divmod(key, n_tri)
+        pts = points[which]
+        dist = np.linalg.norm(closest_point(self.triangles[tri], pts) - pts, axis=1)
+        out = np.full(len(points), np.inf)
+        np.minimum.at(out, which, dist)
+        return out
 
 
 def _spacing(mesh: Mesh) -> float:

@@ -379,10 +379,7 @@ class SimEnv(gymnasium.Env):
 
     def _camera_keys(self, name: str) -> list[str]:
         """Observation keys a requested name stands for: ``rgb`` is every camera's rgb."""
-        cams = getattr(self, "_obs_cameras", None)
-        if cams is None or name not in CAMERA_MODALITIES:
-            return [name]
-        return [key + name for key in cams.keys]
+        return [key + name for key in self._obs_cameras.keys] if name in CAMERA_MODALITIES else [name]
 
     def _camera_frame(self, backend: Backend) -> dict[str, Any]:
         """Every observation camera's frame, rendered once per observation."""

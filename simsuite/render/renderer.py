@@ -148,18 +148,19 @@ class Renderer:
         ambient, headlight, specular: light levels (white, in [0, 1]).
         shadow_map_px: shadow map resolution.
         lod: level of detail, as the largest screen-space geometric error allowed, in
-            pixels of the camera drawing it (e.g. 0.5). Mesh geoms and curved primitives
-            keep their full triangles plus coarser copies (half the triangles each: quadric
+            pixels of the camera drawing it (e.g. 1.0). Mesh geoms and curved primitives
+            keep their full triangles plus coarser copies (1.5x fewer triangles each: quadric
             simplification for meshes, fewer segments for spheres, capsules, cylinders),
             each with its measured distance from the full surface, ``error_m`` (two-sided,
             :func:`~simsuite.render.shapes.geometric_error`). Per camera and frame, each geom
             draws the coarsest copy whose error, projected at the nearest point of the
-            geom's bounding sphere (``error_m * focal_px / depth_m``), is at most ``lod``
-            pixels: silhouettes and depth edges move by at most that much, so labels change
+            geom's bounding sphere (``error_m * focal_px / depth_m``, times the off-axis
+            stretch ``sqrt(1 + tan²)`` of the geom's direction), is at most ``lod`` pixels: silhouettes and depth edges move by at most that much, so labels change
             only within ``lod`` pixels of an edge. Labels, depth and colour always come from
             the very triangles drawn (one pass). None or 0 (default): full detail, depth
             exact to the mesh. A CPU rasterizer pays per triangle, so this is the big speed
-            lever for small images of detailed meshes (Panda: 106k triangles).
+            lever for small images of detailed meshes (Panda: 106k triangles). Camera
+            views of envs (observations, ``render_mode``) default to 1.0.
         max_distractors: distractor slots allocated for :meth:`set_appearance` (each a few
             hundred vertices; they draw nothing until ``distractors.count`` asks for them).
 
@@ -1086,8 +1087,12 @@ class _Group:
         out = [self.static_range] if self.static_range[1] else []
         r = rows[self._bodies]  # (G, 3, 4)
         centres = np.einsum("gij,gj->gi", r[:, :, :3], self._centres) + r[:, :, 3]
-        depth = centres @ view[2, :3] + view[2, 3] - self._radii  # nearest possible optical z [m]
-        allowed_m = lod * np.maximum(depth, near_m) / focal  # error that projects to lod pixels
+        optical = centres @ view[:3, :3].T + view[:3, 3]
+        depth = np.maximum(optical[:, 2] - self._radii, near_m)  # nearest possible optical z [m]
+        # an error e at depth z moves a pixel by up to f·e/z on the optical axis, and by
+        # sqrt(1 + tan²) times that at an angle off it
+        off_axis = np.sqrt(1.0 + (optical[:, 0] ** 2 + optical[:, 1] ** 2) / depth**2)
+        allowed_m = lod * depth / (focal * off_axis)  # error that projects to lod pixels
         level = (self._errors <= allowed_m[:, None]).sum(1) - 1  # errors grow with the level; level 0 has 0
         chosen = self._ranges[np.arange(len(level)), level]
         for first, count in chosen.tolist():

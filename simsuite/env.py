@@ -58,14 +58,21 @@ class SimEnv(gymnasium.Env):
         backend: ``"mujoco"`` (default) or ``"pybullet"``.
         render_mode: None, or ``"rgb_array"``: :meth:`render` returns a 640×480 RGB frame
             from SimSuite's own renderer (an overview camera, or a chase camera in large
-            worlds), so gymnasium's ``RecordVideo`` works.
+            worlds; level of detail at most 1 px off, as camera observations), so
+            gymnasium's ``RecordVideo`` works.
         obs: one modality name or several: ``"state"`` (the task's vector) or the name of
             a sensor (``"lidar"``, ``"imu"``); several give a ``gymnasium.spaces.Dict``
             observation keyed by modality.
         camera: the observation camera for ``rgb``/``depth``/``seg``: a dict with ``width``,
             ``height`` (default 84 × 84), ``view`` (a :class:`simsuite.render.view.CameraView`
             spec: a scene camera's name, ``"overview"``, ``"chase:<body>"``; default automatic)
-            and renderer options such as ``lod``.
+            or a pose (``pos`` with ``target`` or ``quat``, optionally on ``body``, and
+            ``fovy_deg``), and renderer options such as ``lod`` (default 1.0: at most one
+            pixel of screen-space geometric error; None: full detail). Several cameras:
+            ``{"wrist": {...}, "front": {...}, <renderer options>}``, observed as
+            ``wrist_rgb``, ``front_depth``... (``"rgb"`` in ``obs`` means every camera's),
+            all drawn in one tiled pass with one readback. See
+            :func:`simsuite.render.view.observation_cameras`.
         randomize: domain randomization: False (default; parameters stay nominal unless
             ``reset(options={"params": {...}})`` sets them), True (the task's default
             :class:`~simsuite.randomization.ParamSpace`, see the env's docstring), a path to a
@@ -355,34 +362,32 @@ class SimEnv(gymnasium.Env):
         return {n: ((lambda v=v: v), (lambda value, n=n: setter(n, value))) for n, v in nominal.items()}
 
     def _camera_sources(self) -> dict[str, tuple[Callable[[Backend], Any], gymnasium.Space]]:
-        """rgb, depth and seg from one render pass per observation."""
-        options = dict(self._camera_options)
-        width, height = int(options.pop("width", 84)), int(options.pop("height", 84))
-        view_spec = options.pop("view", None)
-        self._obs_view_args = (view_spec, width, height, options)
-        far_m = float(options.get("far_m", 100.0))  # background and beyond read far_m, not inf
-        hw = (height, width)
-        spaces = {
-            "rgb": gymnasium.spaces.Box(0, 255, hw + (3,), np.uint8),
-            "depth": gymnasium.spaces.Box(0.0, far_m, hw, np.float32),
-            "seg": gymnasium.spaces.Box(0, np.iinfo(np.int32).max, hw, np.int32),
-        }
-        read = {
-            "rgb": lambda backend: self._camera_frame(backend).rgb,
-            "depth": lambda backend: np.minimum(self._camera_frame(backend).depth, np.float32(far_m)),
-            "seg": lambda backend: self._camera_frame(backend).seg,
-        }
-        return {m: (read[m], spaces[m]) for m in CAMERA_MODALITIES}
+        """rgb, depth and seg of every observation camera, from one render pass per observation."""
+        from simsuite.render.view import observation_cameras
 
-    def _camera_frame(self, backend: Backend):
+        cams = self._obs_cameras = observation_cameras(self._camera_options)
+        far_m = float(cams.renderer_options.get("far_m", 100.0))  # background and beyond read far_m, not inf
+        sources = {}
+        for name, key, (width, height) in zip(cams.names, cams.keys, cams.sizes):
+            hw = (height, width)
+            sources[key + "rgb"] = ((lambda backend, n=name: self._camera_frame(backend)[n].rgb), gymnasium.spaces.Box(0, 255, hw + (3,), np.uint8))
+            sources[key + "depth"] = ((lambda backend, n=name: np.minimum(self._camera_frame(backend)[n].depth, np.float32(far_m))),
+                                      gymnasium.spaces.Box(0.0, far_m, hw, np.float32))
+            sources[key + "seg"] = ((lambda backend, n=name: self._camera_frame(backend)[n].seg),
+                                    gymnasium.spaces.Box(0, np.iinfo(np.int32).max, hw, np.int32))
+        return sources
+
+    def _camera_keys(self, name: str) -> list[str]:
+        """Observation keys a requested name stands for: ``rgb`` is every camera's rgb."""
+        return [key + name for key in self._obs_cameras.keys] if name in CAMERA_MODALITIES else [name]
+
+    def _camera_frame(self, backend: Backend) -> dict[str, Any]:
+        """Every observation camera's frame, rendered once per observation."""
         if self._frame_cache[0] != self._obs_count:
             if self._obs_view is None:
-                from simsuite.render.view import CameraView
-
-                spec, width, height, options = self._obs_view_args
-                self._obs_view = CameraView(spec, width=width, height=height, **options)
+                self._obs_view = self._obs_cameras.view()
                 self._show_appearance(self._obs_view)
-            self._frame_cache = (self._obs_count, self._obs_view.frame(backend))
+            self._frame_cache = (self._obs_count, self._obs_view.frames(backend))
         return self._frame_cache[1]
 
     def _make_sensors(self, obs_names: tuple[str, ...], overrides: Mapping[str, Any]) -> SensorSuite | None:
@@ -406,8 +411,9 @@ class SimEnv(gymnasium.Env):
         sources: dict[str, tuple[Callable[[Backend], Any], gymnasium.Space]] = {
             "state": (self.task.observe, self.task.observation_space)
         }
-        if any(n in CAMERA_MODALITIES for n in names):
+        if any(n in CAMERA_MODALITIES or n.endswith(CAMERA_MODALITIES) for n in names):
             sources.update(self._camera_sources())
+            names = tuple(key for n in names for key in self._camera_keys(n))
         if self.sensors is not None:
             suite = self.sensors
             for name, space in suite.spaces().items():

@@ -15,10 +15,12 @@ the same three outputs per frame:
 - ``tinyrenderer``: PyBullet's ``getCameraImage`` with ``ER_TINY_RENDERER`` on the same
   visual shapes (one call gives all three; depth converted to metres as ours is).
 
-Ours runs twice: at full detail (exact meshes, the default) and with level of detail
-(``Renderer(lod=1.0)``: at most about one triangle per pixel of a mesh's projected
-bounding disc), against the same full-detail baselines. Ratios are given per wall-clock
-second and per CPU-second of the process (steadier on a shared machine).
+Ours runs twice: at full detail (``lod=None``: exact meshes, the Renderer's default) and
+at the level of detail that camera observations and ``render_mode`` use by default
+(``lod=1.0``: at most one pixel of screen-space geometric error, see ``Renderer``),
+against the same full-detail baselines; ``seg changed`` is the share of segmentation
+pixels that differ from full detail. Ratios are given per wall-clock second and per
+CPU-second of the process (steadier on a shared machine).
 
     python tools/bench_render.py [--sizes 84x84 128x128 640x480] [--frames 40]
 """
@@ -43,6 +45,7 @@ from benchmark import cpu_rate, rate, report  # noqa: E402
 from simsuite.backends import make_backend  # noqa: E402
 from simsuite.render import Renderer  # noqa: E402
 from simsuite.render.camera import look_at_camera, pose_matrix  # noqa: E402
+from simsuite.render.view import DEFAULT_LOD_PX  # noqa: E402
 from simsuite.scene import Body, Camera, Geom, Joint, Scene  # noqa: E402
 from simsuite.transforms import quat_to_mat, wxyz_to_xyzw  # noqa: E402
 from simsuite.urdf import load_urdf  # noqa: E402
@@ -262,8 +265,9 @@ def run(scene: Scene, sizes, frames: int, tiles: int, lod: float) -> list[list[o
         mj = MujocoThree(model, data, width, height)
         tiny = TinyRenderer(scene, names, pos, quat, cam)
         f = ours.render(names, pos, quat)["cam"]
-        ours_lod.render(names, pos, quat)
+        f_lod = ours_lod.render(names, pos, quat)["cam"]
         lod_triangles = ours_lod.drawn_triangles
+        seg_changed = float((f.seg != f_lod.seg).mean())
         _, mj_depth, mj_seg = mj()
         _, tiny_depth, tiny_seg = tiny()
         fg_mj = agreement(f.seg, mj_seg[:, :, 0] >= 0)
@@ -301,6 +305,7 @@ def run(scene: Scene, sizes, frames: int, tiles: int, lod: float) -> list[list[o
                 round(cpu["simsuite_lod"] / cpu["mujoco"], 2),
                 round(cpu["simsuite"] / cpu["tinyrenderer"], 2),
                 round(cpu["simsuite_lod"] / cpu["tinyrenderer"], 2),
+                f"{100 * seg_changed:.2f}%",
                 f"{fg_mj:.3f}/{fg_tiny:.3f}",
             ]
         )
@@ -318,7 +323,7 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=40, help="frames per timing repeat at <= 128x128 (a quarter at larger sizes)")
     parser.add_argument("--tiles", type=int, default=16, help="cameras per render_tiled call (0: skip)")
     parser.add_argument("--geometry", choices=("visual", "collision"), default="visual", help="the Panda's visual (106k triangles) or collision meshes (3.4k)")
-    parser.add_argument("--lod", type=float, default=1.0, help="the lod setting (triangles per pixel) of the 'lod' columns")
+    parser.add_argument("--lod", type=float, default=DEFAULT_LOD_PX, help="the lod setting (pixels of screen-space error) of the 'lod' columns")
     args = parser.parse_args()
     sizes = [tuple(int(v) for v in s.split("x")) for s in args.sizes]
     t0 = time.perf_counter()
@@ -331,7 +336,7 @@ def main() -> None:
     release_context(ctx)
     header = [
         "size", "tris full/lod", "ours fps", "ours lod fps", "lod tiled fps", "mujoco fps", "tiny fps",
-        "x mj", "x mj lod", "x tiny", "x tiny lod", "cpu x mj", "cpu x mj lod", "cpu x tiny", "cpu x tiny lod", "fg IoU mj/tiny",
+        "x mj", "x mj lod", "x tiny", "x tiny lod", "cpu x mj", "cpu x mj lod", "cpu x tiny", "cpu x tiny lod", "seg changed", "fg IoU mj/tiny",
     ]
     report(
         "render" if args.geometry == "visual" else f"render_{args.geometry}",
@@ -343,7 +348,8 @@ def main() -> None:
             "lod": args.lod,
             "geometry": args.geometry,
             "notes": "fps = wall-clock frames per second with RGB + metric depth + segmentation per frame; "
-            "ours = Renderer at full detail (exact meshes); ours lod = Renderer(lod=...); "
+            "ours = Renderer at full detail (exact meshes); ours lod = Renderer(lod=...), lod in pixels of screen-space error "
+            "(the camera observations' default); seg changed = share of seg pixels differing from full detail; "
             "mujoco = mujoco.Renderer, shadows/reflections off, offsamples=0, 3 passes; "
             "tiny = pybullet getCameraImage ER_TINY_RENDERER; lod tiled = render_tiled frames/s (16 cameras per call); "
             "x = ratio of wall-clock fps; cpu x = ratio of frames per CPU-second (process time, all threads); "

@@ -65,6 +65,7 @@ _MODE_BITS = {1: 0, 2: shaders.PATTERN_BITS["checker"], 3: shaders.PATTERN_BITS[
 _VERTEX_DTYPE = np.dtype([("pos", "f4", 3), ("normal", "f4", 3), ("uv", "f4", 2), ("color", "u1", 4), ("body", "i4")])
 _VERTEX_ATTRIBUTES = (("3f", 12, "in_pos"), ("3f", 12, "in_normal"), ("2f", 8, "in_uv"), ("4f1", 4, "in_color"), ("1i", 4, "in_body"))
 _GL_COLOR, _GL_DEPTH = 0x1800, 0x1801
+_GL_TRIANGLES, _GL_UNSIGNED_INT = 0x0004, 0x1405
 
 
 @dataclass
@@ -146,13 +147,20 @@ class Renderer:
             is drawn (depth there reads ``inf``).
         ambient, headlight, specular: light levels (white, in [0, 1]).
         shadow_map_px: shadow map resolution.
-        lod: level of detail for mesh geoms and curved primitives, as the most triangles
-            drawn per pixel of a geom's projected bounding disc (e.g. 1.0); each keeps its
-            full triangles plus coarser copies (4x fewer each: quadric simplification for
-            meshes, fewer segments for spheres, capsules, cylinders) and every camera
-            draws the finest copy within budget. None (default): always full detail, so
-            depth is exact to the mesh. A CPU rasterizer pays per triangle, so this is the
-            big speed lever for small images of detailed meshes (Panda: 100k triangles).
+        lod: level of detail, as the largest screen-space geometric error allowed, in
+            pixels of the camera drawing it (e.g. 1.0). Mesh geoms and curved primitives
+            keep their full triangles plus coarser copies (1.5x fewer triangles each: quadric
+            simplification for meshes, fewer segments for spheres, capsules, cylinders),
+            each with its measured distance from the full surface, ``error_m`` (two-sided,
+            :func:`~simsuite.render.shapes.geometric_error`). Per camera and frame, each geom
+            draws the coarsest copy whose error, projected at the nearest point of the
+            geom's bounding sphere (``error_m * focal_px / depth_m``, times the off-axis
+            stretch ``sqrt(1 + tan²)`` of the geom's direction), is at most ``lod`` pixels: silhouettes and depth edges move by at most that much, so labels change
+            only within ``lod`` pixels of an edge. Labels, depth and colour always come from
+            the very triangles drawn (one pass). None or 0 (default): full detail, depth
+            exact to the mesh. A CPU rasterizer pays per triangle, so this is the big speed
+            lever for small images of detailed meshes (Panda: 106k triangles). Camera
+            views of envs (observations, ``render_mode``) default to 1.0.
         max_distractors: distractor slots allocated for :meth:`set_appearance` (each a few
             hundred vertices; they draw nothing until ``distractors.count`` asks for them).
 
@@ -181,9 +189,9 @@ class Renderer:
             raise ValueError(f"need 0 < near_m < far_m < inf, got near_m={near_m}, far_m={far_m}")
         self.scene = scene
         self.shadows = bool(shadows)
-        if lod is not None and not lod > 0:
-            raise ValueError(f"lod must be None or > 0 triangles per pixel, got {lod}")
-        self.lod = lod
+        if lod is not None and not (math.isfinite(lod) and lod >= 0):
+            raise ValueError(f"lod must be None or >= 0 pixels of screen-space error, got {lod}")
+        self.lod = float(lod) if lod else None
         #: triangles drawn by the last render call (all cameras), for benchmarks
         self.drawn_triangles = 0
         self.near_m, self.far_m = float(near_m), float(far_m)
@@ -466,7 +474,8 @@ class Renderer:
                 rot, gpos = quat_to_mat(geom.quat), np.asarray(geom.pos, float)
                 color = np.clip(np.round(np.asarray(rgba) * 255), 0, 255).astype(np.uint8)
                 parts = []
-                for mesh in levels:
+                for level in levels:
+                    mesh = level.mesh
                     p, n, uv = shapes.transformed(mesh, rot, gpos, repeat)
                     v = np.empty(len(p), _VERTEX_DTYPE)
                     v["pos"], v["normal"], v["uv"], v["color"], v["body"] = p, n, uv, color, i
@@ -478,30 +487,26 @@ class Renderer:
                 if not infinite:
                     self._body_radius[i] = max(self._body_radius[i], float(np.linalg.norm(full, axis=1).max()))
                     lo[i], hi[i] = np.minimum(lo[i], full.min(0)), np.maximum(hi[i], full.max(0))
-                group = groups.setdefault((texture, levels[0].closed), _Group())
+                group = groups.setdefault((texture, levels[0].mesh.closed), _Group())
                 if len(parts) == 1:
                     group.static.append(parts[0])
                 else:
-                    group.lod.append(_LodGeom(i, centre, radius, parts))
+                    group.lod.append(_LodGeom(i, centre, radius, parts, np.array([lv.error_m for lv in levels])))
         # each body's longest axis in its frame (x where it has no finite extent): gradients run along it
         extent = np.where(np.isfinite(hi - lo), hi - lo, 0.0)
         self._body_axis = np.eye(3, dtype=np.float32)[np.argmax(extent, axis=1)] if len(extent) else np.zeros((0, 3), np.float32)
         return groups
 
-    def _geom_levels(self, geom) -> list[shapes.Mesh]:
-        """The full mesh, and coarser ones when level of detail is on (meshes and curved primitives)."""
+    def _geom_levels(self, geom) -> list[shapes.Level]:
+        """The full mesh, and coarser ones with their errors when level of detail is on
+        (meshes and curved primitives)."""
         if self.lod is not None:
             if geom.type == "mesh":
                 path = str(self.scene.resolve_mesh(geom.mesh).resolve())
                 return list(shapes.mesh_lods(path, tuple(float(v) for v in geom.mesh_scale)))
-            s = geom.size
-            if geom.type == "sphere":
-                return [shapes.sphere(s[0], seg) for seg in shapes.LOD_SEGMENTS]
-            if geom.type == "capsule":
-                return [shapes.capsule(s[0], s[1], seg) for seg in shapes.LOD_SEGMENTS]
-            if geom.type == "cylinder":
-                return [shapes.cylinder(s[0], s[1], seg[0]) for seg in shapes.LOD_SEGMENTS]
-        return [self._geom_mesh(geom)]
+            if geom.type in ("sphere", "capsule", "cylinder"):
+                return list(shapes.primitive_lods(geom.type, tuple(float(v) for v in geom.size)))
+        return [shapes.Level(self._geom_mesh(geom), 0.0)]
 
     def _geom_mesh(self, geom) -> shapes.Mesh:
         s = geom.size
@@ -601,6 +606,9 @@ class Renderer:
         f_ptr, i_ptr = ctypes.POINTER(ctypes.c_float), ctypes.POINTER(ctypes.c_int)
         gl["clear_f"] = gl_function("glClearBufferfv", None, ctypes.c_uint, ctypes.c_int, f_ptr)
         gl["clear_i"] = gl_function("glClearBufferiv", None, ctypes.c_uint, ctypes.c_int, i_ptr)
+        gl["multi_draw"] = gl_function(
+            "glMultiDrawElements", None, ctypes.c_uint, ctypes.POINTER(ctypes.c_int), ctypes.c_uint, ctypes.POINTER(ctypes.c_void_p), ctypes.c_int
+        )
         gl["bg"] = (ctypes.c_float * 4)(*self.background, 1.0)
         gl["far"] = (ctypes.c_float * 4)(math.inf, 0.0, 0.0, 0.0)
         gl["zero"] = (ctypes.c_int * 4)(0, 0, 0, 0)
@@ -908,18 +916,30 @@ class Renderer:
                 u["u_light_from_view"].write(light_from_view)
         suffix = self._look_suffix
         for variant, tex, cull, group in gl["draws"]:
-            ranges = group.ranges(rows, view, static["focal"][0], self.lod) if self.lod is not None and group.lod else [group.full]
+            ranges = group.ranges(rows, view, static["focal"][0], self.lod, self.near_m) if self.lod is not None and group.lod else [group.full]
             if tex is not None:
                 tex.use(1)
             self._set_culling(cull)
-            vao = gl["programs"][variant + suffix][1]
-            for first, count in ranges:
-                vao.render(4, vertices=count, first=first)  # 4 = GL_TRIANGLES
-                self.drawn_triangles += count // 3
+            self._draw_ranges(gl["programs"][variant + suffix][1], ranges)
         if self._distractor_rows is not None:
             self._set_culling(True)
             first, count = self._distractor_group.full
             gl["programs"]["distractor"][1].render(4, vertices=count, first=first)
+
+    def _draw_ranges(self, vao, ranges: list[tuple[int, int]]) -> None:
+        """Index ranges of one vertex array: the first through moderngl (which binds the
+        program and vertex array), the rest in one glMultiDrawElements call."""
+        if not ranges:
+            return
+        first, count = ranges[0]
+        vao.render(_GL_TRIANGLES, vertices=count, first=first)
+        rest = ranges[1:]
+        if rest:
+            n = len(rest)
+            counts = (ctypes.c_int * n)(*(c for _, c in rest))
+            offsets = (ctypes.c_void_p * n)(*(4 * f for f, _ in rest))  # bytes into the uint32 index buffer
+            self._gl["multi_draw"](_GL_TRIANGLES, counts, _GL_UNSIGNED_INT, offsets, n)
+        self.drawn_triangles += sum(c for _, c in ranges) // 3
 
     def _active_programs(self) -> list:
         programs = self._gl["programs"]
@@ -938,10 +958,13 @@ class Renderer:
 
     def _read(self, fbo, viewport: tuple[int, int, int, int]) -> Frame:
         w, h = viewport[2], viewport[3]
-        rgb = np.empty((h, w, 3), np.uint8)
+        rgba = np.empty((h, w, 4), np.uint8)
         depth = np.empty((h, w), np.float32)
         seg = np.empty((h, w), np.int32)
-        fbo.read_into(rgb, viewport=viewport, components=3, attachment=0, alignment=1)
+        # RGBA as stored, alpha dropped here: Mesa's RGBA -> RGB packing on readback costs
+        # about as much as rasterizing a small frame
+        fbo.read_into(rgba, viewport=viewport, components=4, attachment=0, alignment=1)
+        rgb = np.ascontiguousarray(rgba[:, :, :3])
         fbo.read_into(depth, viewport=viewport, components=1, attachment=1, alignment=1, dtype="f4")
         fbo.read_into(seg, viewport=viewport, components=1, attachment=2, alignment=1, dtype="i4")
         return Frame(rgb, depth, seg)
@@ -1004,15 +1027,16 @@ class _Layout:
 
 @dataclass
 class _LodGeom:
-    """A mesh geom with levels of detail: body row, bounding sphere in the body frame, and
-    per level the vertex and triangle arrays (before layout) and index range (after)."""
+    """A geom with levels of detail: body row, bounding sphere in the body frame, and per
+    level the vertex and triangle arrays (before layout), the geometric error [m] and the
+    index range (after layout)."""
 
     body: int
     centre: np.ndarray
     radius: float
     parts: list[tuple[np.ndarray, np.ndarray]]
+    errors: np.ndarray
     ranges: list[tuple[int, int]] = field(default_factory=list)  # (first index, index count) per level
-    faces: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
 
 @dataclass
@@ -1042,7 +1066,6 @@ class _Group:
                 first = sum(len(i) for i in indices)
                 indices.append(verts.add(v, t))
                 g.ranges.append((first, t.size))
-            g.faces = np.array([count // 3 for _, count in g.ranges])
             g.parts = []  # uploaded: drop the CPU copy
         self.static, self.static_range, self.full = [], (start, mid - start), (start, end - start)
         # the same, as arrays for one vectorized level choice per camera
@@ -1051,27 +1074,26 @@ class _Group:
             self._bodies = np.array([g.body for g in self.lod])
             self._centres = np.array([g.centre for g in self.lod])
             self._radii = np.array([g.radius for g in self.lod])
-            self._faces = np.full((len(self.lod), levels), np.inf)
+            self._errors = np.full((len(self.lod), levels), np.inf)  # padding: never chosen
             self._ranges = np.zeros((len(self.lod), levels, 2), np.int64)
             for k, g in enumerate(self.lod):
                 n = len(g.ranges)
-                self._faces[k, :n] = g.faces
+                self._errors[k, :n] = g.errors
                 self._ranges[k, :n] = g.ranges
-                self._ranges[k, n:] = g.ranges[-1]
-                self._faces[k, n:] = g.faces[-1]
 
-    def ranges(self, rows: np.ndarray, view: np.ndarray, focal: float, lod: float) -> list[tuple[int, int]]:
-        """Index ranges to draw for one camera: each LOD geom at the finest level whose
-        triangles fit ``lod`` per pixel of its projected bounding disc."""
+    def ranges(self, rows: np.ndarray, view: np.ndarray, focal: float, lod: float, near_m: float) -> list[tuple[int, int]]:
+        """Index ranges to draw for one camera: each LOD geom at its coarsest level whose
+        error, seen at the nearest point of its bounding sphere, is at most ``lod`` pixels."""
         out = [self.static_range] if self.static_range[1] else []
         r = rows[self._bodies]  # (G, 3, 4)
         centres = np.einsum("gij,gj->gi", r[:, :, :3], self._centres) + r[:, :, 3]
-        z = centres @ view[2, :3] + view[2, 3]
-        near = z <= self._radii  # the camera is inside or next to it: full detail
-        budget = lod * math.pi * (focal * self._radii / np.where(near, 1.0, z)) ** 2
-        fits = self._faces <= budget[:, None]
-        level = np.where(fits.any(1), fits.argmax(1), self._faces.shape[1] - 1)
-        level[near] = 0
+        optical = centres @ view[:3, :3].T + view[:3, 3]
+        depth = np.maximum(optical[:, 2] - self._radii, near_m)  # nearest possible optical z [m]
+        # an error e at depth z moves a pixel by up to f·e/z on the optical axis, and by
+        # sqrt(1 + tan²) times that at an angle off it
+        off_axis = np.sqrt(1.0 + (optical[:, 0] ** 2 + optical[:, 1] ** 2) / depth**2)
+        allowed_m = lod * depth / (focal * off_axis)  # error that projects to lod pixels
+        level = (self._errors <= allowed_m[:, None]).sum(1) - 1  # errors grow with the level; level 0 has 0
         chosen = self._ranges[np.arange(len(level)), level]
         for first, count in chosen.tolist():
             if out and out[-1][0] + out[-1][1] == first:

@@ -10,6 +10,7 @@ them by the material's ``texrepeat``. Infinite planes get one tile per metre.
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -18,7 +19,7 @@ import numpy as np
 
 SPHERE_SEGMENTS = (40, 20)  # around, pole to pole: sagitta r·(1 − cos(π/40)) = 0.3 % of r
 CYLINDER_SEGMENTS = 40
-LOD_SEGMENTS = ((40, 20), (20, 10), (10, 6))  # (around, pole to pole) per level of detail
+LOD_SEGMENTS = ((40, 20), (28, 14), (20, 10), (14, 8), (10, 6), (8, 4))  # (around, pole to pole) per level of detail
 
 
 @dataclass(frozen=True)
@@ -72,9 +73,24 @@ def plane(half_x: float, half_y: float) -> Mesh:
     return _mesh(p, [(0, 0, 1)] * 4, uv, [0, 1, 2, 0, 2, 3], closed=False)
 
 
+PLANE_CELL_M = 50.0  # an infinite plane is a grid of cells this size (more where far_m is huge)
+PLANE_MAX_CELLS = 32  # per side
+
+
 def infinite_plane(extent_m: float) -> Mesh:
-    m = plane(extent_m, extent_m)
-    return Mesh(m.positions, m.normals, m.positions[:, :2].copy(), m.indices, closed=False)
+    """A z = 0 plane out to ``extent_m``, facing +z, as a grid of cells (UVs in metres).
+    One quad kilometres wide loses depth precision once clipped: a road 4 mm above the
+    ground lost to it right in front of the camera. Cells of tens of metres keep each
+    triangle's depth interpolation exact to well under a millimetre."""
+    n = int(np.clip(np.ceil(2 * extent_m / PLANE_CELL_M), 1, PLANE_MAX_CELLS))
+    xs = np.linspace(-extent_m, extent_m, n + 1)
+    x, y = np.meshgrid(xs, xs, indexing="ij")
+    p = np.stack([x.ravel(), y.ravel(), np.zeros(x.size)], 1)
+    i, j = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
+    a = (i * (n + 1) + j).ravel()
+    b, c, d = a + n + 1, a + n + 2, a + 1
+    tris = np.concatenate([np.stack([a, b, c], 1), np.stack([a, c, d], 1)])
+    return _mesh(p, np.tile([0.0, 0.0, 1.0], (len(p), 1)), p[:, :2], tris, closed=False)
 
 
 def _lathe(profile: np.ndarray, normals: np.ndarray, v: np.ndarray, segments: int) -> Mesh:
@@ -236,10 +252,16 @@ def decimate(mesh: Mesh, max_faces: int) -> Mesh:
     return best if best is not None else _cluster(mesh, extent)
 
 
+CREASE_DEG = 40.0  # coarse levels: normals are smooth across edges flatter than this, split at sharper ones
+
+
 def simplify(mesh: Mesh, max_faces: int) -> Mesh:
     """About ``max_faces`` triangles by quadric edge collapse (``fast_simplification``, as
-    trimesh uses) where installed, else by :func:`decimate`. Flat normals (vertices are
-    not shared between faces), so a coarse level keeps crisp edges."""
+    trimesh uses) where installed, else by :func:`decimate`. Vertices are shared between
+    faces (a CPU rasterizer shades each once), with normals smoothed across edges flatter
+    than :data:`CREASE_DEG` and split at sharper ones, so a coarse level keeps crisp edges."""
+    import trimesh
+
     if len(mesh.indices) <= max_faces:
         return mesh
     try:
@@ -252,27 +274,177 @@ def simplify(mesh: Mesh, max_faces: int) -> Mesh:
         faces = inverse.ravel()[mesh.indices]
         reduction = 1.0 - max_faces / len(faces)
         points, faces = fast_simplification.simplify(points.astype(np.float32), faces.astype(np.int32), target_reduction=reduction)
-    faces = np.asarray(faces, np.int64).reshape(-1, 3)
-    tri = np.asarray(points, np.float64)[faces]  # (T, 3, 3): unshared, flat shaded
-    n = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
-    n /= np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-30)
+    tm = trimesh.Trimesh(np.asarray(points, np.float64), np.asarray(faces, np.int64).reshape(-1, 3), process=False)
+    tm.remove_unreferenced_vertices()
+    shaded = trimesh.graph.smooth_shade(tm, angle=np.radians(CREASE_DEG))
+    p = np.asarray(shaded.vertices, np.float64)
     lo, hi = mesh.positions.min(0), mesh.positions.max(0)
-    flat = tri.reshape(-1, 3)
-    uv = (flat[:, :2] - lo[:2]) / np.maximum(hi[:2] - lo[:2], 1e-9)
-    return _mesh(flat, np.repeat(n, 3, axis=0), uv, np.arange(len(flat)).reshape(-1, 3), mesh.closed)
+    uv = (p[:, :2] - lo[:2]) / np.maximum(hi[:2] - lo[:2], 1e-9)
+    return _mesh(p, np.asarray(shaded.vertex_normals), uv, np.asarray(shaded.faces), mesh.closed)
+
+
+def surface_samples(mesh: Mesh, spacing_m: float, max_per_edge: int = 32) -> tuple[np.ndarray, np.ndarray]:
+    """Points across every triangle on a barycentric grid at most ``spacing_m`` apart along
+    its longest edge (capped at ``max_per_edge`` steps), and the triangle each belongs to."""
+    tri = mesh.positions.astype(np.float64)[mesh.indices]  # (T, 3, 3)
+    edge = np.linalg.norm(tri - np.roll(tri, 1, axis=1), axis=2).max(1)
+    steps = np.clip(np.ceil(edge / spacing_m), 1, max_per_edge).astype(int)
+    points, owners = [], []
+    for n in np.unique(steps):
+        i, j = np.mgrid[0 : n + 1, 0 : n + 1]
+        keep = i + j <= n
+        w = np.stack([n - i[keep] - j[keep], i[keep], j[keep]], 1) / n  # (M, 3) barycentric
+        which = np.flatnonzero(steps == n)
+        points.append(np.einsum("mk,tkc->tmc", w, tri[which]).reshape(-1, 3))
+        owners.append(np.repeat(which, len(w)))
+    return np.concatenate(points), np.concatenate(owners)
+
+
+class SurfaceIndex:
+    """Point-to-surface distances for one mesh: exact point-triangle distances to the
+    triangles owning the ``candidates`` nearest of its surface samples (``spacing_m``
+    apart). Never below the true distance, and above it by under ``spacing_m`` at worst
+    (only when none of those triangles is the nearest one)."""
+
+    def __init__(self, mesh: Mesh, spacing_m: float, candidates: int = 8) -> None:
+        from scipy.spatial import cKDTree
+
+        samples, self.owners = surface_samples(mesh, spacing_m)
+        self.triangles = mesh.positions.astype(np.float64)[mesh.indices]
+        self.tree = cKDTree(samples)
+        self.k = min(candidates, len(samples))
+
+    def distance(self, points: np.ndarray) -> np.ndarray:
+        from trimesh.triangles import closest_point
+
+        _, near = self.tree.query(points, k=self.k)
+        owner = self.owners[near.reshape(len(points), self.k)]
+        n_tri = len(self.triangles)
+        key = np.unique(np.repeat(np.arange(len(points), dtype=np.int64), self.k) * n_tri + owner.ravel())  # (point, triangle) once each
+        which, tri = np.divmod(key, n_tri)
+        pts = points[which]
+        dist = np.linalg.norm(closest_point(self.triangles[tri], pts) - pts, axis=1)
+        out = np.full(len(points), np.inf)
+        np.minimum.at(out, which, dist)
+        return out
+
+
+def _spacing(mesh: Mesh) -> float:
+    return 0.01 * max(float(np.ptp(mesh.positions, axis=0).max()), 1e-9)
+
+
+def geometric_error(coarse: Mesh, full: Mesh, full_index: SurfaceIndex | None = None) -> float:
+    """Two-sided (Hausdorff) distance [m] between a coarse level and the full mesh, sampled
+    at the full mesh's vertices and on a grid across every coarse facet; 0 for the same mesh."""
+    if coarse is full:
+        return 0.0
+    spacing = _spacing(full)
+    full_index = full_index or SurfaceIndex(full, spacing)
+    there = full_index.distance(surface_samples(coarse, 4 * spacing, 8)[0]).max(initial=0.0)
+    back = SurfaceIndex(coarse, spacing).distance(np.unique(full.positions.astype(np.float64), axis=0)).max(initial=0.0)
+    return float(max(there, back))
+
+
+@dataclass(frozen=True)
+class Level:
+    """One level of detail: its triangles and their largest distance [m] from the full
+    geometry (0 for the full level itself)."""
+
+    mesh: Mesh
+    error_m: float
+
+
+def _levels(full: Mesh, coarser: list[Mesh]) -> tuple[Level, ...]:
+    """Levels with measured errors, finest first; errors made nondecreasing (a level is never
+    credited with less error than a finer one)."""
+    out = [Level(full, 0.0)]
+    index = SurfaceIndex(full, _spacing(full)) if coarser else None
+    for mesh in coarser:
+        err = max(geometric_error(mesh, full, index), out[-1].error_m)
+        out.append(Level(mesh, err))
+    return tuple(out)
+
+
+LOD_CACHE_VERSION = 2  # bump when the simplification or the error measure changes
+
+
+def cache_dir() -> Path:
+    """Where derived mesh data is kept between runs: ``SIMSUITE_CACHE_DIR``, else
+    ``$XDG_CACHE_HOME/simsuite``, else ``~/.cache/simsuite``."""
+    import os
+
+    root = os.environ.get("SIMSUITE_CACHE_DIR")
+    if root:
+        return Path(root)
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "simsuite"
 
 
 @lru_cache(maxsize=128)
-def mesh_lods(path: str, scale: tuple[float, float, float], factor: int = 4, min_faces: int = 48) -> tuple[Mesh, ...]:
+def mesh_lods(path: str, scale: tuple[float, float, float], factor: float = 1.5, min_faces: int = 32) -> tuple[Level, ...]:
     """Levels of detail of a mesh file: the full mesh, then ``factor`` times fewer
-    triangles per level, down to about ``min_faces``."""
+    triangles per level (quadric simplification of the full mesh), down to about
+    ``min_faces``, each with its measured geometric error. Simplifying and measuring take
+    seconds per detailed mesh, so the levels are kept on disk (:func:`cache_dir`), keyed by
+    the file's contents and these arguments."""
+    import hashlib
+
     full = mesh_file(path, scale)
-    levels = [full]
-    faces = len(full.indices) // factor
-    while faces >= min_faces:
-        coarse = simplify(full, faces)
-        if len(coarse.indices) > 0.7 * len(levels[-1].indices):
-            break
-        levels.append(coarse)
-        faces = len(coarse.indices) // factor
-    return tuple(levels)
+    key = hashlib.sha1(Path(path).read_bytes() + repr((scale, factor, min_faces, LOD_CACHE_VERSION, _simplifier())).encode()).hexdigest()
+    cached = cache_dir() / "lod" / f"{key}.npz"
+    levels = _load_levels(cached, full)
+    if levels is None:
+        coarser: list[Mesh] = []
+        faces = int(len(full.indices) / factor)
+        while faces >= min_faces:
+            coarse = simplify(full, faces)
+            if len(coarse.indices) > 0.9 * len((coarser[-1] if coarser else full).indices):
+                break
+            coarser.append(coarse)
+            faces = int(len(coarse.indices) / factor)
+        levels = _levels(full, coarser)
+        _save_levels(cached, levels)
+    return levels
+
+
+def _simplifier() -> str:
+    import importlib.util
+
+    return "quadric" if importlib.util.find_spec("fast_simplification") else "clustering"
+
+
+def _save_levels(path: Path, levels: tuple[Level, ...]) -> None:
+    """Write the coarse levels (best effort: a read-only home just means no cache)."""
+    arrays: dict[str, np.ndarray] = {"errors": np.array([lv.error_m for lv in levels[1:]])}
+    for k, lv in enumerate(levels[1:]):
+        m = lv.mesh
+        arrays.update({f"p{k}": m.positions, f"n{k}": m.normals, f"uv{k}": m.uvs, f"i{k}": m.indices, f"c{k}": np.array(m.closed)})
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp.npz")
+        np.savez(tmp, **arrays)
+        tmp.replace(path)
+    except OSError:
+        pass
+
+
+def _load_levels(path: Path, full: Mesh) -> tuple[Level, ...] | None:
+    try:
+        with np.load(path) as z:
+            errors = z["errors"]
+            coarse = [Level(Mesh(z[f"p{k}"], z[f"n{k}"], z[f"uv{k}"], z[f"i{k}"], bool(z[f"c{k}"])), float(e)) for k, e in enumerate(errors)]
+    except (OSError, KeyError, ValueError):
+        return None
+    return (Level(full, 0.0), *coarse)
+
+
+@lru_cache(maxsize=256)
+def primitive_lods(kind: str, size: tuple[float, ...]) -> tuple[Level, ...]:
+    """Levels of detail of a sphere, capsule or cylinder (:data:`LOD_SEGMENTS`), each with
+    its measured geometric error against the full tessellation."""
+    make = {
+        "sphere": lambda seg: sphere(size[0], seg),
+        "capsule": lambda seg: capsule(size[0], size[1], seg),
+        "cylinder": lambda seg: cylinder(size[0], size[1], seg[0]),
+    }[kind]
+    meshes = [make(seg) for seg in LOD_SEGMENTS]
+    return _levels(meshes[0], meshes[1:])

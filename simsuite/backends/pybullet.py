@@ -17,11 +17,18 @@ How a :class:`~simsuite.scene.Scene` maps onto PyBullet
   is stored and reported but has no effect here. Torsional and rolling friction do NOT follow the
   product rule here: Bullet combines them as r₁·μ₂ + μ₁·r₂ (each body's rolling coefficient times
   the other's sliding friction), where MuJoCo's contact pairs use r₁·r₂.
-- Joint damping (-d·q̇), actuators and the damping of free bodies are computed here every substep
-  and applied as joint torques and external forces: a free body's drag is the force -c·m·v of its
-  frame origin, acting there, and the torque -c·I·ω (MuJoCo's free-joint dof damping, which the
-  MuJoCo backend uses). Damping of other bodies is ignored, as in MuJoCo. PyBullet's own damping,
-  velocity motors and velocity clamp are switched off.
+- Joint damping (-d·q̇) is Bullet's own per-link ``jointDamping`` (bit-identical to applying
+  -d·q̇ as a torque each substep, checked). Position and velocity actuators run in C in
+  PyBullet's built-in pdControlPlugin: each substep τ = clamp(kp·(q* − q) + kd·(q̇* − q̇), ±max
+  force), MuJoCo's position/velocity actuator law, re-sent only when a control or gain changes.
+  Its arguments are float32, so targets, gains and force limits act rounded to 24-bit mantissas
+  (relative 6e-8; the same law in Python with those rounded values gives the bit-identical
+  trajectory, checked). Torque actuators and actuators that law cannot express (an asymmetric
+  force range, two actuators on one joint) are applied as joint torques every substep from
+  Python. A free body's drag is computed here every substep: the force -c·m·v of its frame
+  origin, acting there, and the torque -c·I·ω (MuJoCo's free-joint dof damping, which the
+  MuJoCo backend uses). Damping of other bodies is ignored, as in MuJoCo. PyBullet's own body
+  damping, velocity motors and velocity clamp are switched off.
 - Geoms with ``collide=False`` are not created (visual only). Planes are infinite and must sit on
   static bodies. ``Joint.armature`` is not supported (a warning says so).
 - The state array is [token, time, per movable multibody: base COM pose and velocity, joint
@@ -64,6 +71,14 @@ PyBullet 3.2.7 behaviours worked around here (each reproduced in a scratch exper
     hits a body whose colliding geoms are all boxes, spheres, capsules or cylinders, its distance
     is recomputed analytically in each geom's frame (Bullet still decides which body is hit);
     bodies with a mesh keep Bullet's distance.
+12. ``setJointMotorControlArray(..., PD_CONTROL)`` costs 1-3 ms per call (it re-syncs the
+    plugin's view of every body), more than the physics of a control step; the plugin's own
+    command (``executePluginCommand``: set = 1 or remove = 2, body id, link; floats q*, q̇*, kd,
+    kp, max force) costs ~2 µs per joint after one sync per compiled world. Its controllers are
+    keyed by (body id, link) and outlive ``resetSimulation`` (a stale one drives whatever body
+    gets that id next), so they are removed before a recompile. With ``numSubSteps > 1`` a PD
+    joint no longer follows single-step stepping (0.29 rad apart after 1 s in a scratch test),
+    so substeps stay one ``stepSimulation`` call each.
 """
 
 from __future__ import annotations
@@ -112,6 +127,7 @@ _HULL_FILES: dict[tuple[str, int, tuple[float, ...]], tuple[str, int]] = {}  # (
 _RAY_SHAPES = {"box": 0, "sphere": 1, "capsule": 2, "cylinder": 3}  # geoms with an analytic ray test
 _JOINT_TYPES = {"hinge": pb.JOINT_REVOLUTE, "slide": pb.JOINT_PRISMATIC, None: pb.JOINT_FIXED}
 _POSITION, _VELOCITY, _TORQUE = 0, 1, 2
+_PD_SET, _PD_REMOVE = 1, 2  # pdControlPlugin commands
 _ACTUATOR_KIND = {"position": _POSITION, "velocity": _VELOCITY, "torque": _TORQUE}
 _XYZW_TO_WXYZ = np.array([3, 0, 1, 2])
 _MASS_PARAMS = ("mass_kg", "inertia_scale")
@@ -190,14 +206,22 @@ class _MultiBody:
 
 @dataclass
 class _TorquePlan:
-    """The joint torques one multibody needs each substep: actuators plus joint damping.
-    Plain Python lists: for the handful of joints of a robot they beat numpy's call overhead."""
+    """The actuator torques one multibody needs from Python each substep (those the C-side PD
+    cannot give). Plain Python lists: for a handful of joints they beat numpy's call overhead."""
 
     uid: int
     joints: list[int]  # PyBullet joint indices, one slot each
-    damping: list[float]  # per slot
     actuators: list[tuple[int, int]]  # (actuator index, slot) for the actuators on this multibody
-    stateless: bool = False  # torque motors only, no damping: torques are constant within a step()
+    stateless: bool = False  # torque motors only: torques are constant within a step()
+
+
+@dataclass
+class _PdPlan:
+    """Position and velocity actuators of one multibody, run by PyBullet's C-side PD controller."""
+
+    uid: int
+    joints: list[int]  # PyBullet joint indices
+    actuators: list[int]  # actuator index per joint
 
 
 # ---------------------------------------------------------------------------
@@ -421,11 +445,15 @@ class PybulletBackend(Backend):
             for state_id, _ in getattr(self, "_saved", {}).values():
                 pb.removeState(state_id, physicsClientId=self._cid)
             pb.removeState(self._initial_state, physicsClientId=self._cid)
+            self._disable_pd()  # the plugin outlives resetSimulation (quirk 12)
             pb.resetSimulation(physicsClientId=self._cid)
         else:
             self._cid = pb.connect(pb.DIRECT)
             if self._cid < 0:
                 raise BackendError("PyBullet could not open a DIRECT client (too many open clients?)")
+            self._pd_plugin = pb.loadPlugin("pdControlPlugin", physicsClientId=self._cid)  # built in
+            if self._pd_plugin < 0:
+                raise BackendError("PyBullet's built-in pdControlPlugin did not load")
         try:
             self._build(scene)
         except BaseException:
@@ -468,6 +496,7 @@ class PybulletBackend(Backend):
         self._time_s = 0.0
         self._diverged = False
         self._pending: dict[tuple[int, int], tuple[_BodyRec, np.ndarray, np.ndarray]] = {}
+        pb.executePluginCommand(self._pd_plugin, "", [], [], physicsClientId=cid)  # the plugin learns the bodies
         # One collision pass, so the initial state holds contact manifolds (quirks 4 and 5).
         pb.performCollisionDetection(physicsClientId=cid)
         self._initial_state = pb.saveState(physicsClientId=cid)
@@ -478,6 +507,7 @@ class PybulletBackend(Backend):
         pb.restoreState(self._initial_state, physicsClientId=self._cid)
         self._time_s = 0.0
         self._ctrl[:] = 0.0
+        self._pd_dirty = True
         self._pending.clear()
         self._aabbs_stale = True
         self._diverged = False
@@ -488,6 +518,8 @@ class PybulletBackend(Backend):
             raise BackendError(f"n_substeps must be a positive integer, got {n_substeps!r}")
         cid, dt, t = self._cid, self._dt, self._time_s
         step_simulation = pb.stepSimulation
+        if self._pd_dirty:
+            self._send_pd()
         if self._lean and not self._pending:
             for _ in range(n_substeps):
                 step_simulation(physicsClientId=cid)
@@ -745,6 +777,7 @@ class PybulletBackend(Backend):
             if joint.range is not None:
                 lower, upper = (float(v) for v in joint.range)
                 pb.changeDynamics(uid, index, jointLowerLimit=lower, jointUpperLimit=upper, physicsClientId=cid)
+            pb.changeDynamics(uid, index, jointDamping=float(joint.damping), physicsClientId=cid)
             pb.resetJointState(uid, index, float(joint.initial), 0.0, physicsClientId=cid)
         if dofs:
             pb.setJointMotorControlArray(uid, dofs, pb.VELOCITY_CONTROL, forces=[0.0] * len(dofs), physicsClientId=cid)
@@ -856,40 +889,72 @@ class PybulletBackend(Backend):
         )
 
     def _rebuild_step_plans(self) -> None:
-        """Precompute which joints need torques and which bodies need drag, so step() stays lean."""
-        by_uid: dict[int, tuple[list[int], list[int]]] = {}
-        for joint in self._joints.values():
-            if joint.type != "free" and joint.damping > 0:
-                by_uid.setdefault(joint.body.uid, ([], []))[0].append(joint.index)
+        """Split the actuators into C-side PD plans and Python torque plans, and list the bodies
+        that need drag, so step() stays lean."""
+        on_joint: dict[tuple[int, int], list[int]] = {}
         for i, joint in enumerate(self._act_joint):
-            joints, acts = by_uid.setdefault(joint.body.uid, ([], []))
-            joints.append(joint.index)
-            acts.append(i)
-        damping_of = {(j.body.uid, j.index): j.damping for j in self._joints.values() if j.type != "free"}
-
-        def damping_of_slots(uid: int, slots: list[int]) -> list[float]:
-            return [damping_of[(uid, j)] for j in slots]
-
+            on_joint.setdefault((joint.body.uid, joint.index), []).append(i)
+        pd: dict[int, _PdPlan] = {}
+        by_uid: dict[int, list[int]] = {}
+        for i, joint in enumerate(self._act_joint):
+            if self._pd_capable(i, len(on_joint[(joint.body.uid, joint.index)])):
+                plan = pd.setdefault(joint.body.uid, _PdPlan(joint.body.uid, [], []))
+                plan.joints.append(joint.index)
+                plan.actuators.append(i)
+            else:
+                by_uid.setdefault(joint.body.uid, []).append(i)
+        self._pd_plans = list(pd.values())
+        self._pd_sent: list[list[float] | None] = [None] * len(self._act_spec)
         self._torque_plans = []
-        for uid, (joints, acts) in by_uid.items():
-            slots = sorted(set(joints))
+        for uid, acts in by_uid.items():
+            slots = sorted({self._act_joint[i].index for i in acts})
             self._torque_plans.append(
                 _TorquePlan(
                     uid=uid,
                     joints=slots,
-                    damping=damping_of_slots(uid, slots),
                     actuators=[(i, slots.index(self._act_joint[i].index)) for i in acts],
-                    stateless=all(d == 0 for d in damping_of_slots(uid, slots))
-                    and all(self._act_spec[i][0] not in (_POSITION, _VELOCITY) for i in acts),
+                    stateless=all(self._act_spec[i][0] == _TORQUE for i in acts),
                 )
             )
         self._drag_bodies = [rec for rec in self._bodies if rec.linear_damping > 0 or rec.angular_damping > 0]
         self._lean = not self._torque_plans and not self._drag_bodies
+        self._pd_dirty = True
+
+    def _pd_capable(self, act: int, n_on_joint: int) -> bool:
+        """Whether PyBullet's PD controller gives this actuator's law exactly: a position or
+        velocity actuator alone on its joint with a symmetric force range."""
+        kind, _, _, _, lo, hi = self._act_spec[act]
+        return kind in (_POSITION, _VELOCITY) and n_on_joint == 1 and lo == -hi
+
+    def _send_pd(self) -> None:
+        """Targets, gains and force limits of the C-side PD controllers, for the actuators whose
+        values changed. Sent straight to the plugin (quirk 12): (q*, q̇*, kd, kp, max force)."""
+        cid, plugin, spec, ctrl, gain, sent = self._cid, self._pd_plugin, self._act_spec, self._ctrl, self._gain, self._pd_sent
+        execute = pb.executePluginCommand
+        for plan in self._pd_plans:
+            for joint, act in zip(plan.joints, plan.actuators):
+                kind, p_gain, v_gain, _, _, hi = spec[act]
+                g, u = float(gain[act]), float(ctrl[act])
+                if kind == _POSITION:
+                    args = [u, 0.0, g * v_gain, g * p_gain, hi]
+                else:
+                    args = [0.0, u, g * v_gain, 0.0, hi]
+                if sent[act] != args:
+                    execute(plugin, "", [_PD_SET, plan.uid, joint], args, physicsClientId=cid)
+                    sent[act] = args
+        self._pd_dirty = False
+
+    def _disable_pd(self) -> None:
+        """Remove this world's PD controllers from the plugin (it outlives resetSimulation)."""
+        for plan in getattr(self, "_pd_plans", []):
+            for joint in plan.joints:
+                pb.executePluginCommand(self._pd_plugin, "", [_PD_REMOVE, plan.uid, joint], [], physicsClientId=self._cid)
+        self._pd_plans = []
 
     # -- per-substep forces ------------------------------------------------------
     def _apply_joint_torques(self, ctrl: list[float], gain: list[float], constant: dict[int, list[float]]) -> None:
-        """Actuator forces and joint damping, one TORQUE_CONTROL call per multibody (PyBullet
-        clears joint torques after every stepSimulation). ``constant`` holds the torques of
+        """Python-side actuator forces, one TORQUE_CONTROL call per multibody (PyBullet clears
+        joint torques after every stepSimulation). ``constant`` holds the torques of
         stateless plans, computed once per step() call."""
         cid = self._cid
         for plan in self._torque_plans:
@@ -900,10 +965,10 @@ class PybulletBackend(Backend):
             pb.setJointMotorControlArray(plan.uid, plan.joints, pb.TORQUE_CONTROL, forces=torques, physicsClientId=cid)
 
     def _plan_torques(self, plan: _TorquePlan, ctrl: list[float], gain: list[float], states) -> list[float]:
-        """Joint damping plus actuator forces for one multibody; ``states`` None means q = q̇ = 0
-        (only valid for stateless plans)."""
+        """Actuator forces for one multibody; ``states`` None means q = q̇ = 0 (only valid for
+        stateless plans)."""
         spec = self._act_spec
-        torques = [0.0] * len(plan.joints) if states is None else [-d * st[1] for d, st in zip(plan.damping, states)]
+        torques = [0.0] * len(plan.joints)
         for act, slot in plan.actuators:
             q, qd = (0.0, 0.0) if states is None else states[slot][:2]
             torques[slot] += _actuator_force(spec[act], ctrl[act], gain[act], q, qd)
@@ -1039,6 +1104,7 @@ class PybulletBackend(Backend):
         else:
             self._write_physical_values(arr[2 : self._state_size - n_ctrl])
         self._ctrl[:] = arr[self._state_size - n_ctrl :]
+        self._pd_dirty = True
         self._time_s = float(arr[1])
         self._aabbs_stale = True
         self._pending.clear()  # a restored state starts without apply_force forces (as on MuJoCo)
@@ -1124,6 +1190,7 @@ class PybulletBackend(Backend):
             updates[index] = min(max(_scalar(value, f"control {name!r}"), lo), hi)
         for index, value in updates.items():  # all or nothing: a bad entry changes no control
             self._ctrl[index] = value
+        self._pd_dirty = True
 
     def apply_force(
         self,
@@ -1409,10 +1476,12 @@ class PybulletBackend(Backend):
         elif owner in self._surfaces:
             self._set_surface_param(self._surfaces[owner], attr, number, name)
         elif owner in self._joints:
-            self._joints[owner].damping = self._non_negative(number, name)
-            self._rebuild_step_plans()
+            joint = self._joints[owner]
+            joint.damping = self._non_negative(number, name)
+            pb.changeDynamics(joint.body.uid, joint.index, jointDamping=joint.damping, physicsClientId=self._cid)
         else:
             self._gain[self._act_index[owner]] = self._non_negative(number, name)
+            self._pd_dirty = True
 
     def _set_timestep(self, dt: float) -> None:
         if dt <= 0:

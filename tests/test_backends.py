@@ -346,3 +346,43 @@ def test_pybullet_recompile_leaves_no_pd_controller_behind():
         angles.append(backend.joint_states(["shoulder", "elbow"])[0])
         backend.close()
     assert np.array_equal(angles[0], angles[1])
+
+
+def test_set_control_array_matches_set_controls(make):
+    """The vector control path clips like set_controls and refuses bad input by name."""
+    scene = servo_arm_scene()
+    scene.actuators[0].ctrl_range = (-1.0, 1.0)
+    by_dict, by_array = make(scene), make(servo_arm_scene())
+    by_array.compile(scene)
+    names = ("shoulder_servo", "elbow_motor")
+    for _ in range(20):
+        by_dict.set_controls({"shoulder_servo": 3.0, "elbow_motor": -2.0})
+        by_array.set_control_array(names, np.array([3.0, -2.0]))
+        by_dict.step(5)
+        by_array.step(5)
+    assert np.array_equal(by_dict.joint_states(["shoulder", "elbow"])[0], by_array.joint_states(["shoulder", "elbow"])[0])
+    with pytest.raises(BackendError, match="shape"):
+        by_array.set_control_array(names, np.zeros(3))
+    with pytest.raises(BackendError, match="finite"):
+        by_array.set_control_array(names, np.array([np.nan, 0.0]))
+    with pytest.raises(BackendError, match="unknown actuator"):
+        by_array.set_control_array(("shoulder_servo", "nope"), np.zeros(2))
+
+
+def test_body_poses_of_named_bodies(make):
+    """body_poses(names) gives those rows of body_poses(), in the order asked, links included."""
+    arm = make(servo_arm_scene())
+    arm.set_controls({"shoulder_servo": 0.7, "elbow_motor": 1.0})
+    arm.step(50)
+    box = make(sliding_box_scene(0.5))
+    box.set_body_velocity("box", (1.0, 0.0, 0.0), (0.0, 0.0, 2.0))
+    box.step(20)
+    for backend, names in ((arm, ("lower", "upper", "lower")), (box, ["floor", "box"])):
+        pos, quat = backend.body_poses()
+        rows = [backend.body_index(n) for n in names]
+        sub_pos, sub_quat = backend.body_poses(names)
+        assert np.allclose(sub_pos, pos[rows], atol=1e-15) and np.allclose(sub_quat, quat[rows], atol=1e-15)
+    with pytest.raises(BackendError, match="unknown body"):
+        box.body_poses(("box", "nope"))
+    with pytest.raises(BackendError, match="sequence"):
+        box.body_poses("box")

@@ -129,6 +129,15 @@ class Backend(ABC):
     def set_controls(self, controls: Mapping[str, float]) -> None:
         """Set actuator commands by actuator name (clipped to each ``ctrl_range``)."""
 
+    def set_control_array(self, actuators: tuple[str, ...], values: np.ndarray) -> None:
+        """Set the commands of ``actuators`` (a tuple, reused every step: its lookup is cached)
+        from an array of the same length, clipped to each ``ctrl_range``: the fast path for a
+        task that computes its commands as one vector."""
+        values = np.asarray(values, dtype=np.float64)
+        if values.shape != (len(actuators),):
+            raise BackendError(f"set_control_array: {len(actuators)} actuators but values of shape {values.shape}")
+        self.set_controls(dict(zip(actuators, values.tolist())))
+
     @abstractmethod
     def apply_force(
         self,
@@ -157,8 +166,10 @@ class Backend(ABC):
         expressed in world axes or in the body's own axes."""
 
     @abstractmethod
-    def body_poses(self) -> tuple[np.ndarray, np.ndarray]:
-        """All bodies' positions (N, 3) and quaternions (N, 4), ordered as :attr:`body_names`."""
+    def body_poses(self, bodies: Sequence[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """All bodies' positions (N, 3) and quaternions (N, 4), ordered as :attr:`body_names`;
+        or, given a sequence of names (a tuple reused every step: its lookup is cached), those
+        bodies' poses in that order (a task reading a few bodies skips the rest)."""
 
     @property
     @abstractmethod

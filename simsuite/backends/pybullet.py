@@ -129,7 +129,6 @@ _JOINT_TYPES = {"hinge": pb.JOINT_REVOLUTE, "slide": pb.JOINT_PRISMATIC, None: p
 _POSITION, _VELOCITY, _TORQUE = 0, 1, 2
 _PD_SET, _PD_REMOVE = 1, 2  # pdControlPlugin commands
 _ACTUATOR_KIND = {"position": _POSITION, "velocity": _VELOCITY, "torque": _TORQUE}
-_XYZW_TO_WXYZ = np.array([3, 0, 1, 2])
 _MASS_PARAMS = ("mass_kg", "inertia_scale")
 _DAMPING_PARAMS = ("linear_damping", "angular_damping")
 _SURFACE_PARAMS = ("friction", "restitution", "torsional_friction", "rolling_friction")
@@ -216,6 +215,19 @@ class _TorquePlan:
 
 
 @dataclass
+class _PosePlan:
+    """How to read the poses of a list of bodies: PyBullet queries per multibody, the output
+    row of each queried body, and the maps from its COM frame to its body frame."""
+
+    queries: list[tuple[int, bool, list[int]]]  # (uid, base moves, moving links)
+    rows: np.ndarray  # output row of each queried body, in query order
+    quat_map: np.ndarray  # (n, 4, 4): body quaternion (w, x, y, z) = M · COM quaternion (x, y, z, w)
+    origin_basis: np.ndarray  # (n, 16, 3): body origin = COM + Σ q_j q_k B[4j + k]
+    pos0: np.ndarray  # output template with the static bodies' cached poses
+    quat0: np.ndarray
+
+
+@dataclass
 class _PdPlan:
     """Position and velocity actuators of one multibody, run by PyBullet's C-side PD controller."""
 
@@ -259,6 +271,25 @@ def _rotate_batch(q: np.ndarray, v: np.ndarray) -> np.ndarray:
     w, u = q[:, :1], q[:, 1:]
     t = 2.0 * _cross_rows(u, v)
     return v + w * t + _cross_rows(u, t)
+
+
+def _right_product_matrix(p: np.ndarray) -> np.ndarray:
+    """The 4×4 matrix taking PyBullet's (x, y, z, w) quaternion q to q ⊗ p in (w, x, y, z)."""
+    w, x, y, z = p
+    times_p = np.array([[w, -x, -y, -z], [x, w, z, -y], [y, -z, w, x], [z, y, -x, w]])  # wxyz q -> q ⊗ p
+    return times_p[:, [1, 2, 3, 0]]  # columns reordered to take xyzw
+
+
+def _rotation_basis(v: np.ndarray) -> np.ndarray:
+    """(16, 3) B with R(q)·v = Σ_jk q_j q_k B[4j + k] for a unit (x, y, z, w) quaternion q: the
+    rotation of a fixed vector is a quadratic form in q, R(q)v = v(w² − u·u) + 2u(u·v) + 2w(u×v)."""
+    basis = np.zeros((4, 4, 3))
+    unit = np.eye(4)
+    for j in range(4):
+        for k in range(4):
+            ua, wa, uc, wc = unit[j, :3], unit[j, 3], unit[k, :3], unit[k, 3]
+            basis[j, k] = v * (wa * wc - ua @ uc) + ua * (uc @ v) + uc * (ua @ v) + wa * np.cross(uc, v) + wc * np.cross(ua, v)
+    return basis.reshape(16, 3)
 
 
 def _drag(rec: "_BodyRec", orn: Sequence[float], v: Sequence[float], w: Sequence[float]) -> tuple[list[float], list[float], list[float]]:
@@ -798,6 +829,7 @@ class PybulletBackend(Backend):
             for act in acts
         ]
         self._ctrl_range = [tuple(map(float, act.ctrl_range or (-inf, inf))) for act in acts]
+        self._control_plans: dict[tuple[str, ...], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         self._gain = np.ones(len(acts))
         self._ctrl = np.zeros(len(acts))
 
@@ -846,16 +878,38 @@ class PybulletBackend(Backend):
             if rec.static:
                 pos, quat = self._query_pose(rec)
                 self._static_pos[rec.row], self._static_quat[rec.row] = pos, quat
-        self._pose_queries: list[tuple[int, bool, list[int]]] = []  # (uid, base moves, moving links)
-        order: list[_BodyRec] = []
-        for mb in self._movable:
-            base_moves = mb.base is not None and not mb.base.static
-            links = [rec for rec in mb.links if not rec.static]
-            self._pose_queries.append((mb.uid, base_moves, [rec.link for rec in links]))
-            order += ([mb.base] if base_moves else []) + links  # type: ignore[list-item]
-        self._pose_rows = np.array([rec.row for rec in order], dtype=np.intp)
-        self._pose_com_pos = np.array([rec.com_pos for rec in order]).reshape(-1, 3)
-        self._pose_com_conj = np.array([quat_conj(rec.com_quat) for rec in order]).reshape(-1, 4)
+        self._all_poses = self._pose_plan(self._bodies)
+        self._pose_plans: dict[tuple[str, ...], _PosePlan] = {}
+
+    def _pose_plan(self, recs: Sequence[_BodyRec]) -> _PosePlan:
+        """Queries that read the moving bodies among ``recs`` (output row i is recs[i]) at
+        once per multibody. The body frame follows from the COM frame q (x, y, z, w) as
+        quat = M·q and pos = com + Σ q_j q_k B[jk]: two batched products for all bodies."""
+        groups: dict[int, tuple[list[int], list[tuple[int, int]]]] = {}  # uid -> (base rows, (link, row))
+        for row, rec in enumerate(recs):
+            if not rec.static:
+                base_rows, links = groups.setdefault(rec.uid, ([], []))
+                if rec.link < 0:
+                    base_rows.append(row)
+                else:
+                    links.append((rec.link, row))
+        queries, order = [], []
+        for uid, (base_rows, links) in groups.items():
+            for row in base_rows:  # a base asked for twice is read twice: rows stay simple
+                queries.append((uid, True, []))
+                order.append(row)
+            if links:
+                queries.append((uid, False, [link for link, _ in links]))
+                order += [row for _, row in links]
+        moving = [recs[row] for row in order]
+        return _PosePlan(
+            queries=queries,
+            rows=np.array(order, dtype=np.intp),
+            quat_map=np.array([_right_product_matrix(quat_conj(rec.com_quat)) for rec in moving]).reshape(-1, 4, 4),
+            origin_basis=np.array([_rotation_basis(np.array(rec.origin_in_com)) for rec in moving]).reshape(-1, 16, 3),
+            pos0=np.array([self._static_pos[rec.row] for rec in recs]).reshape(-1, 3),
+            quat0=np.array([self._static_quat[rec.row] for rec in recs]).reshape(-1, 4),
+        )
 
     def _warn_unsupported(self, scene: Scene) -> None:
         notes = []
@@ -1192,6 +1246,25 @@ class PybulletBackend(Backend):
             self._ctrl[index] = value
         self._pd_dirty = True
 
+    def set_control_array(self, actuators: tuple[str, ...], values: np.ndarray) -> None:
+        self._require_compiled()
+        plan = self._control_plans.get(actuators)
+        if plan is None:
+            names = tuple(actuators)
+            for name in names:
+                if name not in self._act_index:
+                    raise unknown_name("actuator", str(name), self._act_names)
+            idx = np.array([self._act_index[n] for n in names], dtype=np.intp)
+            plan = self._control_plans[names] = (idx, np.array([self._ctrl_range[i][0] for i in idx]), np.array([self._ctrl_range[i][1] for i in idx]))
+        idx, lo, hi = plan
+        values = np.asarray(values, dtype=np.float64)
+        if values.shape != idx.shape:
+            raise BackendError(f"set_control_array: {len(idx)} actuators but values of shape {values.shape}")
+        if not math.isfinite(values @ values) and not np.isfinite(values).all():  # a dot overflows only for huge finite values
+            raise BackendError(f"actuator commands must be finite, got {values}")
+        self._ctrl[idx] = np.minimum(np.maximum(values, lo), hi)
+        self._pd_dirty = True
+
     def apply_force(
         self,
         body: str,
@@ -1249,25 +1322,39 @@ class PybulletBackend(Backend):
             return rot_t @ v_frame, rot_t @ omega
         return v_frame, omega
 
-    def body_poses(self) -> tuple[np.ndarray, np.ndarray]:
+    def body_poses(self, bodies: Sequence[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
         self._require_compiled()
+        if bodies is None:
+            plan = self._all_poses
+        else:
+            plan = self._pose_plans.get(bodies) if isinstance(bodies, tuple) else None
+            if plan is None:
+                if isinstance(bodies, str):
+                    raise BackendError(f"body_poses takes a sequence of body names, got the string {bodies!r}")
+                key = tuple(bodies)
+                plan = self._pose_plans.get(key) or self._pose_plan([self._body(name) for name in key])
+                if len(self._pose_plans) >= _JOINT_GROUPS_MAX:
+                    self._pose_plans.clear()
+                self._pose_plans[key] = plan
         cid = self._cid
-        coms: list[Sequence[float]] = []
-        orns: list[Sequence[float]] = []
-        for uid, base_moves, links in self._pose_queries:
-            if base_moves:
+        values: list[float] = []  # per moving body: COM position, then COM orientation (x, y, z, w)
+        for uid, base, links in plan.queries:
+            if base:
                 com, orn = pb.getBasePositionAndOrientation(uid, physicsClientId=cid)
-                coms.append(com)
-                orns.append(orn)
-            if links:
+                values += com
+                values += orn
+            else:
                 for state in pb.getLinkStates(uid, links, computeForwardKinematics=1, physicsClientId=cid):
-                    coms.append(state[0])
-                    orns.append(state[1])
-        pos, quat = self._static_pos.copy(), self._static_quat.copy()
-        if coms:  # COM frames -> body frames, all at once
-            frame_quat = _quat_mul_batch(np.array(orns)[:, _XYZW_TO_WXYZ], self._pose_com_conj)
-            pos[self._pose_rows] = np.array(coms) - _rotate_batch(frame_quat, self._pose_com_pos)
-            quat[self._pose_rows] = frame_quat
+                    values += state[0]
+                    values += state[1]
+        pos, quat = plan.pos0.copy(), plan.quat0.copy()
+        if values:  # COM frames -> body frames, all at once
+            n = len(plan.rows)
+            flat = np.array(values).reshape(n, 7)
+            orn = flat[:, 3:]
+            quat[plan.rows] = np.einsum("nij,nj->ni", plan.quat_map, orn)
+            pairs = (orn[:, :, None] * orn[:, None, :]).reshape(n, 16)
+            pos[plan.rows] = flat[:, :3] + np.einsum("nj,njk->nk", pairs, plan.origin_basis)
         return pos, quat
 
     def _poses_of_rows(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -27,6 +27,7 @@ Parameter names (``get_param`` / ``set_param``), all SI:
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Literal, Mapping, Sequence
@@ -210,8 +211,8 @@ class Backend(ABC):
     ) -> RayHits:
         """Cast any number of rays; ``origins`` is (N, 3) or (3,) shared (the fast path:
         one engine call per batch); ``directions`` (N, 3) need not be unit length unless
-        the caller promises so with ``unit_directions`` (skips normalizing them).
-        Visual-only geoms are not hit."""
+        the caller promises so with ``unit_directions`` (skips normalizing and checking
+        them: a unit vector is finite). Visual-only geoms are not hit."""
 
     # -- physical parameters -----------------------------------------------
     @abstractmethod
@@ -248,7 +249,10 @@ def as_ray_arrays(origins: np.ndarray, directions: np.ndarray, unit_directions: 
         if np.any(norms == 0):
             raise BackendError("ray directions must be non-zero")
         d = d / norms
-    if not (np.isfinite(o).all() and np.isfinite(d).all()):
+        if not np.isfinite(d).all():
+            raise BackendError("ray origins and directions must be finite")
+    # promised unit directions are finite: only the origins are checked (a LIDAR scan's path)
+    if not (all(map(math.isfinite, o.tolist())) if o.shape == (3,) else np.isfinite(o).all()):
         raise BackendError("ray origins and directions must be finite")
     return o, d
 

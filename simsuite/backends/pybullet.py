@@ -512,8 +512,8 @@ class PybulletBackend(Backend):
         self._names = tuple(rec.name for rec in self._bodies)
         self._build_actuators(scene)
         self._ray_table = self._make_ray_table()
-        self._make_ray_geoms(scene)
         self._cache_static_poses()
+        self._make_ray_geoms(scene)
         self._param_names = self._list_params()
         self._param_set = set(self._param_names)
         self._warn_unsupported(scene)
@@ -866,6 +866,27 @@ class PybulletBackend(Backend):
         self._ray_geom_pos = np.array(positions, dtype=np.float64).reshape(-1, 3)
         self._ray_geom_quat = np.array(quats, dtype=np.float64).reshape(-1, 4)
         self._ray_geom_size = np.array(sizes, dtype=np.float64).reshape(-1, 3)
+        # per body row (plus a last entry for index -1, a miss): how many analytic geoms it has
+        self._ray_geom_count_of_index = np.append(self._ray_geom_count, 0)
+        self._ray_single_geom = bool(np.all(self._ray_geom_count[self._ray_geom_count > 0] == 1))
+        self._ray_kinds = sorted(set(kinds))
+        # world frames of the geoms (rotation world <- geom, origin): static ones are fixed, so
+        # they are computed here once; moving ones are refreshed from their bodies per cast
+        moving = [g for g, row in enumerate(rows) if not self._bodies[row].static]
+        self._ray_moving_geoms = np.array(moving, dtype=np.intp)
+        self._ray_moving_bodies = tuple(self._bodies[rows[g]].name for g in moving)
+        self._ray_geom_rot, self._ray_geom_origin = self._geom_frames(self._static_pos[rows].reshape(-1, 3), self._static_quat[rows].reshape(-1, 4), np.arange(len(rows)))
+
+    def _geom_frames(self, body_pos: np.ndarray, body_quat: np.ndarray, geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """World rotation matrices (k, 3, 3) and origins (k, 3) of ``geoms``, given their bodies' poses."""
+        quat = _quat_mul_batch(body_quat, self._ray_geom_quat[geoms])
+        w, x, y, z = quat.T
+        rot = np.stack([
+            1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y),
+            2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x),
+            2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y),
+        ], axis=1).reshape(-1, 3, 3)
+        return rot, body_pos + _rotate_batch(body_quat, self._ray_geom_pos[geoms])
 
     def _cache_static_poses(self) -> None:
         """Static bodies never move: their poses are read once here. The moving ones are read
@@ -1357,19 +1378,6 @@ class PybulletBackend(Backend):
             pos[plan.rows] = flat[:, :3] + np.einsum("nj,njk->nk", pairs, plan.origin_basis)
         return pos, quat
 
-    def _poses_of_rows(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Pose arrays (all rows) that are current at least for ``rows``: static poses are
-        cached, so only the few moving bodies among ``rows`` are queried (ray refinement)."""
-        moving = [int(r) for r in rows if not self._bodies[r].static]
-        if len(moving) > 4:
-            return self.body_poses()
-        if not moving:
-            return self._static_pos, self._static_quat
-        pos, quat = self._static_pos.copy(), self._static_quat.copy()
-        for row in moving:
-            pos[row], quat[row] = self._query_pose(self._bodies[row])
-        return pos, quat
-
     @property
     def body_names(self) -> tuple[str, ...]:
         self._require_compiled()
@@ -1446,8 +1454,11 @@ class PybulletBackend(Backend):
         max_range = _scalar(max_range_m, "max_range_m")
         if max_range <= 0:
             raise BackendError(f"max_range_m must be > 0, got {max_range_m!r}")
+        ends = units * max_range
+        ends += starts
         starts = np.broadcast_to(starts, units.shape)
-        ends = starts + units * max_range
+        if starts.strides[0] == 0:  # rayTestBatch reads a contiguous array faster than a broadcast one
+            starts = np.ascontiguousarray(starts)
         self._refresh_aabbs()
         n = len(units)
         uid: list[int] = []
@@ -1471,31 +1482,43 @@ class PybulletBackend(Backend):
 
     def _refine_distances(self, starts: np.ndarray, units: np.ndarray, index: np.ndarray, distance: np.ndarray, max_range: float) -> None:
         """Replace Bullet's approximate distances by exact ones where the hit body is made only
-        of primitives (quirk 11): the nearest entry over that body's geoms, in place."""
-        rays = np.flatnonzero(index >= 0)
-        rays = rays[self._ray_geom_count[index[rays]] > 0]
+        of primitives (quirk 11): the nearest entry over that body's geoms, in place. Static
+        geoms' frames are cached; bodies of one geom (the common case) skip the grouping."""
+        counts = self._ray_geom_count_of_index[index]
+        rays = np.flatnonzero(counts)
         if rays.size == 0:
             return
-        counts = self._ray_geom_count[index[rays]]
-        ray_of = np.repeat(rays, counts)  # one (ray, geom) pair per geom of the hit body
-        first = np.cumsum(counts) - counts
-        geom_of = np.repeat(self._ray_geom_start[index[rays]], counts) + np.arange(counts.sum()) - np.repeat(first, counts)
-        rows = self._ray_geom_row[geom_of]
-        pos, quat = self._poses_of_rows(np.unique(rows))
-        geom_quat = _quat_mul_batch(quat[rows], self._ray_geom_quat[geom_of])
-        geom_pos = pos[rows] + _rotate_batch(quat[rows], self._ray_geom_pos[geom_of])
-        to_local = geom_quat * [1.0, -1.0, -1.0, -1.0]
-        o = _rotate_batch(to_local, starts[ray_of] - geom_pos)
-        d = _rotate_batch(to_local, units[ray_of])
-        t = np.full(len(geom_of), np.inf)
-        kinds = self._ray_geom_kind[geom_of]
-        for kind in np.unique(kinds):
-            sel = kinds == kind
-            t[sel] = _ray_primitive(int(kind), o[sel], d[sel], self._ray_geom_size[geom_of[sel]])
-        exact = np.full(len(distance), np.inf)
-        np.minimum.at(exact, ray_of, t)
-        better = np.isfinite(exact) & (exact <= max_range)
-        distance[better] = exact[better]
+        rows = index[rays]
+        if self._ray_single_geom:
+            ray_of, geom_of = rays, self._ray_geom_start[rows]
+        else:  # one (ray, geom) pair per geom of the hit body
+            counts = counts[rays]
+            ray_of = np.repeat(rays, counts)
+            first = np.cumsum(counts) - counts
+            geom_of = np.repeat(self._ray_geom_start[rows], counts) + np.arange(counts.sum()) - np.repeat(first, counts)
+        rot, origin = self._ray_geom_rot, self._ray_geom_origin
+        if self._ray_moving_geoms.size:  # current frames of the moving geoms
+            rot, origin = rot.copy(), origin.copy()
+            pos, quat = self.body_poses(self._ray_moving_bodies)
+            rot[self._ray_moving_geoms], origin[self._ray_moving_geoms] = self._geom_frames(pos, quat, self._ray_moving_geoms)
+        r = rot[geom_of]
+        o = np.einsum("kji,kj->ki", r, starts[ray_of] - origin[geom_of])  # rays in the geom frame
+        d = np.einsum("kji,kj->ki", r, units[ray_of])
+        if len(self._ray_kinds) == 1:
+            t = _ray_primitive(self._ray_kinds[0], o, d, self._ray_geom_size[geom_of])
+        else:
+            t = np.full(len(geom_of), np.inf)
+            kinds = self._ray_geom_kind[geom_of]
+            for kind in self._ray_kinds:
+                sel = kinds == kind
+                if sel.any():
+                    t[sel] = _ray_primitive(kind, o[sel], d[sel], self._ray_geom_size[geom_of[sel]])
+        if not self._ray_single_geom:
+            exact = np.full(len(distance), np.inf)
+            np.minimum.at(exact, ray_of, t)
+            t, ray_of = exact[rays], rays
+        better = t <= max_range  # inf (no entry found) fails too
+        distance[ray_of[better]] = t[better]
 
     # -- physical parameters -----------------------------------------------
     def _list_params(self) -> list[str]:

@@ -4,7 +4,9 @@ Both loops run on the same compiled world with the same substeps, in the same
 process, on both backends: every registered task family (default observation,
 resets included) plus a Panda arm under position control with five cubes on a table
 (a typical manipulation load with no task logic). Ratios near 1.0 mean SimEnv and
-the task add next to nothing to the physics.
+the task add next to nothing to the physics. ``engine share`` is the fraction of SimEnv's own
+CPU time spent in the engine's step calls, measured in the same calls: on a busy machine it
+moves less from run to run than the ratio of two separately timed loops.
 
     python tools/bench_env.py [--steps 2000] [--ids SimSuite/UAV-v0 ...]
 """
@@ -20,7 +22,7 @@ import numpy as np
 import pybullet_data
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from benchmark import cpu_rate, rate, report  # noqa: E402
+from benchmark import cpu_rate, engine_share, rate, report  # noqa: E402
 
 import simsuite  # noqa: E402,F401
 from simsuite.backends import BACKENDS  # noqa: E402
@@ -116,6 +118,17 @@ def stepper(env: gymnasium.Env, action: np.ndarray):
     return step
 
 
+def engine_steps(env: SimEnv) -> tuple[object, tuple[str, ...]]:
+    """The engine module and its step functions that the env's backend calls."""
+    if env.backend_name == "mujoco":
+        import mujoco
+
+        return mujoco, ("mj_step", "mj_step1", "mj_step2")
+    import pybullet
+
+    return pybullet, ("stepSimulation",)
+
+
 def bench(name: str, env: SimEnv, steps: int, wrapped: gymnasium.Env | None = None, repeats: int = 5) -> list[object]:
     """SimEnv steps/s (resets included), raw engine steps/s on the same world, and ratios.
     Each timed run starts from the same seeded reset, so both loops simulate the same motion
@@ -132,12 +145,14 @@ def bench(name: str, env: SimEnv, steps: int, wrapped: gymnasium.Env | None = No
         env.reset(seed=0)
         env.step(action)  # the env's controls in force, as in its own loop
         raw_rate = max(raw_rate, cpu_rate(raw_step_fn(env), steps, repeats=1))
+    env.reset(seed=0)
+    share = engine_share(*engine_steps(env), stepper(env, action), steps)
     wrapped_rate = float("nan")
     if wrapped is not None:
         wrapped.reset(seed=0)
         wrapped_rate = rate(stepper(wrapped, action), steps)
         wrapped.close()
-    row = [name, env.backend_name, env._n_substeps, f"{raw_rate:,.0f}", f"{env_rate:,.0f}", f"{env_rate / raw_rate:.3f}", f"{wrapped_rate:,.0f}"]
+    row = [name, env.backend_name, env._n_substeps, f"{raw_rate:,.0f}", f"{env_rate:,.0f}", f"{env_rate / raw_rate:.3f}", f"{share:.3f}", f"{wrapped_rate:,.0f}"]
     env.close()
     return row
 
@@ -155,7 +170,7 @@ def main() -> None:
         rows.append(bench("ArmBench", SimEnv(ArmBenchTask, backend=backend), max(200, args.steps // 5)))
     report(
         "env_step",
-        ["env", "backend", "substeps", "raw steps/s", "SimEnv steps/s", "ratio", "gymnasium.make steps/s"],
+        ["env", "backend", "substeps", "raw steps/s", "SimEnv steps/s", "ratio", "engine share", "gymnasium.make steps/s"],
         rows,
         {"note": "SimEnv = unwrapped env, resets included; raw = the engine's own step call x substeps on the same world; "
                  "both per second of process CPU time, best of alternating runs from the same seeded state"},

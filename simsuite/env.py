@@ -10,6 +10,7 @@ task; nothing else draws random numbers.
 from __future__ import annotations
 
 import importlib
+import math
 from typing import Any, Callable, Mapping, Sequence
 
 import gymnasium
@@ -119,7 +120,9 @@ class SimEnv(gymnasium.Env):
         self.metadata = {**self.metadata, "render_fps": round(1.0 / self.task.control_dt_s)}
         self._backend: Backend | None = None
         self._action_shape = self.action_space.shape
-        self._low, self._high = self.action_space.low, self.action_space.high
+        # float64 bounds: clipping a float32 action against them gives the float64 action tasks get
+        self._low = np.asarray(self.action_space.low, dtype=np.float64)
+        self._high = np.asarray(self.action_space.high, dtype=np.float64)
         self._last_obs: Any = None
         self._needs_reset = True
         self._view = None  # the render_mode camera, made on first render()
@@ -178,22 +181,25 @@ class SimEnv(gymnasium.Env):
         if self._needs_reset:
             raise gymnasium.error.ResetNeeded("call reset() before step() (also after an episode ended by divergence)")
         action = self._validate_action(action)
-        backend = self._backend
-        if self._effects.active:
+        backend, task, effects_on = self._backend, self.task, self._effects.active
+        if effects_on:
             self._step_with_effects(backend, action)
         else:
-            self.task.apply_action(backend, action)
-            self._advance(backend, self._n_substeps)
+            task.apply_action(backend, action)
+            if self.sensors is None:
+                backend.step(self._n_substeps)
+            else:
+                self.sensors.advance(backend, self._n_substeps, self._timestep_s, False)
         if backend.diverged:
             return self._diverged_step()
         self._obs_count += 1
         obs = self._observe(backend)
-        if self._effects.active:
+        if effects_on:
             obs = self._noisy_obs(obs)
-        terms = self.task.reward_terms(backend, action)
-        terminated = self.task.is_terminated(backend)
-        info = {"reward_terms": terms, "is_success": self.task.is_success(backend), "physics_diverged": False}
-        extra = self.task.extra_info(backend)
+        terms = task.reward_terms(backend, action)
+        terminated = task.is_terminated(backend)
+        info = {"reward_terms": terms, "is_success": task.is_success(backend), "physics_diverged": False}
+        extra = task.extra_info(backend)
         if extra:
             info.update(extra)
         self._last_obs = obs
@@ -449,10 +455,11 @@ class SimEnv(gymnasium.Env):
 
     def _validate_action(self, action) -> np.ndarray:
         """Shape and finiteness are errors; values outside the box are clipped to it."""
-        a = np.asarray(action, dtype=np.float64)
+        a = action if type(action) is np.ndarray and action.dtype.kind == "f" else np.asarray(action, dtype=np.float64)
         if a.shape != self._action_shape:
             raise ActionError(f"action must have shape {self._action_shape}, got {a.shape}")
-        if not np.isfinite(a).all():
+        # one dot product is finite exactly when every entry is, unless huge entries overflow it
+        if not math.isfinite(a.ravel() @ a.ravel()) and not np.isfinite(a).all():
             raise ActionError(f"action contains NaN or inf: {a}")
         return np.minimum(np.maximum(a, self._low), self._high)  # np.clip's wrapper costs more
 

@@ -281,3 +281,146 @@ def test_initial_joint_position_is_an_offset_not_a_new_zero(make):
     assert np.allclose(backend.body_pose("pole")[1], (1.0, 0.0, 0.0, 0.0), atol=1e-12)
     backend.reset()
     assert np.allclose(backend.body_pose("pole")[1], pos_start, atol=1e-12)
+
+
+def servo_arm_scene() -> Scene:
+    """Two links: a force-limited position servo on a damped shoulder, a velocity motor on the elbow."""
+    from simsuite.scene import Actuator, Inertial
+
+    scene = Scene(name="servo_arm", timestep_s=0.002)
+    upper = Body("upper", pos=(0.0, 0.0, 1.5), joint=Joint("shoulder", "hinge", axis=(0.0, 1.0, 0.0), damping=0.3),
+                 geoms=[Geom("upper_geom", "capsule", (0.03, 0.2), pos=(0.0, 0.0, -0.2))],
+                 inertial=Inertial(1.0, (0.02, 0.02, 0.001), pos=(0.0, 0.0, -0.2)))
+    upper.children.append(Body("lower", pos=(0.0, 0.0, -0.4), joint=Joint("elbow", "hinge", axis=(0.0, 1.0, 0.0), damping=0.05),
+                               geoms=[Geom("lower_geom", "capsule", (0.03, 0.2), pos=(0.0, 0.0, -0.2))],
+                               inertial=Inertial(0.5, (0.01, 0.01, 0.001), pos=(0.0, 0.0, -0.2))))
+    scene.add(upper)
+    scene.actuators += [Actuator("shoulder_servo", "shoulder", "position", kp=60.0, kv=4.0, force_range=(-15.0, 15.0)),
+                        Actuator("elbow_motor", "elbow", "velocity", kv=3.0, force_range=(-2.0, 2.0))]
+    return scene
+
+
+def servo_trajectory(backend) -> np.ndarray:
+    """Joint angles over 2 s of changing commands, with a gain change (the clamps engage)."""
+    backend.compile(servo_arm_scene())
+    backend.set_param("shoulder_servo.gain", 1.3)
+    angles = []
+    for k in range(100):
+        backend.set_controls({"shoulder_servo": 1.2 if k < 50 else -0.4, "elbow_motor": 3.0 if k < 30 else -1.0})
+        backend.step(10)
+        angles.append(backend.joint_states(["shoulder", "elbow"])[0].copy())
+    backend.close()
+    return np.array(angles)
+
+
+def test_pybullet_c_side_pd_follows_the_actuator_law(monkeypatch):
+    """PyBullet runs position/velocity actuators in its C-side PD controller and joint damping
+    as Bullet's own; they follow the law computed in Python every substep (the backend's
+    fallback path) up to the plugin's float32 arguments, and MuJoCo within its different
+    integrator (implicit damping)."""
+    from simsuite.backends.pybullet import PybulletBackend
+
+    c_side = servo_trajectory(make_backend("pybullet"))
+    mujoco = servo_trajectory(make_backend("mujoco"))
+    monkeypatch.setattr(PybulletBackend, "_pd_capable", lambda self, act, n_on_joint: False)
+    python_law = servo_trajectory(make_backend("pybullet"))
+    assert np.abs(c_side - python_law).max() < 1e-6  # float32 gains and targets: ~1e-7 rad here
+    assert np.abs(c_side - mujoco).max() < 0.02
+    assert abs(c_side[49, 0] - 1.2) < 0.1  # near its target before the switch (gravity sags it)
+
+
+def test_pybullet_recompile_leaves_no_pd_controller_behind():
+    """PyBullet's PD controllers survive resetSimulation; a recompiled world must not inherit them."""
+    reused = make_backend("pybullet")
+    reused.compile(servo_arm_scene())
+    reused.set_controls({"shoulder_servo": 1.0})
+    reused.step(10)
+    fresh = make_backend("pybullet")
+    angles = []
+    for backend in (reused, fresh):
+        scene = servo_arm_scene()
+        scene.actuators.clear()
+        backend.compile(scene)
+        backend.set_joint_position("shoulder", 0.5)
+        backend.step(200)
+        angles.append(backend.joint_states(["shoulder", "elbow"])[0])
+        backend.close()
+    assert np.array_equal(angles[0], angles[1])
+
+
+def test_set_control_array_matches_set_controls(make):
+    """The vector control path clips like set_controls and refuses bad input by name."""
+    scene = servo_arm_scene()
+    scene.actuators[0].ctrl_range = (-1.0, 1.0)
+    by_dict, by_array = make(scene), make(servo_arm_scene())
+    by_array.compile(scene)
+    names = ("shoulder_servo", "elbow_motor")
+    for _ in range(20):
+        by_dict.set_controls({"shoulder_servo": 3.0, "elbow_motor": -2.0})
+        by_array.set_control_array(names, np.array([3.0, -2.0]))
+        by_dict.step(5)
+        by_array.step(5)
+    assert np.array_equal(by_dict.joint_states(["shoulder", "elbow"])[0], by_array.joint_states(["shoulder", "elbow"])[0])
+    with pytest.raises(BackendError, match="shape"):
+        by_array.set_control_array(names, np.zeros(3))
+    with pytest.raises(BackendError, match="finite"):
+        by_array.set_control_array(names, np.array([np.nan, 0.0]))
+    with pytest.raises(BackendError, match="unknown actuator"):
+        by_array.set_control_array(("shoulder_servo", "nope"), np.zeros(2))
+
+
+def test_body_poses_of_named_bodies(make):
+    """body_poses(names) gives those rows of body_poses(), in the order asked, links included."""
+    arm = make(servo_arm_scene())
+    arm.set_controls({"shoulder_servo": 0.7, "elbow_motor": 1.0})
+    arm.step(50)
+    box = make(sliding_box_scene(0.5))
+    box.set_body_velocity("box", (1.0, 0.0, 0.0), (0.0, 0.0, 2.0))
+    box.step(20)
+    for backend, names in ((arm, ("lower", "upper", "lower")), (box, ["floor", "box"])):
+        pos, quat = backend.body_poses()
+        rows = [backend.body_index(n) for n in names]
+        sub_pos, sub_quat = backend.body_poses(names)
+        assert np.allclose(sub_pos, pos[rows], atol=1e-15) and np.allclose(sub_quat, quat[rows], atol=1e-15)
+    with pytest.raises(BackendError, match="unknown body"):
+        box.body_poses(("box", "nope"))
+    with pytest.raises(BackendError, match="sequence"):
+        box.body_poses("box")
+
+
+def test_rays_on_moving_compound_bodies_are_exact_on_both_backends():
+    """Rays at free bodies that moved and turned, one of them made of three geoms (spheres and
+    a capsule off the body origin): both engines give the same distances (PyBullet's exact
+    correction follows the moving geoms) and the same analytic answer for a sphere."""
+    from simsuite.scene import Inertial
+
+    scene = Scene(name="moving_rays", gravity=(0.0, 0.0, 0.0))
+    scene.add(Body("dumbbell", pos=(0.0, 0.0, 1.0), joint=Joint("dumbbell_free", "free"), inertial=Inertial(1.0, (0.01, 0.01, 0.01)),
+                   geoms=[Geom("bell_a", "sphere", (0.2,), pos=(0.4, 0.0, 0.1)), Geom("bell_b", "sphere", (0.2,), pos=(-0.4, 0.0, 0.1)),
+                          Geom("bar", "capsule", (0.05, 0.4), pos=(0.0, 0.0, 0.1), quat=quat_from_axis_angle((0, 1, 0), np.pi / 2))]))
+    scene.add(Body("crate", pos=(3.0, 0.0, 1.0), joint=Joint("crate_free", "free"), geoms=[Geom("crate_geom", "box", (0.3, 0.2, 0.4))]))
+    rng = np.random.default_rng(3)
+    directions = rng.normal([1.0, 0.0, 0.0], 0.15, size=(4000, 3))
+    origin = np.array([-2.0, 0.1, 1.2])
+    results = {}
+    for name in BACKENDS:
+        backend = make_backend(name)
+        backend.compile(scene)
+        backend.set_body_pose("dumbbell", (0.2, 0.1, 1.1), quat_from_axis_angle((0.3, 0.2, 1.0), 0.7))
+        backend.set_body_velocity("crate", (0.0, 0.5, 0.0), (0.0, 0.0, 1.0))
+        backend.step(100)  # the crate moved and turned
+        results[name] = (backend.cast_rays(origin, directions, max_range_m=10.0), backend.body_pose("dumbbell"))
+        backend.close()
+    (a, (pos, quat)), (b, _) = results["mujoco"], results["pybullet"]
+    both = np.isfinite(a.distance_m) & np.isfinite(b.distance_m)
+    on_dumbbell = both & (a.body_index == b.body_index) & (np.array(a.names, dtype=object) == "dumbbell")
+    assert on_dumbbell.sum() > 200 and (np.array(a.names, dtype=object)[both] == "crate").sum() > 50
+    assert np.abs(a.distance_m[on_dumbbell] - b.distance_m[on_dumbbell]).max() < 1e-9
+    centre = pos + quat_to_mat(quat) @ np.array([0.4, 0.0, 0.1])  # bell_a, analytically
+    unit = directions / np.linalg.norm(directions, axis=1, keepdims=True)
+    rel = origin - centre
+    b_ = unit @ rel
+    disc = b_ * b_ - (rel @ rel - 0.2**2)
+    first = np.where(disc > 0, -b_ - np.sqrt(np.maximum(disc, 0.0)), np.inf)
+    on_bell = on_dumbbell & np.isclose(b.distance_m, first, atol=1e-9)
+    assert on_bell.sum() > 50

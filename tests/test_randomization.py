@@ -347,3 +347,34 @@ def test_param_describe_notation():
     assert Param("n", 0, 0, 4, integer=True).describe() == "U{0…4}"
     assert Param("t", 1.0, 0.5, 1.5, dist="truncnormal", std=0.2).describe() == "TN(1, 0.2) in [0.5, 1.5]"
     assert Param("c", "a", dist="categorical", choices=("a", "b")).describe() == "one of `a`, `b`"
+
+
+def test_per_step_noise_has_its_std_and_replays_from_the_seed():
+    """observation.noise_std, actuation.noise_std and control.jitter_s (drawn in blocks from
+    the env's generator): the spread asked for, fresh every step, the same again from the seed."""
+    runs = []
+    for params in ({}, {"observation.noise_std": 0.01}, {"observation.noise_std": 0.01}):
+        env = SimEnv(PushBox(), backend="mujoco")
+        env.reset(seed=5, options={"params": params})
+        runs.append(np.array([env.step(np.full(2, 3.0))[0] for _ in range(300)]))
+        env.close()
+    clean, noisy, again = runs
+    assert np.array_equal(noisy, again)
+    error = noisy - clean  # observation noise leaves the physics alone
+    assert abs(error.std() / 0.01 - 1.0) < 0.1 and abs(error.mean()) < 0.002, (error.std(), error.mean())
+    assert not np.any(np.all(np.diff(error, axis=0) == 0.0, axis=1))  # no step reuses a draw
+
+    from simsuite.randomization.effects import Effects
+
+    fx = Effects(0.02, 0.005, np.full(2, -1.0), np.full(2, 1.0))
+    fx.set("actuation.noise_std", 0.2)
+    fx.set("control.jitter_s", 0.004)
+    draws = []
+    for _ in range(2):
+        rng = np.random.default_rng(0)
+        fx.reset()
+        draws.append((np.array([fx.noisy_action(np.zeros(2), rng) for _ in range(2000)]), np.array([fx.substeps(4, rng) for _ in range(2000)])))
+    (actions, substeps), (actions_again, substeps_again) = draws
+    assert np.array_equal(actions, actions_again) and np.array_equal(substeps, substeps_again)
+    assert abs(actions.std() / 0.2 - 1.0) < 0.05 and np.abs(actions).max() <= 1.0
+    assert abs(substeps.mean() - 4.0) < 0.05 and substeps.std() > 0.5

@@ -4,7 +4,9 @@ Both loops run on the same compiled world with the same substeps, in the same
 process, on both backends: every registered task family (default observation,
 resets included) plus a Panda arm under position control with five cubes on a table
 (a typical manipulation load with no task logic). Ratios near 1.0 mean SimEnv and
-the task add next to nothing to the physics.
+the task add next to nothing to the physics. ``engine share`` is the fraction of SimEnv's own
+CPU time spent in the engine's step calls, measured in the same calls: on a busy machine it
+moves less from run to run than the ratio of two separately timed loops.
 
     python tools/bench_env.py [--steps 2000] [--ids SimSuite/UAV-v0 ...]
 """
@@ -20,7 +22,7 @@ import numpy as np
 import pybullet_data
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from benchmark import rate, report  # noqa: E402
+from benchmark import cpu_rate, engine_share, rate, report  # noqa: E402
 
 import simsuite  # noqa: E402,F401
 from simsuite.backends import BACKENDS  # noqa: E402
@@ -45,12 +47,12 @@ class ArmBenchTask(Task):
         robot = load_urdf(PANDA, pos=(0.0, 0.0, 0.0), actuators="position", kp=400.0, kv=40.0)
         scene.add(robot.root)
         scene.actuators.extend(robot.actuators)
-        self.motors = [a.name for a in robot.actuators]
+        self.motors = tuple(a.name for a in robot.actuators)
         self.joints = robot.joint_names
         for i in range(5):
             scene.add(Body(f"cube_{i}", pos=(0.4 + 0.06 * i, -0.2 + 0.1 * i, 0.425), joint=Joint(f"cube_{i}_free", "free"),
                            geoms=[Geom(f"cube_{i}_geom", "box", (0.025, 0.025, 0.025), density_kg_m3=800.0)]))
-        self.cubes = [f"cube_{i}" for i in range(5)]
+        self.cubes = tuple(f"cube_{i}" for i in range(5))
         return scene
 
     action_space = gymnasium.spaces.Box(-1.0, 1.0, (9,), np.float32)  # 7 arm joints + 2 fingers
@@ -60,21 +62,20 @@ class ArmBenchTask(Task):
         pass
 
     def apply_action(self, backend, action):
-        backend.set_controls(dict(zip(self.motors, 0.1 * action)))
+        backend.set_control_array(self.motors, 0.1 * action)  # joint targets [rad, m]
 
     def observe(self, backend):
         q, qd = backend.joint_states(self.joints)
-        pos, quat = backend.body_poses()
-        rows = self._cube_rows if hasattr(self, "_cube_rows") else [backend.body_index(c) for c in self.cubes]
-        self._cube_rows = rows
-        return np.concatenate([q, qd, pos[rows].ravel(), quat[rows].ravel()])
+        pos, quat = backend.body_poses(self.cubes)
+        return np.concatenate([q, qd, pos.ravel(), quat.ravel()])
 
     def reward_terms(self, backend, action):
         return {"zero": 0.0}
 
 
 def raw_step_fn(env: SimEnv):
-    """The engine's own step call, n_substeps times, on the env's compiled scene."""
+    """The engine's own step call, n_substeps times, on the env's compiled scene, with the
+    controls SimEnv left in force (the engine's own control, not Python's)."""
     backend, n = env.backend, env._n_substeps
     if env.backend_name == "mujoco":
         import mujoco
@@ -84,21 +85,25 @@ def raw_step_fn(env: SimEnv):
     import pybullet
 
     cid = backend.client_id
-    # PyBullet clears joint torques after every stepSimulation, so any actuated PyBullet
-    # program must set them each substep: the raw floor includes that one call per multibody,
-    # with the torques the actuators produce now (held constant), so that the robot keeps its
-    # pose as it does under SimEnv instead of collapsing into different contact physics.
+    # Position and velocity actuators run in PyBullet's C-side PD controller and joint damping
+    # is Bullet's own, so a raw PyBullet program steps just as the backend does. Torque motors
+    # (and actuators the PD law cannot express) need their torques set every substep, since
+    # PyBullet clears them after each stepSimulation: the raw floor includes that one call per
+    # multibody, with the torques in force now held constant.
+    if backend._pd_dirty:
+        backend._send_pd()
     ctrl, gain = backend._ctrl.tolist(), backend._gain.tolist()
     torque_calls = [
         (plan.uid, plan.joints, backend._plan_torques(plan, ctrl, gain, pybullet.getJointStates(plan.uid, plan.joints, physicsClientId=cid)))
         for plan in backend._torque_plans
     ]
+    step_simulation, torque = pybullet.stepSimulation, pybullet.TORQUE_CONTROL
 
     def raw() -> None:
         for _ in range(n):
             for uid, joints, forces in torque_calls:
-                pybullet.setJointMotorControlArray(uid, joints, pybullet.TORQUE_CONTROL, forces=forces, physicsClientId=cid)
-            pybullet.stepSimulation(physicsClientId=cid)
+                pybullet.setJointMotorControlArray(uid, joints, torque, forces=forces, physicsClientId=cid)
+            step_simulation(physicsClientId=cid)
 
     return raw
 
@@ -113,18 +118,41 @@ def stepper(env: gymnasium.Env, action: np.ndarray):
     return step
 
 
-def bench(name: str, env: SimEnv, steps: int, wrapped: gymnasium.Env | None = None) -> list[object]:
-    """SimEnv steps/s (resets included), raw engine steps/s on the same world, and ratios."""
-    env.reset(seed=0)
+def engine_steps(env: SimEnv) -> tuple[object, tuple[str, ...]]:
+    """The engine module and its step functions that the env's backend calls."""
+    if env.backend_name == "mujoco":
+        import mujoco
+
+        return mujoco, ("mj_step", "mj_step1", "mj_step2")
+    import pybullet
+
+    return pybullet, ("stepSimulation",)
+
+
+def bench(name: str, env: SimEnv, steps: int, wrapped: gymnasium.Env | None = None, repeats: int = 5) -> list[object]:
+    """SimEnv steps/s (resets included), raw engine steps/s on the same world, and ratios.
+    Each timed run starts from the same seeded reset, so both loops simulate the same motion
+    (physics cost depends on the state: contacts, a settling robot), and the runs alternate
+    so that load from other processes hits both alike; the best of each is kept. Rates are
+    per second of this process's CPU time: on a shared machine, wall-clock charges a loop
+    for the time other processes hold the CPU, and PyBullet's many short calls give the
+    scheduler more chances to do that."""
     action = np.zeros(env.action_space.shape, np.float32)
-    env_rate = rate(stepper(env, action), steps)
-    raw_rate = rate(raw_step_fn(env), steps)
+    env_rate = raw_rate = 0.0
+    for _ in range(repeats):
+        env.reset(seed=0)
+        env_rate = max(env_rate, cpu_rate(stepper(env, action), steps, repeats=1))
+        env.reset(seed=0)
+        env.step(action)  # the env's controls in force, as in its own loop
+        raw_rate = max(raw_rate, cpu_rate(raw_step_fn(env), steps, repeats=1))
+    env.reset(seed=0)
+    share = engine_share(*engine_steps(env), stepper(env, action), steps)
     wrapped_rate = float("nan")
     if wrapped is not None:
         wrapped.reset(seed=0)
         wrapped_rate = rate(stepper(wrapped, action), steps)
         wrapped.close()
-    row = [name, env.backend_name, env._n_substeps, f"{raw_rate:,.0f}", f"{env_rate:,.0f}", f"{env_rate / raw_rate:.3f}", f"{wrapped_rate:,.0f}"]
+    row = [name, env.backend_name, env._n_substeps, f"{raw_rate:,.0f}", f"{env_rate:,.0f}", f"{env_rate / raw_rate:.3f}", f"{share:.3f}", f"{wrapped_rate:,.0f}"]
     env.close()
     return row
 
@@ -142,9 +170,10 @@ def main() -> None:
         rows.append(bench("ArmBench", SimEnv(ArmBenchTask, backend=backend), max(200, args.steps // 5)))
     report(
         "env_step",
-        ["env", "backend", "substeps", "raw steps/s", "SimEnv steps/s", "ratio", "gymnasium.make steps/s"],
+        ["env", "backend", "substeps", "raw steps/s", "SimEnv steps/s", "ratio", "engine share", "gymnasium.make steps/s"],
         rows,
-        {"note": "SimEnv = unwrapped env, resets included; raw = the engine's own step call x substeps on the same world"},
+        {"note": "SimEnv = unwrapped env, resets included; raw = the engine's own step call x substeps on the same world; "
+                 "both per second of process CPU time, best of alternating runs from the same seeded state"},
     )
 
 

@@ -29,13 +29,12 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from benchmark import cpu_rate, rate, report  # noqa: E402
+from benchmark import cpu_rate, engine_share, rate, report  # noqa: E402
 
 from simsuite.backends import make_backend  # noqa: E402
 from simsuite.scene import Body, Geom, Inertial, Joint, Scene  # noqa: E402
@@ -95,37 +94,15 @@ def raw_call(backend, origin: np.ndarray, dirs: np.ndarray, max_range: float):
 # ---------------------------------------------------------------------------
 
 
-def engine_share(backend_name: str, fn, calls: int) -> float:
-    """Fraction of ``fn``'s CPU time spent inside the engine's ray call, measured in the same
-    calls (the engine function is wrapped with a CPU-clock accumulator). Unlike a ratio of
-    two rates measured at different moments, it does not move with the load of the machine."""
+def engine_ray_call(backend_name: str) -> tuple[object, tuple[str, ...]]:
+    """The engine module and its batched ray function."""
     if backend_name == "mujoco":
-        import mujoco as module
+        import mujoco
 
-        attr = "mj_multiRay"
-    else:
-        import pybullet as module
+        return mujoco, ("mj_multiRay",)
+    import pybullet
 
-        attr = "rayTestBatch"
-    engine = getattr(module, attr)
-    spent = [0.0]
-
-    def timed(*args, **kwargs):
-        t0 = time.process_time()
-        try:
-            return engine(*args, **kwargs)
-        finally:
-            spent[0] += time.process_time() - t0
-
-    setattr(module, attr, timed)
-    try:
-        t0 = time.process_time()
-        for _ in range(calls):
-            fn()
-        total = time.process_time() - t0
-    finally:
-        setattr(module, attr, engine)
-    return spent[0] / total
+    return pybullet, ("rayTestBatch",)
 
 
 def measure(backend_name: str, scan: str, rounds: int, quick: bool, timer=rate) -> list[list[object]]:
@@ -152,7 +129,7 @@ def measure(backend_name: str, scan: str, rounds: int, quick: bool, timer=rate) 
         for name, fn in variants.items():
             best[name] = max(best[name], timer(fn, n, repeats=1))
     calls = max(20, int(1.0 * best["raw"]))  # ~1 s of raw calls per path
-    shares = {name: (1.0 if name == "raw" else engine_share(backend_name, fn, calls)) for name, fn in variants.items()}
+    shares = {name: (1.0 if name == "raw" else engine_share(*engine_ray_call(backend_name), fn, calls)) for name, fn in variants.items()}
     rows = []
     for name, scans_s in best.items():
         rows.append([backend_name, scan, name, f"{scans_s:,.0f}", f"{scans_s * n_rays / 1e6:.2f}", f"{scans_s / best['raw']:.3f}", f"{shares[name]:.3f}"])

@@ -34,6 +34,37 @@ def cpu_rate(fn: Callable[[], None], n: int, repeats: int = 3) -> float:
     return best
 
 
+def engine_share(module: object, names: tuple[str, ...], fn: Callable[[], None], calls: int) -> float:
+    """Fraction of ``fn``'s CPU time spent inside the engine functions ``module.<names>``,
+    measured in the same calls (each wrapped with a CPU-clock accumulator while this runs).
+    Unlike a ratio of two rates measured at different moments, it does not swing with the
+    load of a shared machine; the wrappers' own clock reads count against ``fn``."""
+    originals = {name: getattr(module, name) for name in names}
+    spent = [0.0]
+
+    def timed(engine):
+        def call(*args, **kwargs):
+            t0 = time.process_time()
+            try:
+                return engine(*args, **kwargs)
+            finally:
+                spent[0] += time.process_time() - t0
+
+        return call
+
+    for name, engine in originals.items():
+        setattr(module, name, timed(engine))
+    try:
+        t0 = time.process_time()
+        for _ in range(calls):
+            fn()
+        total = time.process_time() - t0
+    finally:
+        for name, engine in originals.items():
+            setattr(module, name, engine)
+    return spent[0] / total
+
+
 def machine() -> dict[str, object]:
     import mujoco
     import numpy

@@ -27,6 +27,7 @@ Parameter names (``get_param`` / ``set_param``), all SI:
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Literal, Mapping, Sequence
@@ -129,6 +130,15 @@ class Backend(ABC):
     def set_controls(self, controls: Mapping[str, float]) -> None:
         """Set actuator commands by actuator name (clipped to each ``ctrl_range``)."""
 
+    def set_control_array(self, actuators: tuple[str, ...], values: np.ndarray) -> None:
+        """Set the commands of ``actuators`` (a tuple, reused every step: its lookup is cached)
+        from an array of the same length, clipped to each ``ctrl_range``: the fast path for a
+        task that computes its commands as one vector."""
+        values = np.asarray(values, dtype=np.float64)
+        if values.shape != (len(actuators),):
+            raise BackendError(f"set_control_array: {len(actuators)} actuators but values of shape {values.shape}")
+        self.set_controls(dict(zip(actuators, values.tolist())))
+
     @abstractmethod
     def apply_force(
         self,
@@ -157,8 +167,10 @@ class Backend(ABC):
         expressed in world axes or in the body's own axes."""
 
     @abstractmethod
-    def body_poses(self) -> tuple[np.ndarray, np.ndarray]:
-        """All bodies' positions (N, 3) and quaternions (N, 4), ordered as :attr:`body_names`."""
+    def body_poses(self, bodies: Sequence[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """All bodies' positions (N, 3) and quaternions (N, 4), ordered as :attr:`body_names`;
+        or, given a sequence of names (a tuple reused every step: its lookup is cached), those
+        bodies' poses in that order (a task reading a few bodies skips the rest)."""
 
     @property
     @abstractmethod
@@ -199,8 +211,8 @@ class Backend(ABC):
     ) -> RayHits:
         """Cast any number of rays; ``origins`` is (N, 3) or (3,) shared (the fast path:
         one engine call per batch); ``directions`` (N, 3) need not be unit length unless
-        the caller promises so with ``unit_directions`` (skips normalizing them).
-        Visual-only geoms are not hit."""
+        the caller promises so with ``unit_directions`` (skips normalizing and checking
+        them: a unit vector is finite). Visual-only geoms are not hit."""
 
     # -- physical parameters -----------------------------------------------
     @abstractmethod
@@ -237,7 +249,10 @@ def as_ray_arrays(origins: np.ndarray, directions: np.ndarray, unit_directions: 
         if np.any(norms == 0):
             raise BackendError("ray directions must be non-zero")
         d = d / norms
-    if not (np.isfinite(o).all() and np.isfinite(d).all()):
+        if not np.isfinite(d).all():
+            raise BackendError("ray origins and directions must be finite")
+    # promised unit directions are finite: only the origins are checked (a LIDAR scan's path)
+    if not (all(map(math.isfinite, o.tolist())) if o.shape == (3,) else np.isfinite(o).all()):
         raise BackendError("ray origins and directions must be finite")
     return o, d
 

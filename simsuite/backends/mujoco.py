@@ -52,6 +52,9 @@ _BAD_STATE_WARNINGS = [
     int(mujoco.mjtWarning.mjWARN_BADQVEL),
     int(mujoco.mjtWarning.mjWARN_BADQACC),
 ]
+# consecutive in mjtWarning: one slice of the warning counters holds them
+_BAD_STATE_SLICE = slice(min(_BAD_STATE_WARNINGS), max(_BAD_STATE_WARNINGS) + 1)
+assert _BAD_STATE_SLICE.stop - _BAD_STATE_SLICE.start == len(_BAD_STATE_WARNINGS)
 # Restitution is emulated with a direct (negative) solref spring-damper whose damping
 # ratio gives the requested coefficient; the contact lasts ~_BOUNCE_STEPS physics steps.
 _BOUNCE_STEPS = 10
@@ -89,6 +92,8 @@ class MujocoBackend(Backend):
         except ValueError as exc:
             raise BackendError(f"MuJoCo could not compile scene {scene.name!r}: {exc}") from exc
         self.data = mujoco.MjData(self.model)
+        self._bad_state_counters = self.data.warning.number[_BAD_STATE_SLICE]  # a view into mjData
+        self._qpos_view, self._qvel_view, self._ctrl_view = self.data.qpos, self.data.qvel, self.data.ctrl
         self._index_names()
         self._nominal = {
             "body_mass": self.model.body_mass.copy(),
@@ -182,7 +187,9 @@ class MujocoBackend(Backend):
         self._joint_ids = {j.name: mujoco.mj_name2id(m, obj.mjOBJ_JOINT, j.name) for j in scene.joints()}
         self._actuator_ids = {a.name: i for i, a in enumerate(scene.actuators)}
         self._address_cache: dict[tuple[str, ...], tuple[np.ndarray, np.ndarray]] = {}
-        self._control_plans: dict[tuple[str, ...], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        self._joint_scalar: dict[str, tuple[int, int]] = {}  # joint name -> (qpos, qvel) address
+        self._body_id_cache: dict[tuple[str, ...], np.ndarray] = {}
+        self._control_plans: dict[tuple[str, ...], tuple] = {}
         self._site_ids = {
             s.name: mujoco.mj_name2id(m, obj.mjOBJ_SITE, s.name) for b, _, _ in scene.walk() for s in b.sites
         }
@@ -229,6 +236,7 @@ class MujocoBackend(Backend):
     def close(self) -> None:
         self.model = None
         self.data = None
+        self._qpos_view = self._qvel_view = self._ctrl_view = self._bad_state_counters = None  # they keep mjData alive
 
     @property
     def time_s(self) -> float:
@@ -240,7 +248,7 @@ class MujocoBackend(Backend):
         return self.model, self.data
 
     def _bad_state_count(self) -> int:
-        return int(self.data.warning.number[_BAD_STATE_WARNINGS].sum())
+        return sum(self._bad_state_counters.tolist())  # Python ints: numpy's sum costs ~10x
 
     # -- state ---------------------------------------------------------------------
     def get_state(self) -> np.ndarray:
@@ -288,23 +296,39 @@ class MujocoBackend(Backend):
         plan = self._control_plans.get(names)
         if plan is None:
             plan = self._control_plan(names)
-        idx, lo, hi = plan
-        try:
-            values = np.fromiter(controls.values(), np.float64, len(names))
+        try:  # plain floats: a task sets a handful of commands, where numpy's call cost dominates
+            values = [float(v) for v in controls.values()]
         except (TypeError, ValueError):
             raise BackendError(f"actuator commands must be numbers, got {dict(controls)!r}") from None
-        if not np.isfinite(values).all():
+        if not all(map(math.isfinite, values)):
             raise BackendError(f"actuator commands must be finite, got {dict(controls)!r}")
-        d.ctrl[idx] = np.minimum(np.maximum(values, lo), hi)  # all or nothing: checked first
+        ctrl = self._ctrl_view
+        for i, v, lo, hi in zip(plan[3], values, plan[4], plan[5]):  # all or nothing: checked first
+            ctrl[i] = lo if v < lo else hi if v > hi else v
 
-    def _control_plan(self, names: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Actuator indices and command bounds for a tuple of names, cached (tasks repeat it)."""
+    def set_control_array(self, actuators: tuple[str, ...], values: np.ndarray) -> None:
+        _, d = self._require()
+        plan = self._control_plans.get(actuators)
+        if plan is None:
+            plan = self._control_plan(tuple(actuators))
+        idx, lo, hi = plan[:3]
+        values = np.asarray(values, dtype=np.float64)
+        if values.shape != idx.shape:
+            raise BackendError(f"set_control_array: {len(idx)} actuators but values of shape {values.shape}")
+        if not math.isfinite(values @ values) and not np.isfinite(values).all():  # a dot overflows only for huge finite values
+            raise BackendError(f"actuator commands must be finite, got {values}")
+        self._ctrl_view[idx] = np.minimum(np.maximum(values, lo), hi)
+
+    def _control_plan(self, names: tuple[str, ...]) -> tuple:
+        """Actuator indices and command bounds for a tuple of names, as arrays and as plain
+        lists, cached (tasks repeat it)."""
         for name in names:
             if name not in self._actuator_ids:
                 raise unknown_name("actuator", name, list(self._actuator_ids))
-        idx = np.array([self._actuator_ids[n] for n in names], dtype=np.int64)
-        ranges = [self.scene.actuators[i].ctrl_range or (-np.inf, np.inf) for i in idx]
-        plan = (idx, np.array([r[0] for r in ranges]), np.array([r[1] for r in ranges]))
+        idx = [self._actuator_ids[n] for n in names]
+        ranges = [self.scene.actuators[i].ctrl_range or (-math.inf, math.inf) for i in idx]
+        lo, hi = [float(r[0]) for r in ranges], [float(r[1]) for r in ranges]
+        plan = (np.array(idx, dtype=np.int64), np.array(lo), np.array(hi), idx, lo, hi)
         self._control_plans[names] = plan
         return plan
 
@@ -346,9 +370,18 @@ class MujocoBackend(Backend):
         bid = self._body_id(body)
         return d.xpos[bid].copy(), d.xquat[bid].copy()
 
-    def body_poses(self) -> tuple[np.ndarray, np.ndarray]:
+    def body_poses(self, bodies: Sequence[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
         _, d = self._require()
-        return d.xpos[self._body_id_array], d.xquat[self._body_id_array]
+        if bodies is None:
+            ids = self._body_id_array
+        else:
+            ids = self._body_id_cache.get(bodies) if isinstance(bodies, tuple) else None
+            if ids is None:
+                if isinstance(bodies, str):
+                    raise BackendError(f"body_poses takes a sequence of body names, got the string {bodies!r}")
+                ids = np.array([self._body_id(name) for name in bodies], dtype=np.int64)
+                self._body_id_cache[tuple(bodies)] = ids
+        return d.xpos[ids], d.xquat[ids]
 
     def body_velocity(self, body: str, frame: Frame = "world") -> tuple[np.ndarray, np.ndarray]:
         m, d = self._require()
@@ -368,9 +401,12 @@ class MujocoBackend(Backend):
         return d.site_xpos[sid].copy(), quat
 
     def joint_state(self, joint: str) -> tuple[float, float]:
-        m, d = self._require()
-        jid = self._joint_id(joint)
-        return float(d.qpos[m.jnt_qposadr[jid]]), float(d.qvel[m.jnt_dofadr[jid]])
+        self._require()
+        adr = self._joint_scalar.get(joint)
+        if adr is None:
+            m, jid = self.model, self._joint_id(joint)
+            adr = self._joint_scalar[joint] = (int(m.jnt_qposadr[jid]), int(m.jnt_dofadr[jid]))
+        return float(self._qpos_view[adr[0]]), float(self._qvel_view[adr[1]])
 
     def joint_states(self, joints: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         _, d = self._require()

@@ -17,11 +17,18 @@ How a :class:`~simsuite.scene.Scene` maps onto PyBullet
   is stored and reported but has no effect here. Torsional and rolling friction do NOT follow the
   product rule here: Bullet combines them as r₁·μ₂ + μ₁·r₂ (each body's rolling coefficient times
   the other's sliding friction), where MuJoCo's contact pairs use r₁·r₂.
-- Joint damping (-d·q̇), actuators and the damping of free bodies are computed here every substep
-  and applied as joint torques and external forces: a free body's drag is the force -c·m·v of its
-  frame origin, acting there, and the torque -c·I·ω (MuJoCo's free-joint dof damping, which the
-  MuJoCo backend uses). Damping of other bodies is ignored, as in MuJoCo. PyBullet's own damping,
-  velocity motors and velocity clamp are switched off.
+- Joint damping (-d·q̇) is Bullet's own per-link ``jointDamping`` (bit-identical to applying
+  -d·q̇ as a torque each substep, checked). Position and velocity actuators run in C in
+  PyBullet's built-in pdControlPlugin: each substep τ = clamp(kp·(q* − q) + kd·(q̇* − q̇), ±max
+  force), MuJoCo's position/velocity actuator law, re-sent only when a control or gain changes.
+  Its arguments are float32, so targets, gains and force limits act rounded to 24-bit mantissas
+  (relative 6e-8; the same law in Python with those rounded values gives the bit-identical
+  trajectory, checked). Torque actuators and actuators that law cannot express (an asymmetric
+  force range, two actuators on one joint) are applied as joint torques every substep from
+  Python. A free body's drag is computed here every substep: the force -c·m·v of its frame
+  origin, acting there, and the torque -c·I·ω (MuJoCo's free-joint dof damping, which the
+  MuJoCo backend uses). Damping of other bodies is ignored, as in MuJoCo. PyBullet's own body
+  damping, velocity motors and velocity clamp are switched off.
 - Geoms with ``collide=False`` are not created (visual only). Planes are infinite and must sit on
   static bodies. ``Joint.armature`` is not supported (a warning says so).
 - The state array is [token, time, per movable multibody: base COM pose and velocity, joint
@@ -64,6 +71,14 @@ PyBullet 3.2.7 behaviours worked around here (each reproduced in a scratch exper
     hits a body whose colliding geoms are all boxes, spheres, capsules or cylinders, its distance
     is recomputed analytically in each geom's frame (Bullet still decides which body is hit);
     bodies with a mesh keep Bullet's distance.
+12. ``setJointMotorControlArray(..., PD_CONTROL)`` costs 1-3 ms per call (it re-syncs the
+    plugin's view of every body), more than the physics of a control step; the plugin's own
+    command (``executePluginCommand``: set = 1 or remove = 2, body id, link; floats q*, q̇*, kd,
+    kp, max force) costs ~2 µs per joint after one sync per compiled world. Its controllers are
+    keyed by (body id, link) and outlive ``resetSimulation`` (a stale one drives whatever body
+    gets that id next), so they are removed before a recompile. With ``numSubSteps > 1`` a PD
+    joint no longer follows single-step stepping (0.29 rad apart after 1 s in a scratch test),
+    so substeps stay one ``stepSimulation`` call each.
 """
 
 from __future__ import annotations
@@ -112,8 +127,8 @@ _HULL_FILES: dict[tuple[str, int, tuple[float, ...]], tuple[str, int]] = {}  # (
 _RAY_SHAPES = {"box": 0, "sphere": 1, "capsule": 2, "cylinder": 3}  # geoms with an analytic ray test
 _JOINT_TYPES = {"hinge": pb.JOINT_REVOLUTE, "slide": pb.JOINT_PRISMATIC, None: pb.JOINT_FIXED}
 _POSITION, _VELOCITY, _TORQUE = 0, 1, 2
+_PD_SET, _PD_REMOVE = 1, 2  # pdControlPlugin commands
 _ACTUATOR_KIND = {"position": _POSITION, "velocity": _VELOCITY, "torque": _TORQUE}
-_XYZW_TO_WXYZ = np.array([3, 0, 1, 2])
 _MASS_PARAMS = ("mass_kg", "inertia_scale")
 _DAMPING_PARAMS = ("linear_damping", "angular_damping")
 _SURFACE_PARAMS = ("friction", "restitution", "torsional_friction", "rolling_friction")
@@ -190,14 +205,35 @@ class _MultiBody:
 
 @dataclass
 class _TorquePlan:
-    """The joint torques one multibody needs each substep: actuators plus joint damping.
-    Plain Python lists: for the handful of joints of a robot they beat numpy's call overhead."""
+    """The actuator torques one multibody needs from Python each substep (those the C-side PD
+    cannot give). Plain Python lists: for a handful of joints they beat numpy's call overhead."""
 
     uid: int
     joints: list[int]  # PyBullet joint indices, one slot each
-    damping: list[float]  # per slot
     actuators: list[tuple[int, int]]  # (actuator index, slot) for the actuators on this multibody
-    stateless: bool = False  # torque motors only, no damping: torques are constant within a step()
+    stateless: bool = False  # torque motors only: torques are constant within a step()
+
+
+@dataclass
+class _PosePlan:
+    """How to read the poses of a list of bodies: PyBullet queries per multibody, the output
+    row of each queried body, and the maps from its COM frame to its body frame."""
+
+    queries: list[tuple[int, bool, list[int]]]  # (uid, base moves, moving links)
+    rows: np.ndarray  # output row of each queried body, in query order
+    quat_map: np.ndarray  # (n, 4, 4): body quaternion (w, x, y, z) = M · COM quaternion (x, y, z, w)
+    origin_basis: np.ndarray  # (n, 16, 3): body origin = COM + Σ q_j q_k B[4j + k]
+    pos0: np.ndarray  # output template with the static bodies' cached poses
+    quat0: np.ndarray
+
+
+@dataclass
+class _PdPlan:
+    """Position and velocity actuators of one multibody, run by PyBullet's C-side PD controller."""
+
+    uid: int
+    joints: list[int]  # PyBullet joint indices
+    actuators: list[int]  # actuator index per joint
 
 
 # ---------------------------------------------------------------------------
@@ -235,6 +271,25 @@ def _rotate_batch(q: np.ndarray, v: np.ndarray) -> np.ndarray:
     w, u = q[:, :1], q[:, 1:]
     t = 2.0 * _cross_rows(u, v)
     return v + w * t + _cross_rows(u, t)
+
+
+def _right_product_matrix(p: np.ndarray) -> np.ndarray:
+    """The 4×4 matrix taking PyBullet's (x, y, z, w) quaternion q to q ⊗ p in (w, x, y, z)."""
+    w, x, y, z = p
+    times_p = np.array([[w, -x, -y, -z], [x, w, z, -y], [y, -z, w, x], [z, y, -x, w]])  # wxyz q -> q ⊗ p
+    return times_p[:, [1, 2, 3, 0]]  # columns reordered to take xyzw
+
+
+def _rotation_basis(v: np.ndarray) -> np.ndarray:
+    """(16, 3) B with R(q)·v = Σ_jk q_j q_k B[4j + k] for a unit (x, y, z, w) quaternion q: the
+    rotation of a fixed vector is a quadratic form in q, R(q)v = v(w² − u·u) + 2u(u·v) + 2w(u×v)."""
+    basis = np.zeros((4, 4, 3))
+    unit = np.eye(4)
+    for j in range(4):
+        for k in range(4):
+            ua, wa, uc, wc = unit[j, :3], unit[j, 3], unit[k, :3], unit[k, 3]
+            basis[j, k] = v * (wa * wc - ua @ uc) + ua * (uc @ v) + uc * (ua @ v) + wa * np.cross(uc, v) + wc * np.cross(ua, v)
+    return basis.reshape(16, 3)
 
 
 def _drag(rec: "_BodyRec", orn: Sequence[float], v: Sequence[float], w: Sequence[float]) -> tuple[list[float], list[float], list[float]]:
@@ -421,11 +476,15 @@ class PybulletBackend(Backend):
             for state_id, _ in getattr(self, "_saved", {}).values():
                 pb.removeState(state_id, physicsClientId=self._cid)
             pb.removeState(self._initial_state, physicsClientId=self._cid)
+            self._disable_pd()  # the plugin outlives resetSimulation (quirk 12)
             pb.resetSimulation(physicsClientId=self._cid)
         else:
             self._cid = pb.connect(pb.DIRECT)
             if self._cid < 0:
                 raise BackendError("PyBullet could not open a DIRECT client (too many open clients?)")
+            self._pd_plugin = pb.loadPlugin("pdControlPlugin", physicsClientId=self._cid)  # built in
+            if self._pd_plugin < 0:
+                raise BackendError("PyBullet's built-in pdControlPlugin did not load")
         try:
             self._build(scene)
         except BaseException:
@@ -453,8 +512,8 @@ class PybulletBackend(Backend):
         self._names = tuple(rec.name for rec in self._bodies)
         self._build_actuators(scene)
         self._ray_table = self._make_ray_table()
-        self._make_ray_geoms(scene)
         self._cache_static_poses()
+        self._make_ray_geoms(scene)
         self._param_names = self._list_params()
         self._param_set = set(self._param_names)
         self._warn_unsupported(scene)
@@ -468,6 +527,7 @@ class PybulletBackend(Backend):
         self._time_s = 0.0
         self._diverged = False
         self._pending: dict[tuple[int, int], tuple[_BodyRec, np.ndarray, np.ndarray]] = {}
+        pb.executePluginCommand(self._pd_plugin, "", [], [], physicsClientId=cid)  # the plugin learns the bodies
         # One collision pass, so the initial state holds contact manifolds (quirks 4 and 5).
         pb.performCollisionDetection(physicsClientId=cid)
         self._initial_state = pb.saveState(physicsClientId=cid)
@@ -478,6 +538,7 @@ class PybulletBackend(Backend):
         pb.restoreState(self._initial_state, physicsClientId=self._cid)
         self._time_s = 0.0
         self._ctrl[:] = 0.0
+        self._pd_dirty = True
         self._pending.clear()
         self._aabbs_stale = True
         self._diverged = False
@@ -488,6 +549,8 @@ class PybulletBackend(Backend):
             raise BackendError(f"n_substeps must be a positive integer, got {n_substeps!r}")
         cid, dt, t = self._cid, self._dt, self._time_s
         step_simulation = pb.stepSimulation
+        if self._pd_dirty:
+            self._send_pd()
         if self._lean and not self._pending:
             for _ in range(n_substeps):
                 step_simulation(physicsClientId=cid)
@@ -745,6 +808,7 @@ class PybulletBackend(Backend):
             if joint.range is not None:
                 lower, upper = (float(v) for v in joint.range)
                 pb.changeDynamics(uid, index, jointLowerLimit=lower, jointUpperLimit=upper, physicsClientId=cid)
+            pb.changeDynamics(uid, index, jointDamping=float(joint.damping), physicsClientId=cid)
             pb.resetJointState(uid, index, float(joint.initial), 0.0, physicsClientId=cid)
         if dofs:
             pb.setJointMotorControlArray(uid, dofs, pb.VELOCITY_CONTROL, forces=[0.0] * len(dofs), physicsClientId=cid)
@@ -765,6 +829,7 @@ class PybulletBackend(Backend):
             for act in acts
         ]
         self._ctrl_range = [tuple(map(float, act.ctrl_range or (-inf, inf))) for act in acts]
+        self._control_plans: dict[tuple[str, ...], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         self._gain = np.ones(len(acts))
         self._ctrl = np.zeros(len(acts))
 
@@ -801,6 +866,27 @@ class PybulletBackend(Backend):
         self._ray_geom_pos = np.array(positions, dtype=np.float64).reshape(-1, 3)
         self._ray_geom_quat = np.array(quats, dtype=np.float64).reshape(-1, 4)
         self._ray_geom_size = np.array(sizes, dtype=np.float64).reshape(-1, 3)
+        # per body row (plus a last entry for index -1, a miss): how many analytic geoms it has
+        self._ray_geom_count_of_index = np.append(self._ray_geom_count, 0)
+        self._ray_single_geom = bool(np.all(self._ray_geom_count[self._ray_geom_count > 0] == 1))
+        self._ray_kinds = sorted(set(kinds))
+        # world frames of the geoms (rotation world <- geom, origin): static ones are fixed, so
+        # they are computed here once; moving ones are refreshed from their bodies per cast
+        moving = [g for g, row in enumerate(rows) if not self._bodies[row].static]
+        self._ray_moving_geoms = np.array(moving, dtype=np.intp)
+        self._ray_moving_bodies = tuple(self._bodies[rows[g]].name for g in moving)
+        self._ray_geom_rot, self._ray_geom_origin = self._geom_frames(self._static_pos[rows].reshape(-1, 3), self._static_quat[rows].reshape(-1, 4), np.arange(len(rows)))
+
+    def _geom_frames(self, body_pos: np.ndarray, body_quat: np.ndarray, geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """World rotation matrices (k, 3, 3) and origins (k, 3) of ``geoms``, given their bodies' poses."""
+        quat = _quat_mul_batch(body_quat, self._ray_geom_quat[geoms])
+        w, x, y, z = quat.T
+        rot = np.stack([
+            1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y),
+            2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x),
+            2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y),
+        ], axis=1).reshape(-1, 3, 3)
+        return rot, body_pos + _rotate_batch(body_quat, self._ray_geom_pos[geoms])
 
     def _cache_static_poses(self) -> None:
         """Static bodies never move: their poses are read once here. The moving ones are read
@@ -813,16 +899,38 @@ class PybulletBackend(Backend):
             if rec.static:
                 pos, quat = self._query_pose(rec)
                 self._static_pos[rec.row], self._static_quat[rec.row] = pos, quat
-        self._pose_queries: list[tuple[int, bool, list[int]]] = []  # (uid, base moves, moving links)
-        order: list[_BodyRec] = []
-        for mb in self._movable:
-            base_moves = mb.base is not None and not mb.base.static
-            links = [rec for rec in mb.links if not rec.static]
-            self._pose_queries.append((mb.uid, base_moves, [rec.link for rec in links]))
-            order += ([mb.base] if base_moves else []) + links  # type: ignore[list-item]
-        self._pose_rows = np.array([rec.row for rec in order], dtype=np.intp)
-        self._pose_com_pos = np.array([rec.com_pos for rec in order]).reshape(-1, 3)
-        self._pose_com_conj = np.array([quat_conj(rec.com_quat) for rec in order]).reshape(-1, 4)
+        self._all_poses = self._pose_plan(self._bodies)
+        self._pose_plans: dict[tuple[str, ...], _PosePlan] = {}
+
+    def _pose_plan(self, recs: Sequence[_BodyRec]) -> _PosePlan:
+        """Queries that read the moving bodies among ``recs`` (output row i is recs[i]) at
+        once per multibody. The body frame follows from the COM frame q (x, y, z, w) as
+        quat = M·q and pos = com + Σ q_j q_k B[jk]: two batched products for all bodies."""
+        groups: dict[int, tuple[list[int], list[tuple[int, int]]]] = {}  # uid -> (base rows, (link, row))
+        for row, rec in enumerate(recs):
+            if not rec.static:
+                base_rows, links = groups.setdefault(rec.uid, ([], []))
+                if rec.link < 0:
+                    base_rows.append(row)
+                else:
+                    links.append((rec.link, row))
+        queries, order = [], []
+        for uid, (base_rows, links) in groups.items():
+            for row in base_rows:  # a base asked for twice is read twice: rows stay simple
+                queries.append((uid, True, []))
+                order.append(row)
+            if links:
+                queries.append((uid, False, [link for link, _ in links]))
+                order += [row for _, row in links]
+        moving = [recs[row] for row in order]
+        return _PosePlan(
+            queries=queries,
+            rows=np.array(order, dtype=np.intp),
+            quat_map=np.array([_right_product_matrix(quat_conj(rec.com_quat)) for rec in moving]).reshape(-1, 4, 4),
+            origin_basis=np.array([_rotation_basis(np.array(rec.origin_in_com)) for rec in moving]).reshape(-1, 16, 3),
+            pos0=np.array([self._static_pos[rec.row] for rec in recs]).reshape(-1, 3),
+            quat0=np.array([self._static_quat[rec.row] for rec in recs]).reshape(-1, 4),
+        )
 
     def _warn_unsupported(self, scene: Scene) -> None:
         notes = []
@@ -856,40 +964,72 @@ class PybulletBackend(Backend):
         )
 
     def _rebuild_step_plans(self) -> None:
-        """Precompute which joints need torques and which bodies need drag, so step() stays lean."""
-        by_uid: dict[int, tuple[list[int], list[int]]] = {}
-        for joint in self._joints.values():
-            if joint.type != "free" and joint.damping > 0:
-                by_uid.setdefault(joint.body.uid, ([], []))[0].append(joint.index)
+        """Split the actuators into C-side PD plans and Python torque plans, and list the bodies
+        that need drag, so step() stays lean."""
+        on_joint: dict[tuple[int, int], list[int]] = {}
         for i, joint in enumerate(self._act_joint):
-            joints, acts = by_uid.setdefault(joint.body.uid, ([], []))
-            joints.append(joint.index)
-            acts.append(i)
-        damping_of = {(j.body.uid, j.index): j.damping for j in self._joints.values() if j.type != "free"}
-
-        def damping_of_slots(uid: int, slots: list[int]) -> list[float]:
-            return [damping_of[(uid, j)] for j in slots]
-
+            on_joint.setdefault((joint.body.uid, joint.index), []).append(i)
+        pd: dict[int, _PdPlan] = {}
+        by_uid: dict[int, list[int]] = {}
+        for i, joint in enumerate(self._act_joint):
+            if self._pd_capable(i, len(on_joint[(joint.body.uid, joint.index)])):
+                plan = pd.setdefault(joint.body.uid, _PdPlan(joint.body.uid, [], []))
+                plan.joints.append(joint.index)
+                plan.actuators.append(i)
+            else:
+                by_uid.setdefault(joint.body.uid, []).append(i)
+        self._pd_plans = list(pd.values())
+        self._pd_sent: list[list[float] | None] = [None] * len(self._act_spec)
         self._torque_plans = []
-        for uid, (joints, acts) in by_uid.items():
-            slots = sorted(set(joints))
+        for uid, acts in by_uid.items():
+            slots = sorted({self._act_joint[i].index for i in acts})
             self._torque_plans.append(
                 _TorquePlan(
                     uid=uid,
                     joints=slots,
-                    damping=damping_of_slots(uid, slots),
                     actuators=[(i, slots.index(self._act_joint[i].index)) for i in acts],
-                    stateless=all(d == 0 for d in damping_of_slots(uid, slots))
-                    and all(self._act_spec[i][0] not in (_POSITION, _VELOCITY) for i in acts),
+                    stateless=all(self._act_spec[i][0] == _TORQUE for i in acts),
                 )
             )
         self._drag_bodies = [rec for rec in self._bodies if rec.linear_damping > 0 or rec.angular_damping > 0]
         self._lean = not self._torque_plans and not self._drag_bodies
+        self._pd_dirty = True
+
+    def _pd_capable(self, act: int, n_on_joint: int) -> bool:
+        """Whether PyBullet's PD controller gives this actuator's law exactly: a position or
+        velocity actuator alone on its joint with a symmetric force range."""
+        kind, _, _, _, lo, hi = self._act_spec[act]
+        return kind in (_POSITION, _VELOCITY) and n_on_joint == 1 and lo == -hi
+
+    def _send_pd(self) -> None:
+        """Targets, gains and force limits of the C-side PD controllers, for the actuators whose
+        values changed. Sent straight to the plugin (quirk 12): (q*, q̇*, kd, kp, max force)."""
+        cid, plugin, spec, ctrl, gain, sent = self._cid, self._pd_plugin, self._act_spec, self._ctrl, self._gain, self._pd_sent
+        execute = pb.executePluginCommand
+        for plan in self._pd_plans:
+            for joint, act in zip(plan.joints, plan.actuators):
+                kind, p_gain, v_gain, _, _, hi = spec[act]
+                g, u = float(gain[act]), float(ctrl[act])
+                if kind == _POSITION:
+                    args = [u, 0.0, g * v_gain, g * p_gain, hi]
+                else:
+                    args = [0.0, u, g * v_gain, 0.0, hi]
+                if sent[act] != args:
+                    execute(plugin, "", [_PD_SET, plan.uid, joint], args, physicsClientId=cid)
+                    sent[act] = args
+        self._pd_dirty = False
+
+    def _disable_pd(self) -> None:
+        """Remove this world's PD controllers from the plugin (it outlives resetSimulation)."""
+        for plan in getattr(self, "_pd_plans", []):
+            for joint in plan.joints:
+                pb.executePluginCommand(self._pd_plugin, "", [_PD_REMOVE, plan.uid, joint], [], physicsClientId=self._cid)
+        self._pd_plans = []
 
     # -- per-substep forces ------------------------------------------------------
     def _apply_joint_torques(self, ctrl: list[float], gain: list[float], constant: dict[int, list[float]]) -> None:
-        """Actuator forces and joint damping, one TORQUE_CONTROL call per multibody (PyBullet
-        clears joint torques after every stepSimulation). ``constant`` holds the torques of
+        """Python-side actuator forces, one TORQUE_CONTROL call per multibody (PyBullet clears
+        joint torques after every stepSimulation). ``constant`` holds the torques of
         stateless plans, computed once per step() call."""
         cid = self._cid
         for plan in self._torque_plans:
@@ -900,10 +1040,10 @@ class PybulletBackend(Backend):
             pb.setJointMotorControlArray(plan.uid, plan.joints, pb.TORQUE_CONTROL, forces=torques, physicsClientId=cid)
 
     def _plan_torques(self, plan: _TorquePlan, ctrl: list[float], gain: list[float], states) -> list[float]:
-        """Joint damping plus actuator forces for one multibody; ``states`` None means q = q̇ = 0
-        (only valid for stateless plans)."""
+        """Actuator forces for one multibody; ``states`` None means q = q̇ = 0 (only valid for
+        stateless plans)."""
         spec = self._act_spec
-        torques = [0.0] * len(plan.joints) if states is None else [-d * st[1] for d, st in zip(plan.damping, states)]
+        torques = [0.0] * len(plan.joints)
         for act, slot in plan.actuators:
             q, qd = (0.0, 0.0) if states is None else states[slot][:2]
             torques[slot] += _actuator_force(spec[act], ctrl[act], gain[act], q, qd)
@@ -1039,6 +1179,7 @@ class PybulletBackend(Backend):
         else:
             self._write_physical_values(arr[2 : self._state_size - n_ctrl])
         self._ctrl[:] = arr[self._state_size - n_ctrl :]
+        self._pd_dirty = True
         self._time_s = float(arr[1])
         self._aabbs_stale = True
         self._pending.clear()  # a restored state starts without apply_force forces (as on MuJoCo)
@@ -1124,6 +1265,26 @@ class PybulletBackend(Backend):
             updates[index] = min(max(_scalar(value, f"control {name!r}"), lo), hi)
         for index, value in updates.items():  # all or nothing: a bad entry changes no control
             self._ctrl[index] = value
+        self._pd_dirty = True
+
+    def set_control_array(self, actuators: tuple[str, ...], values: np.ndarray) -> None:
+        self._require_compiled()
+        plan = self._control_plans.get(actuators)
+        if plan is None:
+            names = tuple(actuators)
+            for name in names:
+                if name not in self._act_index:
+                    raise unknown_name("actuator", str(name), self._act_names)
+            idx = np.array([self._act_index[n] for n in names], dtype=np.intp)
+            plan = self._control_plans[names] = (idx, np.array([self._ctrl_range[i][0] for i in idx]), np.array([self._ctrl_range[i][1] for i in idx]))
+        idx, lo, hi = plan
+        values = np.asarray(values, dtype=np.float64)
+        if values.shape != idx.shape:
+            raise BackendError(f"set_control_array: {len(idx)} actuators but values of shape {values.shape}")
+        if not math.isfinite(values @ values) and not np.isfinite(values).all():  # a dot overflows only for huge finite values
+            raise BackendError(f"actuator commands must be finite, got {values}")
+        self._ctrl[idx] = np.minimum(np.maximum(values, lo), hi)
+        self._pd_dirty = True
 
     def apply_force(
         self,
@@ -1182,38 +1343,39 @@ class PybulletBackend(Backend):
             return rot_t @ v_frame, rot_t @ omega
         return v_frame, omega
 
-    def body_poses(self) -> tuple[np.ndarray, np.ndarray]:
+    def body_poses(self, bodies: Sequence[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
         self._require_compiled()
+        if bodies is None:
+            plan = self._all_poses
+        else:
+            plan = self._pose_plans.get(bodies) if isinstance(bodies, tuple) else None
+            if plan is None:
+                if isinstance(bodies, str):
+                    raise BackendError(f"body_poses takes a sequence of body names, got the string {bodies!r}")
+                key = tuple(bodies)
+                plan = self._pose_plans.get(key) or self._pose_plan([self._body(name) for name in key])
+                if len(self._pose_plans) >= _JOINT_GROUPS_MAX:
+                    self._pose_plans.clear()
+                self._pose_plans[key] = plan
         cid = self._cid
-        coms: list[Sequence[float]] = []
-        orns: list[Sequence[float]] = []
-        for uid, base_moves, links in self._pose_queries:
-            if base_moves:
+        values: list[float] = []  # per moving body: COM position, then COM orientation (x, y, z, w)
+        for uid, base, links in plan.queries:
+            if base:
                 com, orn = pb.getBasePositionAndOrientation(uid, physicsClientId=cid)
-                coms.append(com)
-                orns.append(orn)
-            if links:
+                values += com
+                values += orn
+            else:
                 for state in pb.getLinkStates(uid, links, computeForwardKinematics=1, physicsClientId=cid):
-                    coms.append(state[0])
-                    orns.append(state[1])
-        pos, quat = self._static_pos.copy(), self._static_quat.copy()
-        if coms:  # COM frames -> body frames, all at once
-            frame_quat = _quat_mul_batch(np.array(orns)[:, _XYZW_TO_WXYZ], self._pose_com_conj)
-            pos[self._pose_rows] = np.array(coms) - _rotate_batch(frame_quat, self._pose_com_pos)
-            quat[self._pose_rows] = frame_quat
-        return pos, quat
-
-    def _poses_of_rows(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Pose arrays (all rows) that are current at least for ``rows``: static poses are
-        cached, so only the few moving bodies among ``rows`` are queried (ray refinement)."""
-        moving = [int(r) for r in rows if not self._bodies[r].static]
-        if len(moving) > 4:
-            return self.body_poses()
-        if not moving:
-            return self._static_pos, self._static_quat
-        pos, quat = self._static_pos.copy(), self._static_quat.copy()
-        for row in moving:
-            pos[row], quat[row] = self._query_pose(self._bodies[row])
+                    values += state[0]
+                    values += state[1]
+        pos, quat = plan.pos0.copy(), plan.quat0.copy()
+        if values:  # COM frames -> body frames, all at once
+            n = len(plan.rows)
+            flat = np.array(values).reshape(n, 7)
+            orn = flat[:, 3:]
+            quat[plan.rows] = np.einsum("nij,nj->ni", plan.quat_map, orn)
+            pairs = (orn[:, :, None] * orn[:, None, :]).reshape(n, 16)
+            pos[plan.rows] = flat[:, :3] + np.einsum("nj,njk->nk", pairs, plan.origin_basis)
         return pos, quat
 
     @property
@@ -1292,8 +1454,11 @@ class PybulletBackend(Backend):
         max_range = _scalar(max_range_m, "max_range_m")
         if max_range <= 0:
             raise BackendError(f"max_range_m must be > 0, got {max_range_m!r}")
+        ends = units * max_range
+        ends += starts
         starts = np.broadcast_to(starts, units.shape)
-        ends = starts + units * max_range
+        if starts.strides[0] == 0:  # rayTestBatch reads a contiguous array faster than a broadcast one
+            starts = np.ascontiguousarray(starts)
         self._refresh_aabbs()
         n = len(units)
         uid: list[int] = []
@@ -1317,31 +1482,43 @@ class PybulletBackend(Backend):
 
     def _refine_distances(self, starts: np.ndarray, units: np.ndarray, index: np.ndarray, distance: np.ndarray, max_range: float) -> None:
         """Replace Bullet's approximate distances by exact ones where the hit body is made only
-        of primitives (quirk 11): the nearest entry over that body's geoms, in place."""
-        rays = np.flatnonzero(index >= 0)
-        rays = rays[self._ray_geom_count[index[rays]] > 0]
+        of primitives (quirk 11): the nearest entry over that body's geoms, in place. Static
+        geoms' frames are cached; bodies of one geom (the common case) skip the grouping."""
+        counts = self._ray_geom_count_of_index[index]
+        rays = np.flatnonzero(counts)
         if rays.size == 0:
             return
-        counts = self._ray_geom_count[index[rays]]
-        ray_of = np.repeat(rays, counts)  # one (ray, geom) pair per geom of the hit body
-        first = np.cumsum(counts) - counts
-        geom_of = np.repeat(self._ray_geom_start[index[rays]], counts) + np.arange(counts.sum()) - np.repeat(first, counts)
-        rows = self._ray_geom_row[geom_of]
-        pos, quat = self._poses_of_rows(np.unique(rows))
-        geom_quat = _quat_mul_batch(quat[rows], self._ray_geom_quat[geom_of])
-        geom_pos = pos[rows] + _rotate_batch(quat[rows], self._ray_geom_pos[geom_of])
-        to_local = geom_quat * [1.0, -1.0, -1.0, -1.0]
-        o = _rotate_batch(to_local, starts[ray_of] - geom_pos)
-        d = _rotate_batch(to_local, units[ray_of])
-        t = np.full(len(geom_of), np.inf)
-        kinds = self._ray_geom_kind[geom_of]
-        for kind in np.unique(kinds):
-            sel = kinds == kind
-            t[sel] = _ray_primitive(int(kind), o[sel], d[sel], self._ray_geom_size[geom_of[sel]])
-        exact = np.full(len(distance), np.inf)
-        np.minimum.at(exact, ray_of, t)
-        better = np.isfinite(exact) & (exact <= max_range)
-        distance[better] = exact[better]
+        rows = index[rays]
+        if self._ray_single_geom:
+            ray_of, geom_of = rays, self._ray_geom_start[rows]
+        else:  # one (ray, geom) pair per geom of the hit body
+            counts = counts[rays]
+            ray_of = np.repeat(rays, counts)
+            first = np.cumsum(counts) - counts
+            geom_of = np.repeat(self._ray_geom_start[rows], counts) + np.arange(counts.sum()) - np.repeat(first, counts)
+        rot, origin = self._ray_geom_rot, self._ray_geom_origin
+        if self._ray_moving_geoms.size:  # current frames of the moving geoms
+            rot, origin = rot.copy(), origin.copy()
+            pos, quat = self.body_poses(self._ray_moving_bodies)
+            rot[self._ray_moving_geoms], origin[self._ray_moving_geoms] = self._geom_frames(pos, quat, self._ray_moving_geoms)
+        r = rot[geom_of]
+        o = np.einsum("kji,kj->ki", r, starts[ray_of] - origin[geom_of])  # rays in the geom frame
+        d = np.einsum("kji,kj->ki", r, units[ray_of])
+        if len(self._ray_kinds) == 1:
+            t = _ray_primitive(self._ray_kinds[0], o, d, self._ray_geom_size[geom_of])
+        else:
+            t = np.full(len(geom_of), np.inf)
+            kinds = self._ray_geom_kind[geom_of]
+            for kind in self._ray_kinds:
+                sel = kinds == kind
+                if sel.any():
+                    t[sel] = _ray_primitive(kind, o[sel], d[sel], self._ray_geom_size[geom_of[sel]])
+        if not self._ray_single_geom:
+            exact = np.full(len(distance), np.inf)
+            np.minimum.at(exact, ray_of, t)
+            t, ray_of = exact[rays], rays
+        better = t <= max_range  # inf (no entry found) fails too
+        distance[ray_of[better]] = t[better]
 
     # -- physical parameters -----------------------------------------------
     def _list_params(self) -> list[str]:
@@ -1409,10 +1586,12 @@ class PybulletBackend(Backend):
         elif owner in self._surfaces:
             self._set_surface_param(self._surfaces[owner], attr, number, name)
         elif owner in self._joints:
-            self._joints[owner].damping = self._non_negative(number, name)
-            self._rebuild_step_plans()
+            joint = self._joints[owner]
+            joint.damping = self._non_negative(number, name)
+            pb.changeDynamics(joint.body.uid, joint.index, jointDamping=joint.damping, physicsClientId=self._cid)
         else:
             self._gain[self._act_index[owner]] = self._non_negative(number, name)
+            self._pd_dirty = True
 
     def _set_timestep(self, dt: float) -> None:
         if dt <= 0:

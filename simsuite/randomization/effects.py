@@ -11,6 +11,10 @@ observation noise, control-rate jitter. Parameter names:
 - ``control.jitter_s``: standard deviation of the control period [s]; each step runs
   round((dt + N(0, σ)) / h) ≥ 1 substeps, so the policy's clock and physics drift apart as on
   a robot whose control loop is not hard real time.
+
+Per-step noise is drawn from the env's generator in blocks of :data:`NOISE_BLOCK` steps (one
+generator call instead of one per step); a block is dropped at reset and ``set_state``, so
+an episode's draws depend only on the generator's state when it starts.
 """
 
 from __future__ import annotations
@@ -21,6 +25,27 @@ from collections import deque
 import numpy as np
 
 EFFECT_PARAMS = ("actuation.latency_s", "actuation.noise_std", "observation.noise_std", "control.jitter_s")
+NOISE_BLOCK = 32  # steps of per-step noise drawn at once
+
+
+class _NoiseBlock:
+    """Standard normal rows drawn ``NOISE_BLOCK`` at a time, handed out one row per step."""
+
+    def __init__(self) -> None:
+        self.clear()
+
+    def clear(self) -> None:
+        self._rows: np.ndarray | None = None
+        self._next = 0
+
+    def row(self, rng: np.random.Generator, shape: tuple[int, ...], scale: np.ndarray | float) -> np.ndarray:
+        """The next ``shape`` of N(0, 1)·scale (read-only: it is a view into the block)."""
+        rows = self._rows
+        if rows is None or self._next == len(rows) or rows.shape[1:] != shape:
+            rows = self._rows = rng.standard_normal((NOISE_BLOCK, *shape)) * scale
+            self._next = 0
+        self._next += 1
+        return rows[self._next - 1]
 
 
 class Effects:
@@ -32,6 +57,7 @@ class Effects:
         self._half_range = (action_high - action_low) / 2
         self.values = dict.fromkeys(EFFECT_PARAMS, 0.0)
         self.active = False
+        self._action_noise, self._obs_noise, self._jitter = _NoiseBlock(), _NoiseBlock(), _NoiseBlock()
         self.reset()
 
     def set(self, name: str, value: float) -> None:
@@ -39,6 +65,7 @@ class Effects:
             raise ValueError(f"{name} must be >= 0, got {value}")
         self.values[name] = float(value)
         self.active = any(v > 0 for v in self.values.values())
+        self._clear_noise()
 
     def reset(self) -> None:
         """A new episode: the latency queue starts empty."""
@@ -52,6 +79,12 @@ class Effects:
         self._history: deque[np.ndarray] = deque(maxlen=self.HISTORY)
         self._started = False
         self.last_applied: np.ndarray | None = None  # the delayed action the last step applied
+        self._clear_noise()
+
+    def _clear_noise(self) -> None:
+        """Drop pre-drawn noise (the values in force may have changed; a restored state draws afresh)."""
+        for block in (self._action_noise, self._obs_noise, self._jitter):
+            block.clear()
 
     HISTORY = 8  # actions kept in the state: latency up to HISTORY control steps
 
@@ -76,20 +109,22 @@ class Effects:
         self._queue = deque(recent[len(recent) - self.whole_steps:] if self.whole_steps else [])
         self._history = deque(recent, maxlen=self.HISTORY)
         self._started = count > 0
+        self._clear_noise()
 
     def substeps(self, n: int, rng: np.random.Generator) -> int:
         """Physics substeps for this control step (jittered when control.jitter_s > 0)."""
         sigma = self.values["control.jitter_s"]
         if sigma <= 0:
             return n
-        return max(1, int(round((self.dt_s + rng.normal(0.0, sigma)) / self.h_s)))
+        return max(1, int(round((self.dt_s + float(self._jitter.row(rng, (), sigma))) / self.h_s)))
 
     def noisy_action(self, action: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         sigma = self.values["actuation.noise_std"]
         if sigma <= 0:
             return action
-        noisy = action + sigma * self._half_range * rng.standard_normal(action.shape)
-        return np.minimum(np.maximum(noisy, self.low), self.high)
+        noisy = action + self._action_noise.row(rng, action.shape, sigma * self._half_range)
+        np.maximum(noisy, self.low, out=noisy)
+        return np.minimum(noisy, self.high, out=noisy)
 
     def delayed(self, action: np.ndarray, n: int) -> tuple[np.ndarray, int]:
         """(the action to apply this step, substeps to run on the previous commands first).
@@ -110,9 +145,7 @@ class Effects:
         sigma = self.values["observation.noise_std"]
         if sigma <= 0:
             return obs
-        noisy = rng.standard_normal(obs.shape)  # in place from here: this runs every step
-        noisy *= sigma
-        noisy += obs
+        noisy = obs + self._obs_noise.row(rng, obs.shape, sigma)  # in place from here: this runs every step
         np.maximum(noisy, low, out=noisy)
         np.minimum(noisy, high, out=noisy)
         return noisy.astype(obs.dtype, copy=False)

@@ -192,6 +192,7 @@ class Lidar(Sensor):
         m = self._resolved = self.mount.resolve(backend)
         self._body, self._offset = m.body, m.pos
         self._dirs_body = np.ascontiguousarray(self.directions_sensor @ m.rot.T)  # mount rotation folded in
+        self._dirs_world = np.empty_like(self._dirs_body)  # rotated into here each scan (no allocation)
         self._rng = child_rng(rng)
         self._block_left = 0  # scans left in the pre-drawn noise block
         # forward compatible: a backend whose cast_rays accepts unit_directions skips normalizing
@@ -214,8 +215,9 @@ class Lidar(Sensor):
     def sample(self, backend: Backend, t_s: float) -> np.ndarray:
         cfg = self.config
         pos, quat = backend.body_pose(self._body)
-        rot = _rotation(quat)
-        hits = backend.cast_rays(pos + rot @ self._offset, self._dirs_body @ rot.T, cfg.range_max_m, **self._cast_options)
+        origin, rot_t = _origin_and_rotation_t(pos, quat, self._offset)
+        np.matmul(self._dirs_body, rot_t, out=self._dirs_world)
+        hits = backend.cast_rays(origin, self._dirs_world, cfg.range_max_m, **self._cast_options)
         d = hits.distance_m
         r = np.empty(self._n, dtype=np.float32)
         dropped = None
@@ -237,7 +239,8 @@ class Lidar(Sensor):
             np.minimum(r, self._rmax, out=r)
         np.maximum(r, self._rmin, out=r)
         if cfg.no_return == "max":  # the clip already sent misses to range_max
-            r[d < cfg.range_min_m] = self._no_return
+            if d.min() < cfg.range_min_m:  # one pass; hits this close are rare
+                r[d < cfg.range_min_m] = self._no_return
         else:
             r[(d < cfg.range_min_m) | np.isinf(d)] = self._no_return
         if dropped is not None:
@@ -273,6 +276,19 @@ def _accepts(fn, keyword: str) -> bool:
         return keyword in inspect.signature(fn).parameters
     except (TypeError, ValueError):
         return False
+
+
+def _origin_and_rotation_t(pos: np.ndarray, q: np.ndarray, offset: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The sensor origin (body position plus the rotated mount offset) and the transposed body
+    rotation, from a unit quaternion (w, x, y, z): scalar math, faster than array math here."""
+    w, x, y, z = q.tolist()
+    px, py, pz = pos.tolist()
+    ox, oy, oz = offset.tolist()
+    r00, r01, r02 = 1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)
+    r10, r11, r12 = 2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)
+    r20, r21, r22 = 2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)
+    origin = np.array([px + r00 * ox + r01 * oy + r02 * oz, py + r10 * ox + r11 * oy + r12 * oz, pz + r20 * ox + r21 * oy + r22 * oz])
+    return origin, np.array([[r00, r10, r20], [r01, r11, r21], [r02, r12, r22]])
 
 
 def _rotation(q: np.ndarray) -> np.ndarray:

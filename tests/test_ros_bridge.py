@@ -49,9 +49,19 @@ def run_scenario(script: str, *args: str, timeout_s: float = 150) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def test_rclpy_controller_drives_nav_in_lockstep(rclpy_peer, tmp_path):
-    steps = 200
-    r = run_scenario("scenario_lockstep.py", str(steps), str(tmp_path), "6")
+STEPS = 200
+
+
+@pytest.fixture(scope="module")
+def lockstep_run(rclpy_peer, tmp_path_factory) -> tuple[dict, Path]:
+    """One recorded lockstep session of an rclpy controller driving Nav-v0 (shared by the tests that read it)."""
+    folder = tmp_path_factory.mktemp("lockstep")
+    return run_scenario("scenario_lockstep.py", str(STEPS), str(folder), "6"), folder
+
+
+def test_rclpy_controller_drives_nav_in_lockstep(lockstep_run):
+    steps = STEPS
+    r, tmp_path = lockstep_run
     stats, peer = r["stats"], r["peer"]
     # every step answered, none timed out, nothing rejected
     assert peer["answered"] == steps and stats["commands"] == steps
@@ -68,6 +78,10 @@ def test_rclpy_controller_drives_nav_in_lockstep(rclpy_peer, tmp_path):
     angle_min, increment, range_min, range_max, frame = peer["scan_meta"]
     assert angle_min == pytest.approx(-math.pi) and increment == pytest.approx(2 * math.pi / 360)
     assert (range_min, range_max, frame) == (pytest.approx(0.15), 12.0, "lidar")
+    # the IMU is published at its own rate (every 5 ms physics step: the BMI088's 1 kHz is above
+    # the physics rate), each sample with its own stamp, not once per 0.1 s control step
+    imu_stamps = np.asarray(peer["imu_stamps"])
+    assert peer["imu"] >= 0.9 * steps * 20 and np.median(np.diff(imu_stamps)) == pytest.approx(0.005, abs=1e-6)
     # the commands reached the physics exactly: a bare env fed the same sequence matches
     assert r["replay_identical"]
 
@@ -104,6 +118,24 @@ def test_rclpy_controller_drives_nav_in_lockstep(rclpy_peer, tmp_path):
     from simsuite.calibration.rollouts import load_rollout
 
     assert load_rollout(bag, "SimSuite/Nav-v0").steps == rollout.steps  # the calibration loop's reader
+    assert rollout.meta["seed"] == 6 and rollout.meta["env_state_layout"] == "SimEnv.get_state"
+    assert [e["seed"] for e in episodes] == [6 + k for k in range(len(episodes))]  # each episode's world replays
+
+
+def test_simsuite_calibrate_accepts_a_bridge_bag(lockstep_run, tmp_path):
+    """`simsuite calibrate SimSuite/Nav-v0 --real <bag>`: the bag carries the episode seed (the
+    floor plan is rebuilt from it), the parameters and the full env state, so the simulator
+    at nominal parameters replays every recorded transition exactly."""
+    _, folder = lockstep_run
+    out = tmp_path / "cal"
+    argv = [sys.executable, "-m", "simsuite.cli", "calibrate", "SimSuite/Nav-v0", "--real", str(folder / "bag"),
+            "--generations", "2", "--workers", "1", "--out", str(out)]
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    result = json.loads((out / "result.json").read_text())
+    assert result["errors"]["nominal parameters"] < 1e-6  # exact replay from the recorded states
+    assert set(result["mean"]) == {"robot.mass_kg", "motor.gain", "actuation.latency_s"}
+    assert (out / "fitted.yaml").exists() and "1 real rollouts" in (out / "report.md").read_text()
 
 
 def test_bad_commands_are_rejected_and_timeouts_counted(rclpy_peer):

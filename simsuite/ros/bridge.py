@@ -300,7 +300,7 @@ class SimBridge:
         return action
 
     def _stop_action(self) -> np.ndarray:
-        stop = self.profile.stop(self.sim.task) if self.profile.stop is not None else None
+        stop = self.profile.stop(self.sim.task, {}) if self.profile.stop is not None else None
         if stop is not None:
             return np.asarray(self.profile.to_action(stop, self.sim), dtype=np.float64)
         return np.zeros(self.sim.action_space.shape)

@@ -215,3 +215,38 @@ def test_cli_lockstep_without_a_controller_follows_the_timeout_policy(policy, tm
 
         rollout = read_bag_rollout(tmp_path / "bag")
         assert rollout.actions.shape == (4, 2) and not rollout.actions.any()  # the stop command, recorded
+
+
+def test_rosenv_drive_and_grasp_against_rclpy_robots(rclpy_peer, tmp_path):
+    """Drive-v0 and Grasp-v0 as RosEnvs: the car gets twists that the bridge would turn back into
+    the policy's actions at its measured speed; the Panda gets IK joint targets that move its
+    hand by the action's Cartesian step; observations come from the robots' topics."""
+    from simsuite.worlds.roads import CarSpec
+
+    r = run_scenario("scenario_rosenv_families.py", str(tmp_path))
+    d = r["drive"]
+    assert all(d["in_space"])
+    commands = d["robot"]["commands"]  # (speed the car had reported, v_cmd, ω) per command received
+    assert len(commands) == len(d["actions"]) + 2 and commands[0][1:] == [0.0, 0.0] and commands[-1][1:] == [0.0, 0.0]
+    car = CarSpec()
+    for (steer, pedal), (v, v_cmd, w) in zip(d["actions"], commands[1:]):
+        assert v_cmd == pytest.approx(v + 2 * pedal)
+        assert w == pytest.approx(math.tan(steer * car.max_steer_rad) * max(abs(v_cmd), 1.0) / car.wheelbase_m)
+    assert commands[2][0] > 0.2  # the car sped up: the pedal acted on its measured speed
+    # the VLP-16 cloud became the twin's (16, 1800) range image: channel c at 5 + 0.25·c m
+    assert d["lidar_shape"] == [16, 1800] and d["lidar_rows"] == pytest.approx([5 + 0.25 * c for c in range(16)], abs=1e-4)
+    assert d["lidar_min"] == pytest.approx(5.0, abs=1e-4)  # every beam got its point
+    assert d["imu"][-1][2] == pytest.approx(9.81) and d["imu"][-1][5] == pytest.approx(commands[-2][2])
+
+    g = r["grasp"]
+    assert all(g["in_space"])
+    states, commands = np.asarray(g["states"]), g["robot"]["commands"]
+    assert len(commands) == len(g["actions"]) + 1  # one joint command per action, then the hold on close
+    for k, a in enumerate(g["actions"]):
+        assert np.allclose(states[k + 1][:9], commands[k], atol=1e-6)  # the robot reached the command; the env saw it
+        hand_step = states[k + 1][18:21] - states[k][18:21]  # grasp frame by forward kinematics of /joint_states
+        assert np.allclose(hand_step, np.asarray(a[:3]) * 0.02, atol=2e-4)
+        assert states[k + 1][21] == pytest.approx((a[4] + 1) / 2 * 0.08, abs=1e-6)  # the opening
+    assert np.allclose(states[-1][22:25], [0.5, 0.1, 0.445], atol=1e-6)  # /object_pose
+    assert np.allclose(states[-1][29:32], states[-1][22:25] - states[-1][18:21], atol=1e-5)
+    assert np.allclose(commands[-1], states[-1][:9], atol=1e-6)  # close: hold the measured joints

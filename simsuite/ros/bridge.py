@@ -5,13 +5,19 @@ Every control step the bridge publishes, stamped with simulation time (the messa
 
 1. ``/clock`` (``rosgraph_msgs/Clock``): nodes with ``use_sim_time`` follow it;
 2. each sensor reading that is new since the last step: ``/scan`` (``LaserScan``, 2D LIDAR),
-   ``/points`` (``PointCloud2``, multi-channel LIDAR), ``/imu`` (``Imu``; the reading the
-   env delivers at the step, so once per control step), ``/camera/image_raw`` (``rgb8``),
+   ``/points`` (``PointCloud2``, multi-channel LIDAR), ``/imu`` (``Imu``: every sample the
+   IMU took since the last step, each stamped with its sample time, so at the IMU's own rate,
+   capped by the physics rate; the last one is the env's observation), ``/camera/image_raw`` (``rgb8``),
    ``/camera/depth/image_raw`` (``32FC1``, metres) and ``/camera/camera_info`` when a camera is on;
 3. ``/joint_states``, ``/tf`` (``odom`` -> ``base_link``; static sensor frames once on
    ``/tf_static``);
 4. ``/odom`` (``nav_msgs/Odometry``) last: the step's closing message, the one a lockstep
    controller answers.
+
+The per-step messages are preallocated CDR buffers patched in place (:mod:`simsuite.ros.cdr`),
+byte-identical to rosbags' encoding. Episode k is reset with seed ``seed + k``, and a recording
+holds each episode's seed, parameters and full env state, so ``simsuite calibrate --real <bag>``
+replays the session exactly.
 
 Readings are exactly what the env's observation holds (the LIDAR ranges published are the
 ``obs["lidar"]`` array, with its sample stamp).

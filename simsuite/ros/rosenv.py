@@ -3,8 +3,8 @@
 ``RosEnv("SimSuite/Nav-v0", obs=("state", "lidar", "imu"))`` has exactly the observation and
 action spaces of ``gymnasium.make("SimSuite/Nav-v0", obs=(...))``, so a policy trained in
 simulation runs on the robot unchanged. ``step(action)`` turns the action into the family's
-command message (:mod:`simsuite.ros.families`: a ``Twist`` for Nav, ``Actuators`` or a
-``Twist`` for UAV), publishes it, and waits for a **fresh** observation: for every topic the
+command message (:mod:`simsuite.ros.families`: a ``Twist`` for Nav and Drive, a ``JointState``
+of joint targets for Grasp, ``Actuators`` or a ``Twist`` for UAV), publishes it, and waits for a **fresh** observation: for every topic the
 observation needs, a message that arrived after the command was sent and whose header stamp
 is newer than the one used last step (and, with ``max_skew_s``, within that much of the newest
 of them). A message that fails the checks (wrong array length, NaN in a field that must be
@@ -13,7 +13,7 @@ finite) is logged and skipped, as in the bridge.
 When no fresh observation comes within ``timeout_s`` the ``on_timeout`` policy decides, and
 ``timeouts`` counts it: ``"raise"`` (default) publishes the stop command and raises
 :class:`RosTimeout`; ``"hold"`` returns the last observation with ``info["stale"] = True``;
-``"truncate"`` returns it with ``truncated=True``. The stop command (zero twist, motors off) is
+``"truncate"`` returns it with ``truncated=True``. The stop command (zero twist, motors off, the measured joints held) is
 also published on ``close()`` and when ``step`` fails.
 
 Observations from topics (what a real robot has):
@@ -29,8 +29,17 @@ Observations from topics (what a real robot has):
   ``reset(options={"target": (x, y, z)})``), attitude matrix, world velocity and body rates from
   ``/odom``, the last action.
 
-Other families' task state vectors need privileged simulation quantities (lane geometry,
-object poses) and are refused with a message; their sensors work.
+- ``state``, Grasp: joint positions and speeds from ``/joint_states``, the grasp frame by
+  forward kinematics of them, the target object's pose from ``/object_pose``
+  (``geometry_msgs/PoseStamped`` in the world frame, from the robot's perception);
+- ``lidar`` with several channels (Drive's VLP-16): the ``PointCloud2`` on ``/points`` (sensor
+  frame) binned to the twin's (channels, samples) range image, beams without a point reading
+  the no-return value.
+
+Drive's and Grasp's commands need the robot's latest measurement (``/odom`` for the pedal,
+which is relative to the measured speed; ``/joint_states`` for the IK): an observation is ready
+only once those have arrived too. Drive's task state needs the lane geometry, which no robot
+topic carries, and is refused with a message; its sensors work.
 
 Rewards and episode ends need the task's privileged state too: pass ``reward_fn(obs, action)``
 and ``terminated_fn(obs)`` (default: reward 0, never terminated; truncation by ``max_episode_steps``).

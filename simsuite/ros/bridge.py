@@ -111,6 +111,7 @@ class BridgeStats:
     last_reject: str = ""
     env_step_s: list[float] = field(default_factory=list)  # wall time of each env.step
     bridge_s: list[float] = field(default_factory=list)  # the bridge's own time per step: command checks, encoding, publishing
+    bridge_cpu_s: list[float] = field(default_factory=list)  # the same as this thread's CPU time (without waits for a busy CPU)
     cycle_s: list[float] = field(default_factory=list)  # wall time from one step's start to the next's, waiting included
 
     def summary(self) -> dict[str, Any]:
@@ -178,7 +179,7 @@ class SimBridge:
         self._arrived = threading.Condition()
         self._last_action: np.ndarray | None = None  # the action of the last step
         self._last_accepted: np.ndarray | None = None  # the last command that passed the checks
-        self._accept_s = 0.0  # time spent checking and converting commands this step
+        self._accept_s = self._accept_cpu_s = 0.0  # time (wall, CPU) spent checking and converting commands this step
         self._cycle_start: float | None = None
         self._last_command_wall = -math.inf
         self._published_stamp: dict[str, float] = {}
@@ -284,11 +285,12 @@ class SimBridge:
 
     def _accept(self, msg: Any) -> np.ndarray | None:
         """The message as an action, or None (logged, counted) if it fails a check."""
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.thread_time()
         try:
             return self._convert(msg)
         finally:
             self._accept_s += time.perf_counter() - t0
+            self._accept_cpu_s += time.thread_time() - c0
 
     def _convert(self, msg: Any) -> np.ndarray | None:
         try:
@@ -371,25 +373,26 @@ class SimBridge:
                 self._record_reset()
         t_start = time.perf_counter()
         action = self._wait_for_command() if self.lockstep else self._latest_command()
-        t_command = time.perf_counter()
+        t_command, c_command = time.perf_counter(), time.thread_time()
         self._last_action = action
         t_action = self.ros_time
         with self._arrived:
             self._inbox.clear()  # whatever came before this step's topics answered an earlier step
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.thread_time()
         obs, reward, terminated, truncated, info = self.env.step(action.astype(np.float32))
-        t1 = time.perf_counter()
+        t1, c1 = time.perf_counter(), time.thread_time()
         self.obs, self.info = obs, info
         self.stats.steps += 1
         if self._recorder is not None:
             self._recorder.step(action, t_action, obs, self.ros_time, reward, terminated, truncated, self.sim.get_state())
         self._publish_step()
-        t2 = time.perf_counter()
+        t2, c2 = time.perf_counter(), time.thread_time()
         self.stats.env_step_s.append(t1 - t0)
         self.stats.bridge_s.append((t2 - t1) + (t0 - t_command) + self._accept_s)
+        self.stats.bridge_cpu_s.append((c2 - c1) + (c0 - c_command) + self._accept_cpu_s)
         if self._cycle_start is not None:
             self.stats.cycle_s.append(t_start - self._cycle_start)
-        self._cycle_start, self._accept_s = t_start, 0.0
+        self._cycle_start, self._accept_s, self._accept_cpu_s = t_start, 0.0, 0.0
         self.done = terminated or truncated
         return obs, reward, terminated, truncated, info
 

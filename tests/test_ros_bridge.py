@@ -79,9 +79,9 @@ def test_rclpy_controller_drives_nav_in_lockstep(lockstep_run):
     assert angle_min == pytest.approx(-math.pi) and increment == pytest.approx(2 * math.pi / 360)
     assert (range_min, range_max, frame) == (pytest.approx(0.15), 12.0, "lidar")
     # the IMU is published at its own rate (every 5 ms physics step: the BMI088's 1 kHz is above
-    # the physics rate), each sample with its own stamp, not once per 0.1 s control step
-    imu_stamps = np.asarray(peer["imu_stamps"])
-    assert peer["imu"] >= 0.9 * steps * 20 and np.median(np.diff(imu_stamps)) == pytest.approx(0.005, abs=1e-6)
+    # the physics rate), each sample with its own stamp, not once per 0.1 s control step (the node
+    # keeps 100 per topic and may drop some when it falls behind; the bag below has them all)
+    assert peer["imu"] > 5 * steps and np.median(np.diff(peer["imu_stamps"])) == pytest.approx(0.005, abs=1e-6)
     # the commands reached the physics exactly: a bare env fed the same sequence matches
     assert r["replay_identical"]
 
@@ -94,16 +94,21 @@ def test_rclpy_controller_drives_nav_in_lockstep(lockstep_run):
     bag = tmp_path / "bag"
     mcap = next(bag.glob("*.mcap"))
     counts: dict[str, int] = {}
-    last_scan = None
+    last_scan, imu_stamps = None, []
     with open(mcap, "rb") as f:
         for _, channel, _, msg in make_reader(f, decoder_factories=[DecoderFactory()]).iter_decoded_messages():
             counts[channel.topic] = counts.get(channel.topic, 0) + 1
             if channel.topic == "/scan":
                 last_scan = np.asarray(msg.ranges, np.float32)
+            if channel.topic == "/imu":
+                imu_stamps.append(msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9)
             if channel.topic == "/cmd_vel" and counts["/cmd_vel"] == 1:
                 assert (msg.linear.x, msg.angular.z) == (0.15, 0.0)
     assert counts["/cmd_vel"] == steps and counts["/clock"] == steps + 1 + r["episodes"]
     assert counts["/simsuite/action"] == steps and counts["/tf_static"] == 1
+    assert counts["/imu"] == 20 * steps + 1 + r["episodes"]  # every 5 ms sample, and one at each reset
+    if r["episodes"] == 0:
+        assert np.allclose(np.diff(imu_stamps), 0.005, atol=1e-8)
     assert np.array_equal(last_scan, np.float32(r["lidar"]))
     meta, episodes = read_bag_episodes(bag)
     assert meta["env_id"] == "SimSuite/Nav-v0" and meta["obs_keys"] == ["imu", "lidar", "state"]
@@ -233,9 +238,11 @@ def test_rosenv_drive_and_grasp_against_rclpy_robots(rclpy_peer, tmp_path):
         assert v_cmd == pytest.approx(v + 2 * pedal)
         assert w == pytest.approx(math.tan(steer * car.max_steer_rad) * max(abs(v_cmd), 1.0) / car.wheelbase_m)
     assert commands[2][0] > 0.2  # the car sped up: the pedal acted on its measured speed
-    # the VLP-16 cloud became the twin's (16, 1800) range image: channel c at 5 + 0.25·c m
-    assert d["lidar_shape"] == [16, 1800] and d["lidar_rows"] == pytest.approx([5 + 0.25 * c for c in range(16)], abs=1e-4)
-    assert d["lidar_min"] == pytest.approx(5.0, abs=1e-4)  # every beam got its point
+    # the VLP-16 cloud became the twin's (16, 1800) range image: channel c at 5 + 0.25·c m on the
+    # beams with a return (788..1012), the no-return value (100 m, the range maximum) elsewhere
+    assert d["lidar_shape"] == [16, 1800] and d["lidar_min"] == pytest.approx(5.0, abs=1e-4)
+    assert np.allclose(d["lidar_sector"], [[5 + 0.25 * c] * 2 for c in range(16)], atol=1e-4)  # per channel: min, max
+    assert d["lidar_outside"] == [100.0, 100.0]
     assert d["imu"][-1][2] == pytest.approx(9.81) and d["imu"][-1][5] == pytest.approx(commands[-2][2])
 
     g = r["grasp"]

@@ -38,7 +38,8 @@ Observations from topics (what a real robot has):
 
 Drive's and Grasp's commands need the robot's latest measurement (``/odom`` for the pedal,
 which is relative to the measured speed; ``/joint_states`` for the IK): an observation is ready
-only once those have arrived too. Drive's task state needs the lane geometry, which no robot
+only once fresh ones have arrived too, so that the next command is made from the measurement
+that goes with the observation. Drive's task state needs the lane geometry, which no robot
 topic carries, and is refused with a message; its sensors work.
 
 Rewards and episode ends need the task's privileged state too: pass ``reward_fn(obs, action)``
@@ -154,9 +155,9 @@ class RosEnv(gymnasium.Env):
         self._cond = threading.Condition()
         self._latest: dict[str, tuple[float, float, Any]] = {}  # key -> (arrival perf_counter, stamp s, message)
         self._used_stamp: dict[str, float] = {}
-        self._needed = self._needed_topics()
-        self._inputs = [k for k in self.profile.inputs if k not in self._needed]  # latest wanted, not necessarily fresh
-        for key in self._needed + self._inputs:
+        # the command's inputs must be as fresh as the observation: the next command is made from them
+        self._needed = list(dict.fromkeys(self._needed_topics() + list(self.profile.inputs)))
+        for key in self._needed:
             self.transport.subscribe(self.topics[key], _TOPIC_TYPES[key], self._receiver(key), self._on_reject)
         self._command = self.transport.publisher(self.topics["command"], self.profile.command_type)
         self._goal = np.zeros(3)
@@ -245,8 +246,6 @@ class RosEnv(gymnasium.Env):
 
     def _fresh(self, since: float) -> dict[str, Any] | None:
         """The messages for an observation if every needed topic has a fresh one, else None."""
-        if any(key not in self._latest for key in self._inputs):
-            return None  # the command cannot be made without them (Drive's speed, Grasp's joints)
         got = {}
         for key in self._needed:
             item = self._latest.get(key)

@@ -2,8 +2,11 @@
 
 Runs in the separate rclpy venv. Every /cmd_vel (target speed, yaw rate) moves a kinematic
 car for 0.05 s (speed toward the target at up to 6 m/s²) and is answered with /odom (the
-speed it drives at), /imu (yaw rate, gravity) and /points: a VLP-16-like cloud (16 channels
-over ±15°, 1800 azimuths from −π) with channel c at 5 + 0.25·c metres, in the sensor frame.
+speed it drives at), /imu (yaw rate, gravity) and /points: the returns of a VLP-16-like scan
+(16 channels over ±15°, 1800 azimuths from −π) from a wall ahead, beams 788..1012 (±20° about
++x), channel c at 5 + 0.25·c metres, in the sensor frame; the other beams have no return.
+(A small cloud: a 345 KB burst can overflow a loaded machine's default UDP receive buffer,
+and DDS repairs it only at the writer's next heartbeat, seconds later.)
 It writes every command, with the speed it had reported when the command came, to ``--out``.
 """
 
@@ -19,11 +22,12 @@ from robot_peer import robot_args, spin_and_report
 from sensor_msgs.msg import Imu, PointCloud2, PointField
 
 DT_S, ACCEL_M_S2 = 0.05, 6.0
+SECTOR = (788, 1013)  # azimuth indices with a return
 
 
 def cloud_bytes() -> bytes:
     elev = np.radians(np.linspace(-15.0, 15.0, 16))[:, None]
-    az = (-math.pi + np.arange(1800) * 2 * math.pi / 1800)[None, :]
+    az = (-math.pi + np.arange(*SECTOR) * 2 * math.pi / 1800)[None, :]
     r = (5.0 + 0.25 * np.arange(16))[:, None]
     xyz = np.stack([r * np.cos(elev) * np.cos(az), r * np.cos(elev) * np.sin(az), r * np.sin(elev) * np.ones_like(az)], axis=-1)
     return xyz.reshape(-1, 3).astype("<f4").tobytes()
@@ -53,7 +57,8 @@ def main() -> None:
         imu.linear_acceleration.z, imu.angular_velocity.z = 9.81, w
         cloud = PointCloud2()
         cloud.header.stamp, cloud.header.frame_id = stamp, "lidar"
-        cloud.height, cloud.width, cloud.point_step, cloud.row_step = 1, 16 * 1800, 12, 12 * 16 * 1800
+        n = 16 * (SECTOR[1] - SECTOR[0])
+        cloud.height, cloud.width, cloud.point_step, cloud.row_step = 1, n, 12, 12 * n
         cloud.fields = [PointField(name=n, offset=4 * i, datatype=PointField.FLOAT32, count=1) for i, n in enumerate("xyz")]
         cloud.is_bigendian, cloud.is_dense, cloud.data = False, True, data
         for pub, m in ((points_pub, cloud), (imu_pub, imu), (odom_pub, odom)):

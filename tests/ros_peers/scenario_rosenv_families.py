@@ -18,7 +18,7 @@ def run(robot: str, twin: str, obs, actions: list) -> tuple[list, list, dict]:
     """Reset, step ``actions`` and close a RosEnv against the robot node; the robot exits after
     the reset's stop command (if any), one command per action and the stop command on close."""
     peer = start_peer(f"{robot}.py", "--out", f"{out_dir}/{robot}.json", "--exit-after", str(len(actions) + 2 - (twin == "SimSuite/Grasp-v0")))
-    env = RosEnv(twin, obs=obs, timeout_s=5.0, wait_for_peer_s=30.0)
+    env = RosEnv(twin, obs=obs, timeout_s=10.0, wait_for_peer_s=30.0)
     seen = [env.reset()[0]]
     for a in actions:
         seen.append(env.step(np.array(a, np.float32))[0])
@@ -33,7 +33,9 @@ def drive() -> dict:
     seen, in_space, robot = run("drive_robot", "SimSuite/Drive-v0", ("lidar", "imu"), actions)
     lidar = seen[-1]["lidar"]
     return dict(in_space=in_space, actions=actions, robot=robot, lidar_shape=list(lidar.shape),
-                lidar_rows=np.median(lidar, axis=1).tolist(), lidar_min=float(lidar.min()), imu=[o["imu"].tolist() for o in seen])
+                lidar_min=float(lidar.min()),
+                lidar_sector=np.stack([lidar[:, 788:1013].min(axis=1), lidar[:, 788:1013].max(axis=1)], axis=1).tolist(),
+                lidar_outside=[float(np.delete(lidar, np.s_[788:1013], axis=1).min()), float(np.delete(lidar, np.s_[788:1013], axis=1).max())], imu=[o["imu"].tolist() for o in seen])
 
 
 def grasp() -> dict:

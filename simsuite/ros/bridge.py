@@ -135,7 +135,7 @@ class SimBridge:
         topics: topic name overrides by key (``{"command": "/robot1/cmd_vel", "scan": "/robot1/scan"}``).
         camera: publish RGB and depth images of a ``(width, height)`` observation camera (e.g. ``(640, 480)``).
         record: a folder path: write the session to a ROS 2 bag (MCAP) there.
-        seed: the reset seed.
+        seed: episode k is reset with ``seed + k`` (None: a random base seed, recorded in the bag).
         interface, domain_id: DDS only: the network interface (default loopback) and domain.
     """
 

@@ -4,7 +4,10 @@ Runs in the separate rclpy venv. An ideal position-controlled arm: every /joint_
 (positions by name) is reached within the 0.04 s control step. It publishes /joint_states
 (arm and fingers, velocities from the last move) and the target object's pose on
 /object_pose (geometry_msgs/PoseStamped, world frame, as a perception node would) at 25 Hz
-and right after each command. It writes every command it received to ``--out``.
+until the first command arrives (RosEnv's reset has nothing to stop before it knows the
+joints), then once after each command: a state published on the timer while a command is
+in flight would be fresh to RosEnv yet not show the command, and the test checks that
+every observation does. It writes every command it received to ``--out``.
 """
 
 import math
@@ -40,6 +43,10 @@ def main() -> None:
         pose_pub.publish(pose)
         joints_pub.publish(js)
 
+    def on_timer() -> None:
+        if not state["commands"]:
+            publish()
+
     def on_command(msg: JointState) -> None:
         target = dict(zip(msg.name, msg.position))
         state["commands"].append([target.get(n) for n in NAMES])
@@ -49,7 +56,7 @@ def main() -> None:
         publish()
 
     node.create_subscription(JointState, "/joint_command", on_command, 10)
-    node.create_timer(DT_S, publish)
+    node.create_timer(DT_S, on_timer)
     spin_and_report(node, args, state["commands"], state, 0.02)
 
 if __name__ == "__main__":

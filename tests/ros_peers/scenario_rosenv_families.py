@@ -15,9 +15,9 @@ out_dir = sys.argv[1]
 
 
 def run(robot: str, twin: str, obs, actions: list) -> tuple[list, list, dict]:
-    """Reset, step ``actions`` and close a RosEnv against the robot node; the robot exits after
-    the reset's stop command (if any), one command per action and the stop command on close."""
-    peer = start_peer(f"{robot}.py", "--out", f"{out_dir}/{robot}.json", "--exit-after", str(len(actions) + 2 - (twin == "SimSuite/Grasp-v0")))
+    """Reset, step ``actions`` and close a RosEnv against the robot node; the robot exits 2 s
+    after the last command it got (the stop command on close)."""
+    peer = start_peer(f"{robot}.py", "--out", f"{out_dir}/{robot}.json", "--idle-exit", "2")
     env = RosEnv(twin, obs=obs, timeout_s=10.0, wait_for_peer_s=30.0)
     seen = [env.reset()[0]]
     for a in actions:
@@ -40,7 +40,7 @@ def drive() -> dict:
 
 def grasp() -> dict:
     actions = [[0.5, 0.0, -0.5, 0.0, 1.0], [0.0, 0.5, 0.0, 0.3, 0.0], [-0.5, -0.5, 0.5, -0.3, -1.0]]
-    seen, in_space, robot = run("grasp_robot", "SimSuite/Grasp-v0", "state", actions)  # no stop at reset: no joints measured yet
+    seen, in_space, robot = run("grasp_robot", "SimSuite/Grasp-v0", "state", actions)
     return dict(in_space=in_space, actions=actions, robot=robot, states=[o.tolist() for o in seen])
 
 

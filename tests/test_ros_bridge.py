@@ -248,8 +248,7 @@ def test_rosenv_drive_and_grasp_against_rclpy_robots(rclpy_peer, tmp_path):
     g = r["grasp"]
     assert all(g["in_space"])
     states, commands = np.asarray(g["states"]), g["robot"]["commands"]
-    if len(commands) == len(g["actions"]) + 2:  # the reset held the joints: it had measured them already
-        assert np.allclose(commands.pop(0), states[0][:9], atol=1e-6)
+    assert np.allclose(commands.pop(0), states[0][:9], atol=1e-6)  # the reset held the measured joints
     assert len(commands) == len(g["actions"]) + 1  # one joint command per action, then the hold on close
     for k, a in enumerate(g["actions"]):
         assert np.allclose(states[k + 1][:9], commands[k], atol=1e-6)  # the robot reached the command; the env saw it

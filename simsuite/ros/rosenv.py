@@ -434,10 +434,13 @@ class RosEnv(gymnasium.Env):
         return obs, reward, terminated, truncated, info
 
     def _wait_for_peer(self) -> None:
-        """First reset: up to ``wait_for_peer_s`` for the robot's endpoints to be discovered."""
+        """First reset: up to ``wait_for_peer_s`` for the robot's endpoints to be discovered and,
+        when the stop command is made from them (Grasp holds the measured joints), the inputs."""
         deadline, self._wait_for_peer_s = time.perf_counter() + self._wait_for_peer_s, 0.0
+        stop_needs_inputs = self.profile.stop is not None and self.profile.stop(self.task, {}) is None
         while time.perf_counter() < deadline:
-            if self._command.subscriber_count() != 0 and all(self.transport.publisher_count(self.topics[k]) != 0 for k in self._needed):
+            if (self._command.subscriber_count() != 0 and all(self.transport.publisher_count(self.topics[k]) != 0 for k in self._needed)
+                    and not (stop_needs_inputs and any(k not in self._latest for k in self.profile.inputs))):
                 return
             time.sleep(0.01)
 

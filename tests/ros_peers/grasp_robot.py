@@ -4,10 +4,10 @@ Runs in the separate rclpy venv. An ideal position-controlled arm: every /joint_
 (positions by name) is reached within the 0.04 s control step. It publishes /joint_states
 (arm and fingers, velocities from the last move) and the target object's pose on
 /object_pose (geometry_msgs/PoseStamped, world frame, as a perception node would) at 25 Hz
-until the first command arrives (RosEnv's reset has nothing to stop before it knows the
-joints), then once after each command: a state published on the timer while a command is
-in flight would be fresh to RosEnv yet not show the command, and the test checks that
-every observation does. It writes every command it received to ``--out``.
+until the first command arrives (RosEnv's first reset waits for the joints, then holds
+them), then once after each command: a state published on the timer while a command is in
+flight would be fresh to RosEnv yet not show the command, and the test checks that every
+observation does. It writes every command it received to ``--out``.
 """
 
 import math

@@ -3,6 +3,7 @@ a car and a Panda (one after the other); each robot records the commands it rece
 
 import json
 import sys
+import time
 
 import numpy as np
 
@@ -20,6 +21,7 @@ def run(robot: str, twin: str, obs, actions: list) -> tuple[list, list, dict]:
     peer = start_peer(f"{robot}.py", "--out", f"{out_dir}/{robot}.json", "--idle-exit", "2")
     env = RosEnv(twin, obs=obs, timeout_s=10.0, wait_for_peer_s=30.0)
     seen = [env.reset()[0]]
+    time.sleep(1.0)  # let what the robot sent before the reset's stop command land: it is not fresh for step 1
     for a in actions:
         seen.append(env.step(np.array(a, np.float32))[0])
     in_space = [bool(env.observation_space.contains(o)) for o in seen]

@@ -122,6 +122,7 @@ from simsuite.worlds.floorplan import (
     PlanConfig,
     RoadMap,
     generate_plan,
+    geodesic_field,
     make_robot,
     plan_scene,
     road_map,
@@ -282,6 +283,23 @@ class NavTask(Task):
         left, right = (v_m_s - w_rad_s * half) / SPEC.wheel_radius_m, (v_m_s + w_rad_s * half) / SPEC.wheel_radius_m
         scale = min(1.0, SPEC.max_wheel_speed_rad_s / max(abs(left), abs(right), 1e-12))
         return left * scale, right * scale
+
+    # -- state kept outside the engine (calibration resets to recorded states) --------------
+    def get_state(self) -> np.ndarray:
+        """The command in force (normalized v, ω), the goal (x, y) [m] and the progress
+        potential of the last step [m]; the plan itself comes from the episode's seed."""
+        return np.array([*self._command, *self.goal_xy, self._potential_prev])
+
+    def set_state(self, backend: Backend, state: np.ndarray) -> None:
+        s = np.asarray(state, dtype=np.float64)
+        if s.shape != (5,):
+            raise ValueError(f"Nav task state must have 5 entries (command 2, goal 2, potential 1), got shape {s.shape}")
+        self._command = s[0:2].copy()
+        goal = (float(s[2]), float(s[3]))
+        if goal != tuple(self.goal_xy):  # another goal in the same plan: its geodesic field too
+            self.goal_xy, self.geodesic = goal, geodesic_field(self.plan, self.roads, goal)
+        self._potential_prev = float(s[4])
+        self._measured_at = None
 
     # -- measurements, once per step ------------------------------------------------------
     def _measure(self, backend: Backend) -> None:

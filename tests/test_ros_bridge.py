@@ -49,9 +49,19 @@ def run_scenario(script: str, *args: str, timeout_s: float = 150) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def test_rclpy_controller_drives_nav_in_lockstep(rclpy_peer, tmp_path):
-    steps = 200
-    r = run_scenario("scenario_lockstep.py", str(steps), str(tmp_path), "6")
+STEPS = 200
+
+
+@pytest.fixture(scope="module")
+def lockstep_run(rclpy_peer, tmp_path_factory) -> tuple[dict, Path]:
+    """One recorded lockstep session of an rclpy controller driving Nav-v0 (shared by the tests that read it)."""
+    folder = tmp_path_factory.mktemp("lockstep")
+    return run_scenario("scenario_lockstep.py", str(STEPS), str(folder), "6"), folder
+
+
+def test_rclpy_controller_drives_nav_in_lockstep(lockstep_run):
+    steps = STEPS
+    r, tmp_path = lockstep_run
     stats, peer = r["stats"], r["peer"]
     # every step answered, none timed out, nothing rejected
     assert peer["answered"] == steps and stats["commands"] == steps
@@ -68,6 +78,10 @@ def test_rclpy_controller_drives_nav_in_lockstep(rclpy_peer, tmp_path):
     angle_min, increment, range_min, range_max, frame = peer["scan_meta"]
     assert angle_min == pytest.approx(-math.pi) and increment == pytest.approx(2 * math.pi / 360)
     assert (range_min, range_max, frame) == (pytest.approx(0.15), 12.0, "lidar")
+    # the IMU is published at its own rate (every 5 ms physics step: the BMI088's 1 kHz is above
+    # the physics rate), each sample with its own stamp, not once per 0.1 s control step (the node
+    # keeps 100 per topic and may drop some when it falls behind; the bag below has them all)
+    assert peer["imu"] > 5 * steps and np.median(np.diff(peer["imu_stamps"])) == pytest.approx(0.005, abs=1e-6)
     # the commands reached the physics exactly: a bare env fed the same sequence matches
     assert r["replay_identical"]
 
@@ -80,16 +94,21 @@ def test_rclpy_controller_drives_nav_in_lockstep(rclpy_peer, tmp_path):
     bag = tmp_path / "bag"
     mcap = next(bag.glob("*.mcap"))
     counts: dict[str, int] = {}
-    last_scan = None
+    last_scan, imu_stamps = None, []
     with open(mcap, "rb") as f:
         for _, channel, _, msg in make_reader(f, decoder_factories=[DecoderFactory()]).iter_decoded_messages():
             counts[channel.topic] = counts.get(channel.topic, 0) + 1
             if channel.topic == "/scan":
                 last_scan = np.asarray(msg.ranges, np.float32)
+            if channel.topic == "/imu":
+                imu_stamps.append(msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9)
             if channel.topic == "/cmd_vel" and counts["/cmd_vel"] == 1:
                 assert (msg.linear.x, msg.angular.z) == (0.15, 0.0)
     assert counts["/cmd_vel"] == steps and counts["/clock"] == steps + 1 + r["episodes"]
     assert counts["/simsuite/action"] == steps and counts["/tf_static"] == 1
+    assert counts["/imu"] == 20 * steps + 1 + r["episodes"]  # every 5 ms sample, and one at each reset
+    if r["episodes"] == 0:
+        assert np.allclose(np.diff(imu_stamps), 0.005, atol=1e-8)
     assert np.array_equal(last_scan, np.float32(r["lidar"]))
     meta, episodes = read_bag_episodes(bag)
     assert meta["env_id"] == "SimSuite/Nav-v0" and meta["obs_keys"] == ["imu", "lidar", "state"]
@@ -104,6 +123,24 @@ def test_rclpy_controller_drives_nav_in_lockstep(rclpy_peer, tmp_path):
     from simsuite.calibration.rollouts import load_rollout
 
     assert load_rollout(bag, "SimSuite/Nav-v0").steps == rollout.steps  # the calibration loop's reader
+    assert rollout.meta["seed"] == 6 and rollout.meta["env_state_layout"] == "SimEnv.get_state"
+    assert [e["seed"] for e in episodes] == [6 + k for k in range(len(episodes))]  # each episode's world replays
+
+
+def test_simsuite_calibrate_accepts_a_bridge_bag(lockstep_run, tmp_path):
+    """`simsuite calibrate SimSuite/Nav-v0 --real <bag>`: the bag carries the episode seed (the
+    floor plan is rebuilt from it), the parameters and the full env state, so the simulator
+    at nominal parameters replays every recorded transition exactly."""
+    _, folder = lockstep_run
+    out = tmp_path / "cal"
+    argv = [sys.executable, "-m", "simsuite.cli", "calibrate", "SimSuite/Nav-v0", "--real", str(folder / "bag"),
+            "--generations", "2", "--workers", "1", "--out", str(out)]
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    result = json.loads((out / "result.json").read_text())
+    assert result["errors"]["nominal parameters"] < 1e-6  # exact replay from the recorded states
+    assert set(result["mean"]) == {"robot.mass_kg", "motor.gain", "actuation.latency_s"}
+    assert (out / "fitted.yaml").exists() and "1 real rollouts" in (out / "report.md").read_text()
 
 
 def test_bad_commands_are_rejected_and_timeouts_counted(rclpy_peer):
@@ -183,3 +220,41 @@ def test_cli_lockstep_without_a_controller_follows_the_timeout_policy(policy, tm
 
         rollout = read_bag_rollout(tmp_path / "bag")
         assert rollout.actions.shape == (4, 2) and not rollout.actions.any()  # the stop command, recorded
+
+
+def test_rosenv_drive_and_grasp_against_rclpy_robots(rclpy_peer, tmp_path):
+    """Drive-v0 and Grasp-v0 as RosEnvs: the car gets twists that the bridge would turn back into
+    the policy's actions at its measured speed; the Panda gets IK joint targets that move its
+    hand by the action's Cartesian step; observations come from the robots' topics."""
+    from simsuite.worlds.roads import CarSpec
+
+    r = run_scenario("scenario_rosenv_families.py", str(tmp_path))
+    d = r["drive"]
+    assert all(d["in_space"])
+    commands = d["robot"]["commands"]  # (speed the car had reported, v_cmd, ω) per command received
+    assert len(commands) == len(d["actions"]) + 2 and commands[0][1:] == [0.0, 0.0] and commands[-1][1:] == [0.0, 0.0]
+    car = CarSpec()
+    for (steer, pedal), (v, v_cmd, w) in zip(d["actions"], commands[1:]):
+        assert v_cmd == pytest.approx(v + 2 * pedal)
+        assert w == pytest.approx(math.tan(steer * car.max_steer_rad) * max(abs(v_cmd), 1.0) / car.wheelbase_m)
+    assert commands[2][0] > 0.2  # the car sped up: the pedal acted on its measured speed
+    # the VLP-16 cloud became the twin's (16, 1800) range image: channel c at 5 + 0.25·c m on the
+    # beams with a return (788..1012), the no-return value (100 m, the range maximum) elsewhere
+    assert d["lidar_shape"] == [16, 1800] and d["lidar_min"] == pytest.approx(5.0, abs=1e-4)
+    assert np.allclose(d["lidar_sector"], [[5 + 0.25 * c] * 2 for c in range(16)], atol=1e-4)  # per channel: min, max
+    assert d["lidar_outside"] == [100.0, 100.0]
+    assert d["imu"][-1][2] == pytest.approx(9.81) and d["imu"][-1][5] == pytest.approx(commands[-2][2])
+
+    g = r["grasp"]
+    assert all(g["in_space"])
+    states, commands = np.asarray(g["states"]), g["robot"]["commands"]
+    assert np.allclose(commands.pop(0), states[0][:9], atol=1e-6)  # the reset held the measured joints
+    assert len(commands) == len(g["actions"]) + 1  # one joint command per action, then the hold on close
+    for k, a in enumerate(g["actions"]):
+        assert np.allclose(states[k + 1][:9], commands[k], atol=1e-6)  # the robot reached the command; the env saw it
+        hand_step = states[k + 1][18:21] - states[k][18:21]  # grasp frame by forward kinematics of /joint_states
+        assert np.allclose(hand_step, np.asarray(a[:3]) * 0.02, atol=2e-4)
+        assert states[k + 1][21] == pytest.approx((a[4] + 1) / 2 * 0.08, abs=1e-6)  # the opening
+    assert np.allclose(states[-1][22:25], [0.5, 0.1, 0.445], atol=1e-6)  # /object_pose
+    assert np.allclose(states[-1][29:32], states[-1][22:25] - states[-1][18:21], atol=1e-5)
+    assert np.allclose(commands[-1], states[-1][:9], atol=1e-6)  # close: hold the measured joints

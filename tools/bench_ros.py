@@ -7,8 +7,11 @@ script re-runs itself under ``unshare -n`` (it needs root, as CI has).
 Rows:
 - ``bare env``: Nav-v0 with LIDAR and IMU observed, ``env.step`` per step (the baseline);
 - ``bridge, own work``: the bridge's own time per lockstep step (command checks and
-  conversion, encoding and publishing /clock, /scan, /imu, /joint_states, /tf, /odom), measured
-  inside the bridge around ``env.step``;
+  conversion, encoding and publishing /clock, /scan, every /imu sample of the step (20 at
+  200 Hz), /joint_states, /tf, /odom), measured inside the bridge around ``env.step``, as wall
+  time and as the thread's CPU time (robust to a loaded machine);
+- encoding one step's messages the old way (rosbags objects) and from preallocated templates,
+  interleaved in one loop (a same-run comparison);
 - ``lockstep cycle - env.step``: the whole lockstep cycle minus env.step, with a controller in
   another process (Cyclone DDS, answering each /odom at once) and, if its venv exists, with the
   real rclpy controller: the round trip through the controller is included;
@@ -57,6 +60,53 @@ def responder(seconds: float) -> None:
         print(json.dumps({"images": len(images), "image_hz": 0.0}), flush=True)
 
 
+def encode_step_costs(repeats: int = 300) -> tuple[float, float]:
+    """Median ms to encode one Nav lockstep step's messages (/clock, /scan of 360 beams, 20 IMU
+    samples, /joint_states, /tf, /odom): rosbags message objects serialized each time (the
+    bridge's old path) against the preallocated CDR templates patched in place (its path now),
+    interleaved in one loop so that both see the same machine load."""
+    from simsuite.ros import messages as M
+    from simsuite.ros.cdr import Outgoing
+    from simsuite.sensors.lidar import LidarConfig
+
+    rng = np.random.default_rng(0)
+    cfg, ranges, imu = LidarConfig(), rng.uniform(0.2, 12, 360).astype(np.float32), rng.normal(size=(20, 6))
+    pos, q, lin, ang, wheels = rng.normal(size=3), np.array([1.0, 0, 0, 0]), rng.normal(size=3), rng.normal(size=3), rng.normal(size=2)
+    names = ["robot_wheel_left_joint", "robot_wheel_right_joint"]
+
+    def old(t: float) -> None:
+        for msg in (M.clock(t), M.laser_scan(t, "lidar", ranges, cfg, 0.1), *(M.imu(t, "imu", r) for r in imu),
+                    M.joint_state(t, names, wheels, wheels), M.tf_message([M.transform(t, "odom", "base_link", pos, q)]),
+                    M.odometry(t, "odom", "base_link", pos, q, lin, ang)):
+            M.serialize(msg)
+
+    outs = dict(clock=Outgoing(M.clock(0.0), {}, "clock"), scan=Outgoing(M.laser_scan(0.0, "lidar", ranges, cfg, 0.1), {"r": "ranges"}),
+                imu=Outgoing(M.imu(0.0, "imu", imu[0]), {"a": "linear_acceleration", "w": "angular_velocity"}),
+                joints=Outgoing(M.joint_state(0.0, names, wheels, wheels), {"q": "position", "qd": "velocity"}),
+                tf=Outgoing(M.tf_message([M.transform(0.0, "odom", "base_link", pos, q)]),
+                            {"p": "transforms.0.transform.translation", "q": "transforms.0.transform.rotation"}, "transforms.0.header.stamp"),
+                odom=Outgoing(M.odometry(0.0, "odom", "base_link", pos, q, lin, ang),
+                              {"p": "pose.pose.position", "q": "pose.pose.orientation", "v": "twist.twist.linear", "w": "twist.twist.angular"}))
+    xyzw = (q[1], q[2], q[3], q[0])
+
+    def new(t: float) -> None:
+        outs["clock"].fill(t)
+        outs["scan"].fill(t, r=ranges)
+        for r in imu:
+            outs["imu"].fill(t, a=r[:3], w=r[3:])
+        outs["joints"].fill(t, q=wheels, qd=wheels)
+        outs["tf"].fill(t, p=pos, q=xyzw)
+        outs["odom"].fill(t, p=pos, q=xyzw, v=lin, w=ang)
+
+    times: dict[str, list[float]] = {"old": [], "new": []}
+    for k in range(repeats):
+        for name, fn in (("old", old), ("new", new)):
+            t0 = time.perf_counter()
+            fn(0.1 * k)
+            times[name].append(time.perf_counter() - t0)
+    return ms(times["old"])[0], ms(times["new"])[0]
+
+
 def inside(steps: int, out: str) -> None:
     import gymnasium
 
@@ -95,6 +145,7 @@ def inside(steps: int, out: str) -> None:
         bridge.step()
     s = bridge.stats
     results["bridge_own"] = ms(s.bridge_s[20:])
+    results["bridge_own_cpu"] = ms(s.bridge_cpu_s[20:])
     results["env_in_bridge"] = ms(s.env_step_s[20:])
     results["cycle_minus_env_dds"] = ms(np.asarray(s.cycle_s[20:]) - np.asarray(s.env_step_s[20:-1]))
     results["timeouts_dds"] = s.timeouts
@@ -129,6 +180,7 @@ def inside(steps: int, out: str) -> None:
     results["camera_publish_hz"] = round(frames / (time.perf_counter() - t0), 1)
     results["camera_env_step_ms"] = ms(bridge.stats.env_step_s[n0:])
     results["camera_bridge_ms"] = ms(bridge.stats.bridge_s[n0:])
+    results["camera_bridge_cpu_ms"] = ms(bridge.stats.bridge_cpu_s[n0:])
     rgb = bridge.obs["rgb"].copy()
     depth = bridge.obs["depth"].copy()
     bridge.close()
@@ -159,6 +211,7 @@ def inside(steps: int, out: str) -> None:
     results["deser_rgb_rosbags_ms"] = timed(lambda: M.deserialize(cdr, "sensor_msgs/msg/Image"))
     scan = M.laser_scan(0.0, "lidar", np.ones(360, np.float32), LidarConfig(), 0.1)
     results["ser_scan_rosbags_ms"] = timed(lambda: M.serialize(scan), n=200)
+    results["encode_step_rosbags_ms"], results["encode_step_templates_ms"] = encode_step_costs()
     Path(out).write_text(json.dumps(results))
 
 
@@ -184,20 +237,25 @@ def main() -> None:
     rows = [
         ["bare env.step (baseline)", *r["bare"], ""],
         ["env.step inside the bridge", *r["env_in_bridge"], ""],
-        ["bridge's own work per lockstep step", *r["bridge_own"], f"{r['bridge_own'][0] / r['bare'][0]:.1%} of a bare step"],
+        ["bridge's own work per lockstep step (wall)", *r["bridge_own"], f"{r['bridge_own'][0] / r['bare'][0]:.1%} of a bare step"],
+        ["bridge's own work per lockstep step (CPU)", *r["bridge_own_cpu"], "this thread's CPU time: no waits for a busy core"],
         ["lockstep cycle - env.step, Cyclone controller", *r["cycle_minus_env_dds"], f"timeouts {r['timeouts_dds']}"],
     ]
     if "cycle_minus_env_rclpy" in r:
         rows.append(["lockstep cycle - env.step, rclpy controller", *r["cycle_minus_env_rclpy"], "round trip through rclpy"])
     rows += [
         ["camera 640x480 rgb+depth: env.step (renders)", *r["camera_env_step_ms"], ""],
-        ["camera 640x480: bridge's own work per step", *r["camera_bridge_ms"], ""],
+        ["camera 640x480: bridge's own work per step (wall)", *r["camera_bridge_ms"], ""],
+        ["camera 640x480: bridge's own work per step (CPU)", *r["camera_bridge_cpu_ms"], ""],
         ["camera 640x480: published Hz", r["camera_publish_hz"], "", f"received {r['camera_received'].get('image_hz', 0):.1f} Hz"],
         ["serialize 640x480 rgb8 (rosbags)", r["ser_rgb_rosbags_ms"], "", "median"],
         ["serialize 640x480 rgb8 (Cyclone Python types)", r["ser_rgb_cyclone_types_ms"], "", "median"],
         ["serialize 640x480 32FC1 depth (rosbags)", r["ser_depth_rosbags_ms"], "", "median"],
         ["deserialize 640x480 rgb8 (rosbags)", r["deser_rgb_rosbags_ms"], "", "median"],
         ["serialize LaserScan 360 (rosbags)", r["ser_scan_rosbags_ms"], "", "median"],
+        ["encode one Nav step's 25 messages: rosbags objects (old path)", r["encode_step_rosbags_ms"], "", "median, same loop"],
+        ["encode one Nav step's 25 messages: preallocated templates", r["encode_step_templates_ms"], "",
+         f"{r['encode_step_rosbags_ms'] / r['encode_step_templates_ms']:.0f}x less"],
     ]
     report("bench_ros", ["what", "median ms (or Hz)", "p95 ms", "note"], rows, {"raw": r})
 

@@ -10,10 +10,13 @@ holds three SimSuite topics that make it a rollout:
 - ``/simsuite/observation`` (``std_msgs/Float64MultiArray``): the env's observation after each
   reset and step, flattened as ``gymnasium.spaces.flatten`` does, its layout naming the keys;
 - ``/simsuite/action`` (``std_msgs/Float64MultiArray``): the action the step applied;
-- ``/simsuite/state`` (``std_msgs/Float64MultiArray``, bridge sessions only): the full simulator
-  state (``backend.get_state()``) with each observation, for calibration methods that reset to it;
+- ``/simsuite/state`` (``std_msgs/Float64MultiArray``, bridge sessions only): the full env
+  state (``SimEnv.get_state()``: engine, task, action queue) with each observation, for
+  calibration methods that reset to it;
 - ``/simsuite/events`` (``std_msgs/String``): ``{"event": "reset", "episode": k, "t_s": ...}``
-  before each episode's first observation, and rejected messages and timeouts as text.
+  before each episode's first observation (bridge sessions add the episode's reset ``seed``,
+  from which procedural worlds are rebuilt, and the ``params`` in force), and rejected
+  messages and timeouts as text.
 
 Log times are strictly increasing within a session (the bridge's ROS time never runs
 backwards across resets; a RosEnv uses the wall clock), and each message of a step has its
@@ -50,6 +53,13 @@ def _obs_layout(space: gymnasium.Space) -> tuple[list[str], list[int], list[list
     parts = dict(space.spaces) if isinstance(space, gymnasium.spaces.Dict) else {"obs": space}
     keys = list(parts)
     return keys, [int(gymnasium.spaces.flatdim(parts[k])) for k in keys], [list(parts[k].shape) for k in keys]
+
+
+def _plain(value: Any) -> Any:
+    """numpy values (parameter draws) as JSON numbers and lists."""
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    raise TypeError(f"cannot record {type(value).__name__} in a bag's JSON")
 
 
 class BagRecorder:
@@ -112,11 +122,17 @@ class BagRecorder:
     def _flat(self, obs: Any) -> np.ndarray:
         return np.asarray(gymnasium.spaces.flatten(self._space, obs), dtype=np.float64)
 
-    def reset(self, obs: Any, t_s: float, state: np.ndarray | None = None) -> None:
-        """A new episode starts with this observation at ROS time ``t_s``."""
+    def reset(self, obs: Any, t_s: float, state: np.ndarray | None = None, seed: int | None = None,
+              params: dict[str, Any] | None = None) -> None:
+        """A new episode starts with this observation at ROS time ``t_s``; a simulated one
+        also names its reset ``seed`` and the ``params`` in force (what replaying it needs)."""
         self.episode += 1
         event = {"event": "reset", "episode": self.episode, "t_s": t_s}
-        self._write_msg(EVENTS, "std_msgs/msg/String", M.string(json.dumps(event)), t_s)
+        if seed is not None:
+            event["seed"] = int(seed)
+        if params:
+            event["params"] = dict(params)
+        self._write_msg(EVENTS, "std_msgs/msg/String", M.string(json.dumps(event, default=_plain)), t_s)
         self._write_msg(OBSERVATION, "std_msgs/msg/Float64MultiArray", M.float_array(self._flat(obs), self._keys, self._sizes), t_s)
         self._state(state, t_s)
 
@@ -184,7 +200,8 @@ def read_bag_episodes(path: str | Path) -> tuple[dict, list[dict]]:
             elif conn.topic == EVENTS:
                 event = json.loads(msg.data)
                 if event.get("event") == "reset":
-                    current = {"t_s": [], "obs": [], "actions": [], "states": []}
+                    current = {"t_s": [], "obs": [], "actions": [], "states": [], "seed": event.get("seed"),
+                               "params": event.get("params", {})}
                     episodes.append(current)
             elif current is None:
                 raise BagError(f"{path}: {conn.topic} before the first reset event")
@@ -210,6 +227,8 @@ def read_bag_episodes(path: str | Path) -> tuple[dict, list[dict]]:
         t = np.asarray(ep["t_s"])
         states = np.stack(ep["states"][:n_obs]) if len(ep["states"]) >= n_obs else None
         out.append({
+            "seed": ep["seed"],
+            "params": ep["params"],
             "states": states,
             "t_s": np.round(t - t[0], 6),  # log times are nudged by nanoseconds to keep their order
             "obs": np.stack(ep["obs"]),
@@ -231,8 +250,10 @@ def read_bag_rollout(path: str | Path, env_id: str | None = None, episode: int =
 
     ep = episodes[episode]
     rollout_meta = {**meta, "episode": episode % len(episodes), "bag": str(path), "n_episodes": len(episodes)}
+    if ep["seed"] is not None:
+        rollout_meta["seed"] = ep["seed"]  # the episode's reset seed: calibration rebuilds its world from it
     return Rollout(env_id=env_id or meta.get("env_id") or "", t_s=ep["t_s"], obs=split_obs(meta, ep["obs"]),
-                   actions=ep["actions"], states=ep["states"], params={}, meta=rollout_meta)
+                   actions=ep["actions"], states=ep["states"], params=dict(ep["params"]), meta=rollout_meta)
 
 
 def split_obs(meta: dict, flat: np.ndarray) -> np.ndarray | dict[str, np.ndarray]:

@@ -3,8 +3,8 @@
 ``RosEnv("SimSuite/Nav-v0", obs=("state", "lidar", "imu"))`` has exactly the observation and
 action spaces of ``gymnasium.make("SimSuite/Nav-v0", obs=(...))``, so a policy trained in
 simulation runs on the robot unchanged. ``step(action)`` turns the action into the family's
-command message (:mod:`simsuite.ros.families`: a ``Twist`` for Nav, ``Actuators`` or a
-``Twist`` for UAV), publishes it, and waits for a **fresh** observation: for every topic the
+command message (:mod:`simsuite.ros.families`: a ``Twist`` for Nav and Drive, a ``JointState``
+of joint targets for Grasp, ``Actuators`` or a ``Twist`` for UAV), publishes it, and waits for a **fresh** observation: for every topic the
 observation needs, a message that arrived after the command was sent and whose header stamp
 is newer than the one used last step (and, with ``max_skew_s``, within that much of the newest
 of them). A message that fails the checks (wrong array length, NaN in a field that must be
@@ -13,7 +13,7 @@ finite) is logged and skipped, as in the bridge.
 When no fresh observation comes within ``timeout_s`` the ``on_timeout`` policy decides, and
 ``timeouts`` counts it: ``"raise"`` (default) publishes the stop command and raises
 :class:`RosTimeout`; ``"hold"`` returns the last observation with ``info["stale"] = True``;
-``"truncate"`` returns it with ``truncated=True``. The stop command (zero twist, motors off) is
+``"truncate"`` returns it with ``truncated=True``. The stop command (zero twist, motors off, the measured joints held) is
 also published on ``close()`` and when ``step`` fails.
 
 Observations from topics (what a real robot has):
@@ -29,8 +29,18 @@ Observations from topics (what a real robot has):
   ``reset(options={"target": (x, y, z)})``), attitude matrix, world velocity and body rates from
   ``/odom``, the last action.
 
-Other families' task state vectors need privileged simulation quantities (lane geometry,
-object poses) and are refused with a message; their sensors work.
+- ``state``, Grasp: joint positions and speeds from ``/joint_states``, the grasp frame by
+  forward kinematics of them, the target object's pose from ``/object_pose``
+  (``geometry_msgs/PoseStamped`` in the world frame, from the robot's perception);
+- ``lidar`` with several channels (Drive's VLP-16): the ``PointCloud2`` on ``/points`` (sensor
+  frame) binned to the twin's (channels, samples) range image, beams without a point reading
+  the no-return value.
+
+Drive's and Grasp's commands need the robot's latest measurement (``/odom`` for the pedal,
+which is relative to the measured speed; ``/joint_states`` for the IK): an observation is ready
+only once fresh ones have arrived too, so that the next command is made from the measurement
+that goes with the observation. Drive's task state needs the lane geometry, which no robot
+topic carries, and is refused with a message; its sensors work.
 
 Rewards and episode ends need the task's privileged state too: pass ``reward_fn(obs, action)``
 and ``terminated_fn(obs)`` (default: reward 0, never terminated; truncation by ``max_episode_steps``).
@@ -57,7 +67,22 @@ from simsuite.transforms import quat_to_mat
 log = logging.getLogger("simsuite.ros")
 
 ON_TIMEOUT = ("raise", "hold", "truncate")
-_TOPIC_TYPES = {"scan": "sensor_msgs/msg/LaserScan", "imu": "sensor_msgs/msg/Imu", "odom": "nav_msgs/msg/Odometry"}
+_TOPIC_TYPES = {"scan": "sensor_msgs/msg/LaserScan", "points": "sensor_msgs/msg/PointCloud2", "imu": "sensor_msgs/msg/Imu",
+                "odom": "nav_msgs/msg/Odometry", "joint_states": "sensor_msgs/msg/JointState",
+                "object_pose": "geometry_msgs/msg/PoseStamped"}
+
+
+def _cloud_xyz(cloud) -> np.ndarray:
+    """(N, 3) float32 points of a PointCloud2 with float32 x, y, z fields (any point step)."""
+    offsets = {f.name: (f.offset, f.datatype) for f in cloud.fields}
+    if any(offsets.get(k, (0, 0))[1] != 7 for k in "xyz"):  # 7 = FLOAT32
+        raise MessageRejected(f"point cloud needs float32 x, y, z fields, got {sorted(offsets)}")
+    n, step = int(cloud.width) * int(cloud.height), int(cloud.point_step)
+    data = np.asarray(cloud.data, np.uint8)
+    if cloud.is_bigendian or step < 12 or len(data) != n * step:
+        raise MessageRejected(f"point cloud of {n} points × {step} bytes has {len(data)} bytes of data")
+    rows = data.reshape(n, step)
+    return np.stack([rows[:, offsets[k][0]:offsets[k][0] + 4].copy().view("<f4")[:, 0] for k in "xyz"], axis=1)
 
 
 class RosTimeout(TimeoutError):
@@ -119,9 +144,6 @@ class RosEnv(gymnasium.Env):
         self.twin_id = twin
         self.modalities = (obs,) if isinstance(obs, str) else tuple(obs)
         self.profile = profile_for(self.task)
-        if self.profile.from_action is None:
-            raise ValueError(f"RosEnv: the {self.profile.family} family has no command message for its actions "
-                             f"(families with one: nav, uav)")
         self._check_modalities()
         self.topics = self.profile.topic_names(dict(topics or {}))
         self.timeout_s, self.on_timeout, self.max_skew_s = float(timeout_s), on_timeout, max_skew_s
@@ -133,7 +155,8 @@ class RosEnv(gymnasium.Env):
         self._cond = threading.Condition()
         self._latest: dict[str, tuple[float, float, Any]] = {}  # key -> (arrival perf_counter, stamp s, message)
         self._used_stamp: dict[str, float] = {}
-        self._needed = self._needed_topics()
+        # the command's inputs must be as fresh as the observation: the next command is made from them
+        self._needed = list(dict.fromkeys(self._needed_topics() + list(self.profile.inputs)))
         for key in self._needed:
             self.transport.subscribe(self.topics[key], _TOPIC_TYPES[key], self._receiver(key), self._on_reject)
         self._command = self.transport.publisher(self.topics["command"], self.profile.command_type)
@@ -153,21 +176,22 @@ class RosEnv(gymnasium.Env):
     def _check_modalities(self) -> None:
         family = self.profile.family
         for m in self.modalities:
-            if m == "state" and family == "nav":
+            if m == "state" and family in ("nav", "grasp"):
                 continue
             if m == "state" and family == "uav" and self.task.mission != "gates":
                 continue
             if m in ("lidar", "imu") and m in self._sensor_spaces:
-                if m == "lidar" and self._lidar_cfg.channels != 1:
-                    raise ValueError("RosEnv: a multi-channel LIDAR observation from PointCloud2 is not supported; use a 2D LIDAR")
                 continue
             raise ValueError(f"RosEnv: observation {m!r} of the {family} family cannot be built from robot topics; "
-                             "supported: nav state, uav state (hover, waypoints), 2D lidar, imu")
+                             "supported: nav state, grasp state, uav state (hover, waypoints), lidar, imu "
+                             "(Drive's state needs the lane geometry, which no robot topic carries)")
 
     def _needed_topics(self) -> list[str]:
         keys = []
+        state = {"nav": ["odom", "scan"], "uav": ["odom"], "grasp": ["joint_states", "object_pose"]}.get(self.profile.family, [])
         for m in self.modalities:
-            keys += {"lidar": ["scan"], "imu": ["imu"], "state": ["odom"] + (["scan"] if self.profile.family == "nav" else [])}[m]
+            lidar = ["scan"] if self._lidar_cfg is None or self._lidar_cfg.channels == 1 else ["points"]
+            keys += {"lidar": lidar, "imu": ["imu"], "state": state}[m]
         return list(dict.fromkeys(keys))
 
     # -- receiving ----------------------------------------------------------------------------
@@ -194,6 +218,22 @@ class RosEnv(gymnasium.Env):
     def _check(self, key: str, msg: Any) -> None:
         if key == "scan" and self._lidar_cfg is not None and "lidar" in self.modalities:
             M.check_length("ranges", msg.ranges, self._lidar_cfg.horizontal_samples)
+        elif key == "points":
+            _cloud_xyz(msg)
+        elif key == "joint_states":
+            n = len(msg.name)
+            if len(msg.position) != n or len(msg.velocity) not in (0, n):
+                raise MessageRejected(f"joint_states has {n} names, {len(msg.position)} positions, {len(msg.velocity)} velocities")
+            M.check_finite("joint_states", np.r_[msg.position, msg.velocity])
+            if self.profile.joints:
+                missing = [j for j in self.profile.joints if j not in msg.name]
+                if missing:
+                    raise MessageRejected(f"joint_states lacks {missing}")
+        elif key == "object_pose":
+            p, q = msg.pose.position, msg.pose.orientation
+            M.check_finite("object_pose", [p.x, p.y, p.z, q.w, q.x, q.y, q.z])
+            if abs(math.sqrt(q.w**2 + q.x**2 + q.y**2 + q.z**2) - 1) > 1e-3:
+                raise MessageRejected(f"object_pose orientation is not a unit quaternion: {(q.x, q.y, q.z, q.w)}")
         elif key == "imu":
             M.check_finite("imu", [msg.linear_acceleration.x, msg.linear_acceleration.y, msg.linear_acceleration.z,
                                    msg.angular_velocity.x, msg.angular_velocity.y, msg.angular_velocity.z])
@@ -235,12 +275,12 @@ class RosEnv(gymnasium.Env):
         parts = {}
         for m in self.modalities:
             if m == "lidar":
-                parts[m] = self._ranges(msgs["scan"])
+                parts[m] = self._ranges(msgs["scan"]) if "scan" in msgs else self._range_image(msgs["points"])
             elif m == "imu":
                 a, w = msgs["imu"].linear_acceleration, msgs["imu"].angular_velocity
                 parts[m] = np.array([a.x, a.y, a.z, w.x, w.y, w.z], np.float32)
             else:
-                parts[m] = self._nav_state(msgs) if self.profile.family == "nav" else self._uav_state(msgs)
+                parts[m] = {"nav": self._nav_state, "uav": self._uav_state, "grasp": self._grasp_state}[self.profile.family](msgs)
         if len(self.modalities) == 1:
             return self._clip(self.observation_space, parts[self.modalities[0]])
         return {m: self._clip(self.observation_space[m], parts[m]) for m in self.observation_space.spaces}
@@ -255,6 +295,44 @@ class RosEnv(gymnasium.Env):
         no_return = {"max": cfg.range_max_m, "inf": np.inf, "zero": 0.0}[cfg.no_return]
         r[~np.isfinite(r) | (r >= scan.range_max) | (r < scan.range_min)] = no_return
         return r
+
+    def _range_image(self, cloud) -> np.ndarray:
+        """A multi-channel LIDAR's (channels, samples) ranges from its PointCloud2 (points in the
+        sensor frame): each point goes to the beam nearest its elevation and azimuth; beams
+        without a point read the twin's no-return value."""
+        cfg = self._lidar_cfg
+        no_return = {"max": cfg.range_max_m, "inf": np.inf, "zero": 0.0}[cfg.no_return]
+        image = np.full(cfg.shape, no_return, np.float32)
+        xyz = _cloud_xyz(cloud).astype(np.float64)
+        xyz = xyz[np.isfinite(xyz).all(axis=1)]
+        r = np.linalg.norm(xyz, axis=1)
+        keep = (r >= cfg.range_min_m) & (r <= cfg.range_max_m)
+        xyz, r = xyz[keep], r[keep]
+        elev, az = cfg.elevations_rad(), cfg.azimuths_rad()
+        channel = np.abs(np.arcsin(xyz[:, 2] / r)[:, None] - elev[None, :]).argmin(axis=1)
+        step = (az[-1] - az[0]) / (len(az) - 1) if len(az) > 1 else 1.0
+        column = np.rint(((np.arctan2(xyz[:, 1], xyz[:, 0]) - az[0]) % (2 * math.pi)) / step).astype(int) % len(az)
+        image.reshape(len(elev), len(az))[channel, column] = r
+        return image
+
+    def _grasp_state(self, msgs) -> np.ndarray:
+        """The Panda's state vector from ``/joint_states`` (joints, their speeds; the hand by
+        forward kinematics) and the target's pose from perception (``/object_pose``, world frame)."""
+        from simsuite.worlds.tabletop import ARM_JOINTS, EE_BODY, FINGER_JOINTS
+
+        js, pose = msgs["joint_states"], msgs["object_pose"].pose
+        index = {n: i for i, n in enumerate(js.name)}
+        order = [index[n] for n in ARM_JOINTS + FINGER_JOINTS]
+        q = np.asarray(js.position, np.float64)[order]
+        qd = np.asarray(js.velocity, np.float64)[order] if len(js.velocity) else np.zeros(len(order))
+        kin = self.task.kinematics
+        q_tree = np.zeros(kin.n_joints)
+        q_tree[self.task._q_index] = q
+        ee, _ = kin.body_pose(q_tree, EE_BODY)
+        target = np.array([pose.position.x, pose.position.y, pose.position.z])
+        quat = M.quaternion_wxyz(pose.orientation)
+        quat = -quat if quat[0] < 0 else quat  # w >= 0, as the twin reports it
+        return np.concatenate([q, qd, ee, [q[7] + q[8]], target, quat, target - ee])
 
     def _nav_state(self, msgs) -> np.ndarray:
         task, odom = self.task, msgs["odom"]
@@ -290,10 +368,11 @@ class RosEnv(gymnasium.Env):
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         super().reset(seed=seed)
         options = dict(options or {})
-        goal = options.pop("goal_xy", None) if self.profile.family == "nav" else options.pop("target", None)
+        key = {"nav": "goal_xy", "uav": "target"}.get(self.profile.family)
+        goal = options.pop(key, None) if key else None
         if options:
-            raise ValueError(f"unknown reset options {sorted(options)}; RosEnv takes "
-                             f"{'goal_xy' if self.profile.family == 'nav' else 'target'}")
+            raise ValueError(f"unknown reset options {sorted(options)}; a {self.profile.family} RosEnv takes "
+                             f"{[key] if key else 'none'}")
         if goal is not None:
             goal = np.asarray(goal, dtype=float)
             size = 2 if self.profile.family == "nav" else 3
@@ -324,7 +403,7 @@ class RosEnv(gymnasium.Env):
         try:
             since = time.perf_counter()
             t_sent = time.time()
-            msg = self.profile.from_action(a, self.task)
+            msg = self.profile.from_action(a, self.task, self._latest_inputs())
             cdr = self._command.publish(msg)
             self._last_action = a
             self._steps += 1
@@ -355,17 +434,27 @@ class RosEnv(gymnasium.Env):
         return obs, reward, terminated, truncated, info
 
     def _wait_for_peer(self) -> None:
-        """First reset: up to ``wait_for_peer_s`` for the robot's endpoints to be discovered."""
+        """First reset: up to ``wait_for_peer_s`` for the robot's endpoints to be discovered and,
+        when the stop command is made from them (Grasp holds the measured joints), the inputs."""
         deadline, self._wait_for_peer_s = time.perf_counter() + self._wait_for_peer_s, 0.0
+        stop_needs_inputs = self.profile.stop is not None and self.profile.stop(self.task, {}) is None
         while time.perf_counter() < deadline:
-            if self._command.subscriber_count() != 0 and all(self.transport.publisher_count(self.topics[k]) != 0 for k in self._needed):
+            if (self._command.subscriber_count() != 0 and all(self.transport.publisher_count(self.topics[k]) != 0 for k in self._needed)
+                    and not (stop_needs_inputs and any(k not in self._latest for k in self.profile.inputs))):
                 return
             time.sleep(0.01)
+
+    def _latest_inputs(self) -> dict[str, Any]:
+        """The newest message of every topic the command needs (Drive: /odom; Grasp: /joint_states)."""
+        with self._cond:
+            return {key: self._latest[key][2] for key in self.profile.inputs if key in self._latest}
 
     def _send_stop(self) -> None:
         if self.profile.stop is not None and self._command is not None:
             try:
-                self._command.publish(self.profile.stop(self.task))
+                stop = self.profile.stop(self.task, self._latest_inputs())
+                if stop is not None:
+                    self._command.publish(stop)
             except Exception:  # noqa: BLE001 - stopping must not mask the error that led here
                 log.exception("could not publish the stop command")
 

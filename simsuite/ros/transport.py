@@ -22,10 +22,13 @@ import os
 import threading
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from simsuite.ros import messages
 from simsuite.ros.netns import cyclone_config
+
+if TYPE_CHECKING:
+    from simsuite.ros.cdr import CdrTemplate
 
 log = logging.getLogger("simsuite.ros")
 
@@ -57,6 +60,10 @@ class Publisher(ABC):
     @abstractmethod
     def publish_cdr(self, data: bytes) -> None:
         """Send an already CDR-encoded sample."""
+
+    def publish_template(self, message: "CdrTemplate") -> None:
+        """Send a preallocated message (:class:`simsuite.ros.cdr.CdrTemplate`) as it is now."""
+        self.publish_cdr(message.bytes())
 
     def subscriber_count(self) -> int:
         """Subscribers matched now (-1 where the transport cannot tell)."""
@@ -207,6 +214,11 @@ class _CyclonePublisher(Publisher):
 
     def subscriber_count(self) -> int:
         return len(self._writer.get_matched_subscriptions())
+
+    def publish_template(self, message: "CdrTemplate") -> None:
+        ret = self._write(self._writer._ref, message.data)  # already padded to 4 bytes: no copy
+        if ret < 0:
+            raise RuntimeError(f"DDS write on {self.topic} failed with code {ret}")
 
     def publish_cdr(self, data: bytes) -> None:
         if len(data) % 4:

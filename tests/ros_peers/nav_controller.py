@@ -30,7 +30,7 @@ def main() -> None:
     rclpy.init()
     node = Node("simsuite_test_controller", parameter_overrides=[Parameter("use_sim_time", Parameter.Type.BOOL, True)])
     pub = node.create_publisher(Twist, "/cmd_vel", 10)
-    state = {"answered": 0, "odom": 0, "scans": 0, "last_scan": None, "scan_stamp": None, "imu": 0, "odom_stamps": []}
+    state = {"answered": 0, "odom": 0, "scans": 0, "last_scan": None, "scan_stamp": None, "imu": 0, "odom_stamps": [], "imu_stamps": []}
 
     def on_odom(msg: Odometry) -> None:
         state["odom"] += 1
@@ -51,10 +51,11 @@ def main() -> None:
 
     def on_imu(msg: Imu) -> None:
         state["imu"] += 1
+        state["imu_stamps"].append(msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9)
 
     node.create_subscription(Odometry, "/odom", on_odom, 10)
     node.create_subscription(LaserScan, "/scan", on_scan, 10)
-    node.create_subscription(Imu, "/imu", on_imu, 10)
+    node.create_subscription(Imu, "/imu", on_imu, 100)
     deadline = time.time() + args.timeout
     while time.time() < deadline and state["odom"] < args.steps + 1:
         rclpy.spin_once(node, timeout_sec=0.05)

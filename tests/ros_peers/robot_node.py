@@ -7,16 +7,14 @@ commands (it keeps listening), so the env's timeout policy fires. It writes ever
 it received to ``--out`` when ``--run-for`` seconds have passed.
 """
 
-import argparse
-import json
 import math
-import time
 
 import numpy as np
 import rclpy
 from geometry_msgs.msg import Twist
 from nav_msgs.msg import Odometry
 from rclpy.node import Node
+from robot_peer import robot_args, spin_and_report
 from sensor_msgs.msg import Imu, LaserScan
 
 ROOM_RADIUS_M, DT_S = 3.0, 0.1
@@ -31,12 +29,7 @@ def scan_ranges(x: float, y: float, yaw: float, n: int = 360) -> np.ndarray:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--out", required=True)
-    parser.add_argument("--run-for", type=float, default=30.0)
-    parser.add_argument("--stall-after", type=int, default=-1)
-    parser.add_argument("--exit-after", type=int, default=-1, help="exit once this many commands arrived")
-    args = parser.parse_args()
+    args = robot_args(30.0, stall_after=int)
     rclpy.init()
     node = Node("simsuite_test_robot")
     odom_pub = node.create_publisher(Odometry, "/odom", 10)
@@ -72,13 +65,7 @@ def main() -> None:
         state["answered"] += 1
 
     node.create_subscription(Twist, "/cmd_vel", on_cmd, 10)
-    end = time.time() + args.run_for
-    while time.time() < end and len(state["commands"]) != args.exit_after:
-        rclpy.spin_once(node, timeout_sec=0.05)
-    with open(args.out, "w") as f:
-        json.dump({k: state[k] for k in ("commands", "answered", "x", "y", "yaw")}, f)
-    node.destroy_node()
-    rclpy.shutdown()
+    spin_and_report(node, args, state["commands"], state)
 
 
 if __name__ == "__main__":

@@ -34,15 +34,16 @@ peer_out = json.load(open(f"{out_dir}/peer.json"))
 
 # the same commands, in order, on a bare env (no bridge)
 env = gymnasium.make("SimSuite/Nav-v0", obs=("state", "imu", "lidar"))
+episode = 0
 env.reset(seed=seed)
-spec = env.unwrapped.task
 same = True
 for k in range(steps):
     v, w = command(k)
     obs, _, term, trunc, _ = env.step(np.array([v / 0.22, w / 2.84], np.float32))
     same &= all(np.array_equal(obs[key], obs_bridge[k][key]) for key in obs)
     if term or trunc:
-        env.reset()
+        episode += 1
+        env.reset(seed=seed + episode)  # the bridge resets episode k with seed + k
 env.close()
 emit(dict(stats=stats, ros_time=ros_time, episodes=episodes, lidar=lidar, lidar_stamp=lidar_stamp, peer=peer_out,
           replay_identical=bool(same), discovery_s=discovery_s))

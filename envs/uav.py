@@ -148,6 +148,7 @@ class UAVTask(Task):
         self._course: Course | None = None
         self._course_rng: np.random.Generator | None = None
         self._course_age = 0
+        self._key = self._read_key = None  # physics time of the last check and of the last read
 
     # -- world -------------------------------------------------------------------------
     def build_scene(self, rng: np.random.Generator) -> Scene:
@@ -171,8 +172,7 @@ class UAVTask(Task):
         self._rotors.rpm, self._last_action = s[0:4].copy(), s[4:8].copy()
         self._wind.mean, self._wind.gust, self._prev_pos = s[8:11].copy(), s[11:14].copy(), s[14:17].copy()
         self._targets, self._index = s[17:-1].reshape(-1, 3).copy(), int(s[-1])
-        self._key = None
-        self._sync(backend)
+        self.resync(backend)
 
     # -- parameters the task models (the engine only sees the resulting wrench) -----------
     def param_names(self) -> list[str]:
@@ -271,18 +271,21 @@ class UAVTask(Task):
             self._last_action = np.full(4, 2 * p.hover_rpm / p.motor.max_rpm - 1)
         else:
             self._last_action = np.array([p.weight_n / (2 * p.max_thrust_n) - 1, 0.0, 0.0, 0.0])
-        self._index, self._reached_now, self._key = 0, 0, None
+        self._index, self._reached_now = 0, 0
         self._prev_pos = start.copy()
-        self._sync(backend)
+        self.resync(backend)
 
     def apply_action(self, backend: Backend, action: np.ndarray) -> None:
-        """Motor commands → lagged motor speeds → rotor wrench, drag and wind, for one control step."""
-        self._sync(backend)
+        """Motor commands → lagged motor speeds → rotor wrench, drag and wind, for one control step.
+        Reads only the motion: under action latency this runs mid-step, where the crash and
+        mission checks (once per control step, in :meth:`_sync`) have nothing to do."""
+        self._read(backend)
         if self.action == "motors":
             rpm_cmd = (action + 1.0) * (0.5 * self.params.motor.max_rpm)
         else:
             collective = (float(action[0]) + 1.0) * (2.0 * self.params.max_thrust_n)
-            rpm_cmd = self.rate_controller.motor_rpm(collective, action[1:] * MAX_RATES_RAD_S, self._rates)
+            rates = self._omega @ self._rot  # = Rᵀ·ω, body axes: mid-step (latency) only _read ran
+            rpm_cmd = self.rate_controller.motor_rpm(collective, action[1:] * MAX_RATES_RAD_S, rates)
         self._last_action = np.array(action, dtype=np.float64)
         wrench = self._rotors.step(rpm_cmd)  # thrust [N] and torque [N·m], body frame
         rot = self._rot
@@ -310,19 +313,27 @@ class UAVTask(Task):
     def resync(self, backend: Backend) -> None:
         """Re-read the quadrotor after its state was changed outside the step loop (tests,
         replays through ``backend.set_state``): reads are cached once per physics state."""
-        self._key = None
+        self._key = self._read_key = None
         self._sync(backend)
 
+    def _read(self, backend: Backend) -> float:
+        """Read the quadrotor's pose and velocity once per physics state; returns its time [s]."""
+        key = backend.time_s  # reset() clears the keys, so equal times of two episodes never mix
+        if key != self._read_key:
+            self._read_key = key
+            pos, quat = backend.body_pose(QUAD)
+            vel, omega = backend.body_velocity(QUAD)
+            self._pos, self._vel, self._omega = pos, vel, omega
+            self._rot = quat_to_mat(quat.tolist())  # from floats: twice as fast, the same values
+        return key
+
     def _sync(self, backend: Backend) -> None:
-        """Read the quadrotor's state and advance the mission once per physics state."""
-        key = backend.time_s  # reset() clears the key, so equal times of two episodes never mix
+        """Read the quadrotor's state and check crash and mission once per physics state."""
+        key = self._read(backend)
         if key == self._key:
             return
         self._key = key
-        pos, quat = backend.body_pose(QUAD)
-        vel, omega = backend.body_velocity(QUAD)
-        self._pos, self._vel, self._rot = pos, vel, quat_to_mat(quat)
-        self._rates = omega @ self._rot  # = Rᵀ·ω: body axes
+        pos, self._rates = self._pos, self._omega @ self._rot  # = Rᵀ·ω: body axes
         self._crash = self._crash_reason(backend)
         self._reached_now = 0
         if not self._crash and self.mission != "hover":

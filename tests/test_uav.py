@@ -13,7 +13,7 @@ import pytest
 import simsuite  # noqa: F401
 from simsuite.agents.experts import make_expert
 from simsuite.backends import make_backend
-from simsuite.envs.uav import MAX_RATES_RAD_S, UAVTask
+from simsuite.envs.uav import MAX_RATES_RAD_S, REACH_BONUS, UAVTask
 from simsuite.worlds.quadrotor import QUAD, ROTOR_SITES, SPIN, Arena, QuadrotorParams, Rotors, Wind, build_world, draw_course
 from simsuite.worlds.quadrotor import mixer_matrix, segment_distance
 
@@ -233,6 +233,24 @@ def test_gate_frame_contact_is_a_crash_and_the_opening_counts(backend_name):
     place(env, gate.center + np.array([0.0, 0.0, Arena().gate_half_opening_m + 0.03]), quat)
     _, _, terminated, _, info = env.step(hover_action())
     assert terminated and info["crash"] == "gate"
+    env.close()
+
+
+@pytest.mark.parametrize("mission", ["waypoints", "gates"])
+def test_action_latency_keeps_every_reach_bonus(backend_name, mission):
+    """Under latency a control step is split and the motion read mid-step; the mission is
+    checked once per control step, so the step that reaches a target also pays its bonus."""
+    env = make(backend_name, mission=mission, randomize=True)
+    policy = make_expert(env)
+    params = {**env.unwrapped.param_space.nominal(), "actuation.latency_s": 0.01}
+    for seed in range(2):
+        obs, _ = env.reset(seed=seed, options={"params": params})
+        bonus, done = 0.0, False
+        while not done:
+            obs, _, terminated, truncated, info = env.step(policy(obs))
+            bonus += info["reward_terms"]["reached"]
+            done = terminated or truncated
+        assert info["targets_reached"] > 0 and bonus == REACH_BONUS * info["targets_reached"]
     env.close()
 
 

@@ -27,8 +27,9 @@ def npe_result(make_env, data, prior, names, seed, workers, simulations, progres
     from simsuite.calibration.dropo import FitResult
     from simsuite.calibration.npe import fit_npe
 
-    post = fit_npe(make_env, data, prior, names, dims=OBS_DIMS.get(data[0].env_id, None) or list(range(data[0].obs_array().shape[1])),
-                   obs_noise=0.005, simulations=simulations, seed=seed, workers=workers, progress=progress)
+    dims = OBS_DIMS.get(data[0].env_id, None) or list(range(data[0].obs_array().shape[1]))
+    post = fit_npe(make_env, data, prior, names, dims=dims, noise=SENSOR_NOISE, simulations=simulations, seed=seed,
+                   workers=workers, progress=progress)
     intervals = {n: post.interval(n) for n in names}
     history = [{"generation": 1, "best_loglik": float("nan"), "mean": post.mean(), "std": post.std()}]
     result = FitResult(names, post.mean(), post.std(), prior, history, post.simulations, post.simulations, post.wall_s)
@@ -105,7 +106,7 @@ def calibrate(
     if truth:
         errors["truth (proxy)"] = one_step_error(env, names, truth, check)
     report = write_report(out, env_id, result, truth, errors, {"data": label, "backend": backend, "seed": seed,
-                                                                      "method": "sbi NPE, 2 truncated rounds" if method == "npe" else
+                                                                      "method": "sbi NPE on score-compressed one-step summaries, 2 truncated rounds" if method == "npe" else
                                                                       "CMA-ES over truncated-normal (μ, log σ), DROPO one-step likelihood"})
     console.print(report.read_text())
     (out / "result.json").write_text(json.dumps({"mean": result.mean, "std": result.std, "truth": truth, "errors": errors,

@@ -57,7 +57,7 @@ def calibrate(
     from simsuite.calibration import load_rollouts
     from simsuite.calibration.collect import collect, draw_hidden
     from simsuite.calibration.dropo import Transitions, fit_cmaes
-    from simsuite.calibration.report import one_step_error, write_report
+    from simsuite.calibration.report import one_step_error, trajectory_error, write_report
 
     if method not in ("cmaes", "npe"):
         raise typer.BadParameter(f"unknown method {method!r}; available: cmaes, npe")
@@ -105,10 +105,16 @@ def calibrate(
               "fitted means": one_step_error(env, names, result.mean, check)}
     if truth:
         errors["truth (proxy)"] = one_step_error(env, names, truth, check)
+    segment = max(1, min(int(round(0.5 / env.unwrapped.task.control_dt_s)), min(r.steps for r in data)))
+    trajectory = {label: trajectory_error(env, {n: values[n] for n in names}, data, segment)
+                  for label, values in (("nominal parameters", nominal), ("fitted means", result.mean), *((("truth (proxy)", truth),) if truth else ()))}
     report = write_report(out, env_id, result, truth, errors, {"data": label, "backend": backend, "seed": seed,
                                                                       "method": "sbi NPE on score-compressed one-step summaries, 2 truncated rounds" if method == "npe" else
                                                                       "CMA-ES over truncated-normal (μ, log σ), DROPO one-step likelihood"})
+    with report.open("a") as f:  # the trajectory discrepancy, before and after
+        f.write(f"\nTrajectory discrepancy (RMS, observation units; the real actions replayed open loop in {segment}-step segments, "
+                "each restarted from the real state):\n\n" + "".join(f"- {k}: {v:.5f}\n" for k, v in trajectory.items()))
     console.print(report.read_text())
     (out / "result.json").write_text(json.dumps({"mean": result.mean, "std": result.std, "truth": truth, "errors": errors,
-                                                  "wall_s": result.wall_s, "evaluations": result.evaluations}, indent=2))
+                                                  "trajectory_errors": trajectory, "wall_s": result.wall_s, "evaluations": result.evaluations}, indent=2))
     console.print(f"[bold]wrote[/bold] {out / 'fitted.yaml'} and {report}")

@@ -66,7 +66,8 @@ def test_corrupted_truncated_and_mismatched_files(tmp_path):
         load_rollout(tmp_path / "missing.npz")
 
 
-@pytest.mark.parametrize("env_id, latency_s", [("SimSuite/UAV-v0", 0.0), ("SimSuite/UAV-v0", 0.04), ("SimSuite/Drive-v0", 0.03)])
+@pytest.mark.parametrize("env_id, latency_s", [("SimSuite/UAV-v0", 0.0), ("SimSuite/UAV-v0", 0.012), ("SimSuite/UAV-v0", 0.0326),
+                                              ("SimSuite/UAV-v0", 0.04), ("SimSuite/Drive-v0", 0.03)])
 def test_env_state_replays_exactly(backend_name, env_id, latency_s):
     """Reset to a recorded state and replay the actions: the same observations."""
     env = gymnasium.make(env_id, backend=backend_name)

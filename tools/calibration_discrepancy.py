@@ -24,6 +24,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from benchmark import report  # noqa: E402
+from calibration_study import single_env_rate  # noqa: E402
 
 import simsuite  # noqa: E402,F401
 from simsuite.agents.experts import make_expert  # noqa: E402
@@ -64,10 +65,12 @@ def study(env_id: str, proxy: str, seed: int, rollouts: int, seconds: float, gen
     for label, values in (("nominal", nominal), ("calibrated", fit.mean)) + ((("truth", truth),) if truth else ()):
         row[f"one_step_{label}"] = one_step_error(env, names, values, check)
         row[f"trajectory_{label}"] = trajectory_error(env, values, data, segment)
+    row["fit_steps_per_s"], row["single_env_steps_per_s"] = fit.sim_steps / wall, single_env_rate(env)
     row["reduction"] = 1 - row["trajectory_calibrated"] / row["trajectory_nominal"] if row["trajectory_nominal"] > 0 else 0.0
     print(f"{env_id} proxy={proxy}: fitted {fit.mean}" + (f" truth {truth}" if truth else ""), flush=True)
     print(f"  trajectory RMS nominal {row['trajectory_nominal']:.5f} → calibrated {row['trajectory_calibrated']:.5f}"
-          f" ({row['reduction']:.0%} less); one-step {row['one_step_nominal']:.5f} → {row['one_step_calibrated']:.5f}; fit {wall:.0f} s", flush=True)
+          f" ({row['reduction']:.0%} less); one-step {row['one_step_nominal']:.5f} → {row['one_step_calibrated']:.5f}; fit {wall:.0f} s, "
+          f"{row['fit_steps_per_s']:.0f} steps/s in the fit vs {row['single_env_steps_per_s']:.0f} single-env", flush=True)
     return row
 
 

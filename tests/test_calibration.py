@@ -88,7 +88,7 @@ def test_cmaes_fit_moves_toward_the_hidden_truth():
     names = ["motor.kf", "actuation.latency_s"]
     truth = {"motor.kf": prior["motor.kf"].nominal * 0.75, "actuation.latency_s": 0.03}
     data = collect(env, make_expert, 2, 100, seed=1, params=truth, noise=0.02, source="proxy:hidden")
-    result = fit_cmaes(make, data, prior, names, seed=0, workers=2, k_samples=2, generations=8, popsize=8, every=4)
+    result = fit_cmaes(make, data, prior, names, seed=0, workers=2, k_samples=2, generations=16, popsize=8, every=4)
     check = Transitions.from_rollouts(data, every=4)
     nominal = {n: prior[n].nominal for n in names}
     assert one_step_error(env, names, result.mean, check) < 0.5 * one_step_error(env, names, nominal, check)

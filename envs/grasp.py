@@ -209,8 +209,6 @@ class GraspTask(Task):
         for obj, pos, quat in placed:
             backend.set_body_pose(obj.name, pos, quat)
         self.target, self.target_rest_z = placed[0][0], float(placed[0][1][2])
-        # no finger is farther than 0.1 m from the grasp frame: beyond this they cannot touch it
-        self._touch_range_m = self.target.footprint_m + self.target.height_m + 0.1
         self.placed = [obj.name for obj, _, _ in placed]
         start = rng.uniform(*cfg.start_box_m) + (0.0, 0.0, table_z)
         self._yaw = float(rng.uniform(-cfg.start_yaw_rad, cfg.start_yaw_rad))
@@ -223,13 +221,20 @@ class GraspTask(Task):
         self._finger_cmd = FINGER_MAX_M
         self._goal = self.kinematics.body_pose(None, EE_BODY, frames=self._frames)[0]
         self._send_targets(backend)
-        self._bodies = {name: backend.body_index(name) for name in (EE_BODY, self.target.name)}
+        self._set_target(backend, self.target)
         self._hold, self._fresh, self._stepped, self._fallen = 0, False, False, False
 
-    # -- full state (with the engine's): joint commands and episode bookkeeping ------------
+    def _set_target(self, backend: Backend, target) -> None:
+        self.target = target
+        # no finger is farther than 0.1 m from the grasp frame: beyond this they cannot touch it
+        self._touch_range_m = target.footprint_m + target.height_m + 0.1
+        self._bodies = {name: backend.body_index(name) for name in (EE_BODY, target.name)}
+
+    # -- full state (with the engine's): joint commands, the target and episode bookkeeping ----
     def get_state(self) -> np.ndarray:
+        target = [self.world.objects.index(self.target), self.target_rest_z]  # a reset may pick another
         return np.concatenate([self._q_cmd, [self._finger_cmd, self._yaw], self._goal,
-                               [self._hold, float(self._stepped), float(self._fallen)]])
+                               [self._hold, float(self._stepped), float(self._fallen)], target])
 
     def set_state(self, backend: Backend, state: np.ndarray) -> None:
         s = np.asarray(state, dtype=np.float64)
@@ -238,6 +243,8 @@ class GraspTask(Task):
         self._finger_cmd, self._yaw = float(s[n]), float(s[n + 1])
         self._goal = s[n + 2:n + 5].copy()
         self._hold, self._stepped, self._fallen = int(s[n + 5]), bool(s[n + 6]), bool(s[n + 7])
+        self._set_target(backend, self.world.objects[int(s[n + 8])])
+        self.target_rest_z = float(s[n + 9])
         self._frames = self.kinematics.frames(self._q_cmd)
         self._send_targets(backend)
         self._fresh = False

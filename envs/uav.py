@@ -161,18 +161,24 @@ class UAVTask(Task):
         self._rotors = Rotors(self.params, self._rotor_pos, self.control_dt_s)
         return scene
 
-    # -- full state: motors, last action, wind, targets ------------------------------------
+    # -- full state: motors, last action, wind, targets, the applied wrench --------------------
     def get_state(self) -> np.ndarray:
         w = self._wind
         return np.concatenate([self._rotors.rpm, self._last_action, w.mean, w.gust, self._prev_pos,
-                               self._targets.ravel(), [self._index]])
+                               self._targets.ravel(), [self._index], self._wrench])
 
     def set_state(self, backend: Backend, state: np.ndarray) -> None:
         s = np.asarray(state, dtype=np.float64)
         self._rotors.rpm, self._last_action = s[0:4].copy(), s[4:8].copy()
         self._wind.mean, self._wind.gust, self._prev_pos = s[8:11].copy(), s[11:14].copy(), s[14:17].copy()
-        self._targets, self._index = s[17:-1].reshape(-1, 3).copy(), int(s[-1])
+        self._targets, self._index = s[17:-7].reshape(-1, 3).copy(), int(s[-7])
+        self._wrench = s[-6:].copy()
         self.resync(backend)
+
+    def restore_forces(self, backend: Backend, action: np.ndarray) -> None:
+        """The recorded wrench itself: recomputing it from the restored motor speeds and
+        attitude would advance the rotor lag once more (inexact under split-step latency)."""
+        backend.apply_force(QUAD, self._wrench[:3], self._wrench[3:], frame="world")
 
     # -- parameters the task models (the engine only sees the resulting wrench) -----------
     def param_names(self) -> list[str]:
@@ -266,6 +272,7 @@ class UAVTask(Task):
         p = self.params
         self._rotors.reset()
         self._wind.reset(rng)
+        self._wrench = np.zeros(6)  # the rotor wrench last applied (world force, torque)
         # the command that holds the motors where they are: the "last action" of a hovering drone
         if self.action == "motors":
             self._last_action = np.full(4, 2 * p.hover_rpm / p.motor.max_rpm - 1)
@@ -292,7 +299,8 @@ class UAVTask(Task):
         air_body = (self._vel - self._wind.step(self._rng)) @ rot  # = Rᵀ·v_air
         force_body = self._drag * air_body
         force_body[2] += wrench[0]
-        backend.apply_force(QUAD, rot @ force_body, rot @ wrench[1:], frame="world")
+        self._wrench = np.concatenate([rot @ force_body, rot @ wrench[1:]])  # world force, torque: in the state
+        backend.apply_force(QUAD, self._wrench[:3], self._wrench[3:], frame="world")
 
     # -- state, read once per step -------------------------------------------------------
     @property

@@ -265,12 +265,8 @@ class SimEnv(gymnasium.Env):
         fx = self._effects
         fx.set_state(state[n_engine + n_task:])
         if fx.split_substeps and fx.last_applied is not None:
-            # the split step's first part runs on the last applied action's forces: re-apply them
-            # (the task's own state is put back after; exact for tasks whose forces depend only
-            # on that state and the action, close for the rest)
-            task_state = self.task.get_state()
-            self.task.apply_action(self.backend, fx.last_applied)
-            self.task.set_state(self.backend, task_state)
+            # the split step's first part runs on the last applied action's forces: put them back
+            self.task.restore_forces(self.backend, fx.last_applied)
         self._obs_count += 1
         self._last_obs = self._observe(self.backend)
         return self._last_obs

@@ -83,6 +83,16 @@ class Task(ABC):
     def set_state(self, backend: Backend, state: np.ndarray) -> None:
         """Restore :meth:`get_state` (the backend's state was just restored)."""
 
+    def restore_forces(self, backend: Backend, action: np.ndarray) -> None:
+        """After a restore under latency, put back the forces of the last control step (the
+        next step's first substeps run on them; a restored engine starts without any). The
+        default re-applies that step's action and then the task's state: exact for tasks whose
+        forces depend only on their state and the action; tasks that integrate their own
+        actuators (rotor lag) keep the applied wrench in their state and override this."""
+        task_state = self.get_state()
+        self.apply_action(backend, action)
+        self.set_state(backend, task_state)
+
     # -- parameters the task itself models (motor constants, drag, steering gain) ----------
     def param_names(self) -> list[str]:
         """Names of the physical parameters this task models outside the engine."""

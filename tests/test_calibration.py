@@ -12,8 +12,8 @@ import simsuite  # noqa: F401
 from simsuite.agents.experts import make_expert
 from simsuite.calibration import Rollout, RolloutError, load_rollout, load_rollouts
 from simsuite.calibration.collect import collect
-from simsuite.calibration.dropo import Transitions, fit_cmaes, predict
-from simsuite.calibration.report import one_step_error
+from simsuite.calibration.dropo import Transitions, WorldCache, fit_cmaes, predict
+from simsuite.calibration.report import one_step_error, trajectory_error
 
 
 def _rollout(**changes) -> Rollout:
@@ -66,7 +66,8 @@ def test_corrupted_truncated_and_mismatched_files(tmp_path):
         load_rollout(tmp_path / "missing.npz")
 
 
-@pytest.mark.parametrize("env_id, latency_s", [("SimSuite/UAV-v0", 0.0), ("SimSuite/UAV-v0", 0.04), ("SimSuite/Drive-v0", 0.03)])
+@pytest.mark.parametrize("env_id, latency_s", [("SimSuite/UAV-v0", 0.0), ("SimSuite/UAV-v0", 0.012), ("SimSuite/UAV-v0", 0.0326),
+                                              ("SimSuite/UAV-v0", 0.04), ("SimSuite/Drive-v0", 0.03)])
 def test_env_state_replays_exactly(backend_name, env_id, latency_s):
     """Reset to a recorded state and replay the actions: the same observations."""
     env = gymnasium.make(env_id, backend=backend_name)
@@ -87,7 +88,7 @@ def test_cmaes_fit_moves_toward_the_hidden_truth():
     names = ["motor.kf", "actuation.latency_s"]
     truth = {"motor.kf": prior["motor.kf"].nominal * 0.75, "actuation.latency_s": 0.03}
     data = collect(env, make_expert, 2, 100, seed=1, params=truth, noise=0.02, source="proxy:hidden")
-    result = fit_cmaes(make, data, prior, names, seed=0, workers=2, k_samples=2, generations=8, popsize=8, every=4)
+    result = fit_cmaes(make, data, prior, names, seed=0, workers=2, k_samples=2, generations=16, popsize=8, every=4)
     check = Transitions.from_rollouts(data, every=4)
     nominal = {n: prior[n].nominal for n in names}
     assert one_step_error(env, names, result.mean, check) < 0.5 * one_step_error(env, names, nominal, check)
@@ -114,8 +115,9 @@ def test_calibrate_cli_writes_a_fitted_space_that_randomize_reads(tmp_path):
 
 
 def test_npe_posterior_narrows_the_identifiable_parameter():
-    """A small sbi NPE run (1,000 simulations): the thrust coefficient's posterior is much
-    narrower than its prior and its 98 % interval holds the hidden truth."""
+    """A small sbi NPE run (1,000 simulations, score-compressed summaries, the proxy's own
+    sensor-noise model): the thrust coefficient's posterior is much narrower than its prior
+    and its 98 % interval holds the hidden truth."""
     pytest.importorskip("sbi")
     from simsuite.calibration.npe import fit_npe
 
@@ -124,8 +126,8 @@ def test_npe_posterior_narrows_the_identifiable_parameter():
     prior = env.unwrapped.param_space
     truth = {"motor.kf": prior["motor.kf"].nominal * 1.2}
     data = collect(env, make_expert, 2, 100, seed=2, params={**truth, "observation.noise_std": 0.005}, noise=0.02)
-    post = fit_npe(make, data, prior, ["motor.kf"], dims=list(range(12, 18)), obs_noise=0.005, simulations=1000, rounds=1,
-                   k_transitions=8, seed=0, workers=2)
+    post = fit_npe(make, data, prior, ["motor.kf"], dims=list(range(12, 18)), noise={"observation.noise_std": 0.005},
+                   simulations=1000, rounds=1, k_transitions=8, seed=0, workers=2)
     low, high = post.interval("motor.kf", 0.98)
     assert low <= truth["motor.kf"] <= high, (low, high, truth)
     assert post.width_ratio("motor.kf") < 0.3
@@ -140,3 +142,27 @@ def test_portable_states_replay_across_engines():
     tr = Transitions.from_rollouts(data, every=1)
     mj = gymnasium.make("SimSuite/UAV-v0")
     np.testing.assert_allclose(predict(mj.unwrapped, [], np.zeros(0), tr), tr.next_obs, atol=1e-5)
+
+
+def test_world_cache_replays_grasp_worlds_exactly():
+    """One env per rollout seed: after the world is built once, unseeded resets under other
+    parameters keep it, and restored states (the target object included) replay exactly."""
+    env = gymnasium.make("SimSuite/Grasp-v0")
+    truth = {"object.mass_kg": 0.13, "object.friction": 0.5}
+    data = collect(env, make_expert, 2, 12, seed=7, params=truth, noise=0.02)
+    tr = Transitions.from_rollouts(data, every=2, skip=1)
+    worlds = WorldCache(lambda: gymnasium.make("SimSuite/Grasp-v0"))
+    names = list(truth)
+    predict(worlds, names, np.array([0.05, 0.9]), tr)
+    np.testing.assert_array_equal(predict(worlds, names, np.array(list(truth.values())), tr), tr.next_obs)
+    assert len(worlds.envs) == 2
+
+
+def test_trajectory_error_is_zero_for_the_true_simulator():
+    """Open-loop segment replays of a noise-free rollout: exact under its own parameters,
+    off under others."""
+    env = gymnasium.make("SimSuite/UAV-v0")
+    truth = {"motor.kf": env.unwrapped.param_space["motor.kf"].nominal * 0.8}
+    data = collect(env, make_expert, 1, 40, seed=4, params=truth, noise=0.02)
+    assert trajectory_error(env, truth, data, 10) == 0.0
+    assert trajectory_error(env, {"motor.kf": truth["motor.kf"] / 0.8}, data, 10) > 1e-3

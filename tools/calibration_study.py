@@ -1,7 +1,9 @@
 """Calibration accuracy over seeds (issue 7's table): for each seed, a hidden-parameter PROXY
 of the env (±30 % off nominal, latency 0–40 ms, plus observation noise), rollouts with the
-scripted expert, a CMA-ES (DROPO) fit; prints per-parameter median relative error (latency:
-absolute) and wall-clock, and writes runs/bench/calibration_<env>.json.
+scripted expert, a CMA-ES (DROPO) fit; prints per-parameter median and worst relative error
+(latency: absolute), wall-clock, simulated control steps, and the fit's simulation throughput
+(all workers) against single-env stepping measured in the same run. Writes
+runs/bench/calibration_<env>.json.
 
     python tools/calibration_study.py [--env SimSuite/UAV-v0] [--seeds 5] [--generations 20]
 """
@@ -39,6 +41,17 @@ def _value(text: str):
     return text
 
 
+def single_env_rate(env: gymnasium.Env, steps: int = 300) -> float:
+    """Control steps per second of one env stepping with random actions (the baseline)."""
+    env.reset(seed=0)
+    rng = np.random.default_rng(0)
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        if any(env.step(rng.uniform(env.action_space.low, env.action_space.high).astype(np.float32))[2:4]):
+            env.reset()
+    return steps / (time.perf_counter() - t0)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--env", default="SimSuite/UAV-v0")
@@ -46,6 +59,9 @@ def main() -> None:
     ap.add_argument("--rollouts", type=int, default=5)
     ap.add_argument("--seconds", type=float, default=5.0)
     ap.add_argument("--generations", type=int, default=20)
+    ap.add_argument("--popsize", type=int, default=10)
+    ap.add_argument("--k-samples", type=int, default=3, help="parameter sets per candidate")
+    ap.add_argument("--every", type=int, default=3, help="use every n-th transition")
     ap.add_argument("--option", action="append", default=[], help="env option key=value, e.g. mission=waypoints")
     args = ap.parse_args()
     options = {k: _value(v) for k, v in (o.split("=", 1) for o in args.option)}
@@ -53,23 +69,30 @@ def main() -> None:
     env = gymnasium.make(args.env, **options)
     prior = env.unwrapped.param_space
     steps = int(round(args.seconds / env.unwrapped.task.control_dt_s))
-    errors, walls, sims = {n: [] for n in names}, [], []
+    errors, walls, sims, rates, singles = {n: [] for n in names}, [], [], [], []
     for seed in range(args.seeds):
         truth = draw_hidden(prior, names, np.random.default_rng(seed), 0.3, {"actuation.latency_s": (0.0, 0.04)})
         data = collect(env, make_expert, args.rollouts, steps, seed=1000 + seed, params={**truth, "observation.noise_std": 0.005},
                        noise=0.02, source="proxy:hidden")
+        singles.append(single_env_rate(env))
         t0 = time.perf_counter()
         fit = fit_cmaes(lambda: gymnasium.make(args.env, **options), data, prior, names, seed=seed, generations=args.generations,
-                        k_samples=3, every=3, obs_floor=0.005)
+                        k_samples=args.k_samples, every=args.every, popsize=args.popsize, obs_floor=0.005,
+                        progress=lambda g, v: print(f"  generation {g}/{args.generations}: log-likelihood {v:.1f}", flush=True))
         walls.append(time.perf_counter() - t0)
         sims.append(fit.sim_steps)
+        rates.append(fit.sim_steps / walls[-1])
         for n in names:
             errors[n].append(error(n, fit.mean[n], truth[n]))
-        print(f"seed {seed}: " + ", ".join(f"{n} {errors[n][-1]:.3g}" for n in names) + f"  ({walls[-1]:.0f} s)", flush=True)
+        print(f"seed {seed}: " + ", ".join(f"{n} {errors[n][-1]:.3g} (fit {fit.mean[n]:.4g}, truth {truth[n]:.4g})" for n in names)
+              + f"  ({walls[-1]:.0f} s; {rates[-1]:.0f} steps/s in the fit vs {singles[-1]:.0f} single-env)", flush=True)
     rows = [[n, "abs [s]" if n.endswith("latency_s") else "relative", f"{np.median(errors[n]):.3g}", f"{np.max(errors[n]):.3g}"] for n in names]
     report(f"calibration_{args.env.split('/')[-1]}" + "".join(f"_{v}" for v in options.values()), ["parameter", "error", "median", "worst"], rows,
-           {"seeds": args.seeds, "wall_s": walls, "sim_control_steps": sims, "errors": errors})
-    print(f"fit wall-clock: median {np.median(walls):.0f} s; simulated control steps per fit: {int(np.median(sims)):,}")
+           {"seeds": args.seeds, "wall_s": walls, "sim_control_steps": sims, "errors": errors,
+            "fit_steps_per_s": rates, "single_env_steps_per_s": singles})
+    print(f"fit wall-clock: median {np.median(walls):.0f} s; simulated control steps per fit: {int(np.median(sims)):,}; "
+          f"throughput in the fit {np.median(rates):.0f} steps/s vs single env {np.median(singles):.0f} steps/s "
+          f"(ratio {np.median(np.array(rates) / np.array(singles)):.2f})")
 
 
 if __name__ == "__main__":

@@ -27,8 +27,9 @@ def npe_result(make_env, data, prior, names, seed, workers, simulations, progres
     from simsuite.calibration.dropo import FitResult
     from simsuite.calibration.npe import fit_npe
 
-    post = fit_npe(make_env, data, prior, names, dims=OBS_DIMS.get(data[0].env_id, None) or list(range(data[0].obs_array().shape[1])),
-                   obs_noise=0.005, simulations=simulations, seed=seed, workers=workers, progress=progress)
+    dims = OBS_DIMS.get(data[0].env_id, None) or list(range(data[0].obs_array().shape[1]))
+    post = fit_npe(make_env, data, prior, names, dims=dims, noise=SENSOR_NOISE, simulations=simulations, seed=seed,
+                   workers=workers, progress=progress)
     intervals = {n: post.interval(n) for n in names}
     history = [{"generation": 1, "best_loglik": float("nan"), "mean": post.mean(), "std": post.std()}]
     result = FitResult(names, post.mean(), post.std(), prior, history, post.simulations, post.simulations, post.wall_s)
@@ -56,7 +57,7 @@ def calibrate(
     from simsuite.calibration import load_rollouts
     from simsuite.calibration.collect import collect, draw_hidden
     from simsuite.calibration.dropo import Transitions, fit_cmaes
-    from simsuite.calibration.report import one_step_error, write_report
+    from simsuite.calibration.report import one_step_error, trajectory_error, write_report
 
     if method not in ("cmaes", "npe"):
         raise typer.BadParameter(f"unknown method {method!r}; available: cmaes, npe")
@@ -104,10 +105,16 @@ def calibrate(
               "fitted means": one_step_error(env, names, result.mean, check)}
     if truth:
         errors["truth (proxy)"] = one_step_error(env, names, truth, check)
+    segment = max(1, min(int(round(0.5 / env.unwrapped.task.control_dt_s)), min(r.steps for r in data)))
+    trajectory = {label: trajectory_error(env, {n: values[n] for n in names}, data, segment)
+                  for label, values in (("nominal parameters", nominal), ("fitted means", result.mean), *((("truth (proxy)", truth),) if truth else ()))}
     report = write_report(out, env_id, result, truth, errors, {"data": label, "backend": backend, "seed": seed,
-                                                                      "method": "sbi NPE, 2 truncated rounds" if method == "npe" else
+                                                                      "method": "sbi NPE on score-compressed one-step summaries, 2 truncated rounds" if method == "npe" else
                                                                       "CMA-ES over truncated-normal (μ, log σ), DROPO one-step likelihood"})
+    with report.open("a") as f:  # the trajectory discrepancy, before and after
+        f.write(f"\nTrajectory discrepancy (RMS, observation units; the real actions replayed open loop in {segment}-step segments, "
+                "each restarted from the real state):\n\n" + "".join(f"- {k}: {v:.5f}\n" for k, v in trajectory.items()))
     console.print(report.read_text())
     (out / "result.json").write_text(json.dumps({"mean": result.mean, "std": result.std, "truth": truth, "errors": errors,
-                                                  "wall_s": result.wall_s, "evaluations": result.evaluations}, indent=2))
+                                                  "trajectory_errors": trajectory, "wall_s": result.wall_s, "evaluations": result.evaluations}, indent=2))
     console.print(f"[bold]wrote[/bold] {out / 'fitted.yaml'} and {report}")

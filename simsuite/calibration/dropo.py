@@ -103,30 +103,64 @@ class FitResult:
         return self.std[name] < ratio * (p.high - p.low) / math.sqrt(12)
 
 
-# -- one worker's env ---------------------------------------------------------------------------
+# -- one worker's envs -------------------------------------------------------------------------
 _WORKER: dict[str, Any] = {}
+
+
+class WorldCache:
+    """One env per rollout seed. Procedural worlds (Grasp's objects, Drive's road) are built
+    from the seed once, then each candidate's parameters come in by an unseeded reset, which
+    keeps the compiled world: rebuilding a Panda world per candidate made DROPO too slow."""
+
+    def __init__(self, make_env: Callable[[], gymnasium.Env] | None = None, env: gymnasium.Env | None = None):
+        if (make_env is None) == (env is None):
+            raise ValueError("give make_env (one env per seed) or env (one env, rebuilt when the seed changes)")
+        self.make_env, self.shared = make_env, env.unwrapped if env is not None else None
+        self.envs: dict[int, Any] = {}
+        self._current: int | None = None
+
+    def reset(self, seed: int, params: dict[str, Any]):
+        """The env of ``seed``'s world, reset under ``params``."""
+        if self.shared is not None:  # one env: a new seed rebuilds its world
+            env, fresh = self.shared, seed != self._current
+            self._current = seed
+        else:
+            fresh = seed not in self.envs
+            if fresh:
+                self.envs[seed] = self.make_env().unwrapped
+            env = self.envs[seed]
+        if fresh or env.task.rebuild_scene(env.np_random):  # the task would build another world: the seed's again
+            env.reset(seed=seed, options={"params": params})
+        else:
+            env.reset(options={"params": params})
+        return env
 
 
 def _init_worker(make_env: Callable[[], gymnasium.Env], transitions: Transitions, names: list[str],
                  lows: np.ndarray, highs: np.ndarray, k_samples: int, obs_floor: float) -> None:
-    env = make_env()
-    env.reset(seed=0)
-    _WORKER.update(env=env.unwrapped, tr=transitions, names=names, lows=lows, highs=highs, k=k_samples, floor=obs_floor)
+    _WORKER.update(env=WorldCache(make_env), tr=transitions, names=names, lows=lows, highs=highs, k=k_samples, floor=obs_floor)
 
 
-def predict(env, names: list[str], values: np.ndarray, transitions: Transitions) -> np.ndarray:
-    """Next observations for every transition under one parameter set. The env is reset
-    with each rollout's seed first, so procedural worlds are the ones the states belong to."""
-    params = {"params": dict(zip(names, values.tolist()))}
+def predict(env, names: list[str], values: np.ndarray, transitions: Transitions,
+            extra: dict[str, float] | None = None, noise_seed: int | None = None) -> np.ndarray:
+    """Next observations for every transition under one parameter set, each from the world of
+    its rollout's seed (``env``: a :class:`WorldCache`, or one env that is re-seeded when the
+    seed changes). ``extra``: further parameters in force (e.g. the real sensor's
+    ``observation.noise_std``); ``noise_seed``: the env's noise then comes from this seed, not
+    the rollout's, so that simulations draw independent noise."""
+    worlds = env if isinstance(env, WorldCache) else WorldCache(env=env)
+    params = {**(extra or {}), **dict(zip(names, values.tolist()))}
     seeds = transitions.seeds if transitions.seeds is not None else np.zeros(len(transitions), int)
     out = np.empty_like(transitions.next_obs)
-    current = None
+    current, sim = None, None
     for i, (state, action, seed) in enumerate(zip(transitions.states, transitions.actions, seeds)):
         if seed != current:
-            env.reset(seed=int(seed), options=params)
+            sim = worlds.reset(int(seed), params)
+            if noise_seed is not None:
+                sim.np_random = np.random.default_rng([noise_seed, int(seed)])
             current = seed
-        env.set_state(state, portable=transitions.portable)
-        out[i] = env.step(action)[0]
+        sim.set_state(state, portable=transitions.portable)
+        out[i] = sim.step(action)[0]
     return out
 
 

@@ -8,7 +8,8 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from simsuite.calibration.dropo import FitResult, Transitions, predict
+from simsuite.calibration.dropo import FitResult, Transitions, WorldCache, _state_obs, predict
+from simsuite.calibration.rollouts import Rollout
 
 
 def one_step_error(env, names: Sequence[str], values: Mapping[str, float], transitions: Transitions) -> float:
@@ -16,6 +17,29 @@ def one_step_error(env, names: Sequence[str], values: Mapping[str, float], trans
     vec = np.array([float(values[n]) for n in names])
     pred = predict(env.unwrapped, list(names), vec, transitions)
     return float(np.sqrt(np.mean((pred - transitions.next_obs) ** 2)))
+
+
+def trajectory_error(env, values: Mapping[str, float], rollouts: Sequence[Rollout], segment_steps: int) -> float:
+    """RMS observation error [obs units] of the simulator replaying the real actions open loop
+    over segments of ``segment_steps``, each restarted from the real state (SimOpt's
+    segment-wise re-synchronization): the trajectory discrepancy, where one-step errors are
+    too small to show drift."""
+    worlds, sq, count = WorldCache(env=env), 0.0, 0
+    for r in rollouts:
+        real, portable = _state_obs(r), r.meta.get("env_state_layout") == "portable"
+        for start in range(0, r.steps - segment_steps + 1, segment_steps):
+            sim = worlds.reset(int(r.meta.get("seed", 0)), dict(values))
+            sim.set_state(r.states[start], portable=portable)
+            for k in range(start, start + segment_steps):
+                obs, _, terminated, _, _ = sim.step(r.actions[k])
+                obs = obs["state"] if isinstance(obs, dict) else obs
+                sq += float(np.sum((obs - real[k + 1]) ** 2))
+                count += obs.size
+                if terminated:
+                    break
+    if not count:
+        raise ValueError(f"no rollout has {segment_steps} steps to replay")
+    return math.sqrt(sq / count)
 
 
 def write_report(out: Path, env_id: str, result: FitResult, truth: Mapping[str, float] | None,

@@ -292,6 +292,7 @@ def train(env_id: str, config: str | Path | Mapping[str, Any] | None = None, ran
         _save(model, out)
     finally:
         venv.close()
+        model.logger.close()  # its CSV and TensorBoard files
     meta.update(wall_s=round(wall_s, 2), steps_per_s=round(model.num_timesteps / wall_s, 1), num_timesteps=model.num_timesteps)
     (out / "run.json").write_text(json.dumps(meta, indent=2, default=str))
     return out

@@ -11,6 +11,7 @@ import pytest
 
 import simsuite  # noqa: F401
 from simsuite.ros import messages as M
+from simsuite.calibration.rollouts import load_rollouts
 from simsuite.ros.bag import BagError, BagRecorder, read_bag_episodes, read_bag_rollout
 from simsuite.ros.families import profile_for, twist
 from simsuite.ros.messages import MessageRejected
@@ -154,11 +155,17 @@ def test_bag_records_and_reads_back_as_rollouts(tmp_path):
         sent.append(a)
         seen.append(obs)
         states.append(backend.get_state())
-    rec.reset(obs, 0.7)  # a second episode with one observation and no action
-    rec.close({"steps": 5})
+    rec.reset(obs, 0.7)  # a second episode of two steps, then a third with no action
+    for k in range(2):
+        obs, *_ = env.step(np.zeros(2, np.float32))
+        rec.step(np.zeros(2, np.float32), 0.7 + 0.1 * k, obs, 0.8 + 0.1 * k, state=backend.get_state())
+    rec.reset(obs, 1.0)
+    rec.close({"steps": 7})
     env.close()
     meta, episodes = read_bag_episodes(tmp_path / "bag")
-    assert meta["obs_keys"] == ["lidar", "state"] and len(episodes) == 2
+    assert meta["obs_keys"] == ["lidar", "state"] and len(episodes) == 3
+    rollouts = load_rollouts(tmp_path / "bag", "SimSuite/Nav-v0")  # every episode with a step
+    assert [r.steps for r in rollouts] == [5, 2] and [r.meta["episode"] for r in rollouts] == [0, 1]
     r = read_bag_rollout(next((tmp_path / "bag").glob("*.mcap")), "SimSuite/Nav-v0")
     assert np.allclose(r.t_s, 0.1 * np.arange(6))
     assert np.array_equal(r.actions, np.float64(sent))

@@ -139,7 +139,7 @@ def load_rollout(path: str | Path, env_id: str | None = None) -> Rollout:
     path = Path(path)
     if not path.exists():
         raise RolloutError(f"rollout {str(path)!r} does not exist")
-    if path.suffix == ".mcap" or (path.is_dir() and any(path.glob("*.mcap"))):
+    if _is_bag(path):
         from simsuite.ros import read_bag_rollout
 
         rollout = read_bag_rollout(path, env_id)
@@ -182,7 +182,8 @@ def _load_npz(path: Path) -> Rollout:
 
 
 def load_rollouts(paths: str | Path | Iterable[str | Path], env_id: str | None = None) -> list[Rollout]:
-    """Every rollout in a folder (``*.npz``, ``*.mcap``), or the listed files, sorted by name."""
+    """Every rollout in a folder (``*.npz``, ``*.mcap``), or the listed files, sorted by name;
+    a bag gives one rollout per recorded episode."""
     if isinstance(paths, (str, Path)):
         root = Path(paths)
         if root.is_dir() and not any(root.glob("*.db3")) and not (any(root.glob("*.mcap")) and (root / "metadata.yaml").exists()):
@@ -193,4 +194,20 @@ def load_rollouts(paths: str | Path | Iterable[str | Path], env_id: str | None =
             files = [root]
     else:
         files = [Path(p) for p in paths]
-    return [load_rollout(f, env_id) for f in files]
+    return [r for f in files for r in (_bag_rollouts(f, env_id) if _is_bag(f) else [load_rollout(f, env_id)])]
+
+
+def _is_bag(path: Path) -> bool:
+    return path.suffix == ".mcap" or (path.is_dir() and any(path.glob("*.mcap")))
+
+
+def _bag_rollouts(path: Path, env_id: str | None) -> list[Rollout]:
+    """Every episode of a bridge or RosEnv bag (a session often records several)."""
+    from simsuite.ros import read_bag_rollouts
+
+    if not path.exists():
+        raise RolloutError(f"rollout {str(path)!r} does not exist")
+    rollouts = read_bag_rollouts(path, env_id)
+    if not rollouts:
+        raise RolloutError(f"{path}: the bag holds no episode with a step")
+    return rollouts

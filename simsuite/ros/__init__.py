@@ -20,6 +20,7 @@ _EXPORTS = {
     "RosEnv": "simsuite.ros.rosenv",
     "RosTimeout": "simsuite.ros.rosenv",
     "read_bag_rollout": "simsuite.ros.bag",
+    "read_bag_rollouts": "simsuite.ros.bag",
     "make_transport": "simsuite.ros.transport",
     "MessageRejected": "simsuite.ros.messages",
 }

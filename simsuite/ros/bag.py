@@ -241,15 +241,30 @@ def read_bag_rollout(path: str | Path, env_id: str | None = None, episode: int =
     """One episode of a recorded bridge or RosEnv session as a
     :class:`~simsuite.calibration.rollouts.Rollout` (observations and actions per step, times
     from the episode's start). ``env_id``, when given, must match the recording's."""
+    meta, episodes = _bag_for(path, env_id)
+    if not -len(episodes) <= episode < len(episodes):
+        raise BagError(f"{path}: episode {episode} does not exist; the bag has {len(episodes)}")
+    return _episode_rollout(path, env_id, meta, episodes, episode % len(episodes))
+
+
+def read_bag_rollouts(path: str | Path, env_id: str | None = None) -> list:
+    """Every episode of a recorded session that has at least one step, as rollouts."""
+    meta, episodes = _bag_for(path, env_id)
+    return [_episode_rollout(path, env_id, meta, episodes, k) for k, ep in enumerate(episodes) if len(ep["actions"])]
+
+
+def _bag_for(path: str | Path, env_id: str | None) -> tuple[dict, list[dict]]:
     meta, episodes = read_bag_episodes(path)
     if env_id is not None and meta.get("env_id") not in (None, env_id):
         raise BagError(f"{path}: recorded from {meta.get('env_id')!r}, not {env_id!r}")
-    if not -len(episodes) <= episode < len(episodes):
-        raise BagError(f"{path}: episode {episode} does not exist; the bag has {len(episodes)}")
+    return meta, episodes
+
+
+def _episode_rollout(path: str | Path, env_id: str | None, meta: dict, episodes: list[dict], episode: int):
     from simsuite.calibration.rollouts import Rollout
 
     ep = episodes[episode]
-    rollout_meta = {**meta, "episode": episode % len(episodes), "bag": str(path), "n_episodes": len(episodes)}
+    rollout_meta = {**meta, "episode": episode, "bag": str(path), "n_episodes": len(episodes)}
     if ep["seed"] is not None:
         rollout_meta["seed"] = ep["seed"]  # the episode's reset seed: calibration rebuilds its world from it
     return Rollout(env_id=env_id or meta.get("env_id") or "", t_s=ep["t_s"], obs=split_obs(meta, ep["obs"]),

@@ -41,7 +41,7 @@ NAMES = ["quadrotor.mass_kg", "motor.kf", "drag.xy_n_s_m", "actuation.latency_s"
 SENSOR_NOISE = {"observation.noise_std": 0.005}  # the proxy's, which no simulator space models
 SETTINGS = {  # proxy instances, rollouts, fit generations and stride, tuning budget, evaluation episodes
     "quick": dict(instances=1, iterations=1, rollouts=3, fit_generations=6, every=6, tune_generations=3, tune_samples=3, episodes=10),
-    "default": dict(instances=3, iterations=1, rollouts=5, fit_generations=20, every=3, tune_generations=8, tune_samples=6, episodes=30),
+    "default": dict(instances=3, iterations=1, rollouts=5, fit_generations=20, every=1, tune_generations=8, tune_samples=6, episodes=30),
 }
 
 

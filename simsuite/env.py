@@ -186,10 +186,7 @@ class SimEnv(gymnasium.Env):
             self._step_with_effects(backend, action)
         else:
             task.apply_action(backend, action)
-            if self.sensors is None:
-                backend.step(self._n_substeps)
-            else:
-                self.sensors.advance(backend, self._n_substeps, self._timestep_s, False)
+            self._advance(backend, self._n_substeps)
         if backend.diverged:
             return self._diverged_step()
         self._obs_count += 1

@@ -43,7 +43,7 @@ import numpy as np
 
 from simsuite.backends.base import Backend
 from simsuite.sensors.base import Mount, Sensor, SensorError, check_timing, child_rng
-from simsuite.sensors.lidar import _rotation
+from simsuite.transforms import quat_to_mat
 
 ACCEL, GYRO = slice(0, 3), slice(3, 6)
 _TRIADS = ("accel", "gyro")
@@ -209,7 +209,7 @@ class Imu(Sensor):
         """Noise-free (6,) float64 specific force and angular velocity; advances the finite difference."""
         _, quat = backend.body_pose(self._body)
         v, w = backend.body_velocity(self._body, "world")
-        rot_b = _rotation(quat)
+        rot_b = quat_to_mat(quat.tolist())
         if self._offset_nonzero:  # velocity of the sensor point: v + ω × r (scalar math: np.cross is slow)
             rx, ry, rz = (rot_b @ self._offset).tolist()
             wx, wy, wz = w.tolist()

@@ -40,6 +40,7 @@ import numpy as np
 
 from simsuite.backends.base import Backend
 from simsuite.sensors.base import Mount, ResolvedMount, Sensor, SensorError, check_timing, child_rng
+from simsuite.transforms import quat_to_mat
 
 NO_RETURN = ("max", "inf", "zero")
 
@@ -209,15 +210,15 @@ class Lidar(Sensor):
     def sensor_pose(self, backend: Backend) -> tuple[np.ndarray, np.ndarray]:
         """World position and rotation matrix of the sensor frame now."""
         pos, quat = backend.body_pose(self._body)
-        rot = _rotation(quat)
+        rot = quat_to_mat(quat.tolist())
         return pos + rot @ self._offset, rot @ self._resolved.rot
 
     def sample(self, backend: Backend, t_s: float) -> np.ndarray:
         cfg = self.config
         pos, quat = backend.body_pose(self._body)
-        origin, rot_t = _origin_and_rotation_t(pos, quat, self._offset)
-        np.matmul(self._dirs_body, rot_t, out=self._dirs_world)
-        hits = backend.cast_rays(origin, self._dirs_world, cfg.range_max_m, **self._cast_options)
+        rot = quat_to_mat(quat.tolist())  # from floats: faster than from an array
+        np.matmul(self._dirs_body, rot.T, out=self._dirs_world)
+        hits = backend.cast_rays(pos + rot @ self._offset, self._dirs_world, cfg.range_max_m, **self._cast_options)
         d = hits.distance_m
         r = np.empty(self._n, dtype=np.float32)
         dropped = None
@@ -276,31 +277,6 @@ def _accepts(fn, keyword: str) -> bool:
         return keyword in inspect.signature(fn).parameters
     except (TypeError, ValueError):
         return False
-
-
-def _origin_and_rotation_t(pos: np.ndarray, q: np.ndarray, offset: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The sensor origin (body position plus the rotated mount offset) and the transposed body
-    rotation, from a unit quaternion (w, x, y, z): scalar math, faster than array math here."""
-    w, x, y, z = q.tolist()
-    px, py, pz = pos.tolist()
-    ox, oy, oz = offset.tolist()
-    r00, r01, r02 = 1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)
-    r10, r11, r12 = 2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)
-    r20, r21, r22 = 2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)
-    origin = np.array([px + r00 * ox + r01 * oy + r02 * oz, py + r10 * ox + r11 * oy + r12 * oz, pz + r20 * ox + r21 * oy + r22 * oz])
-    return origin, np.array([[r00, r10, r20], [r01, r11, r21], [r02, r12, r22]])
-
-
-def _rotation(q: np.ndarray) -> np.ndarray:
-    """Rotation matrix of a unit quaternion (w, x, y, z); scalar math is faster than array math here."""
-    w, x, y, z = q.tolist()
-    return np.array(
-        [
-            [1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)],
-            [2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)],
-            [2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)],
-        ]
-    )
 
 
 def _bernoulli_indices(rng: np.random.Generator, n: int, p: float) -> np.ndarray:

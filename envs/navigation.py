@@ -25,7 +25,7 @@ rate-limited first.
 | 4 | yaw rate [rad/s] | ±5.68, clipped |
 | 5, 6 | the velocity command in force (normalized, after rate limiting) | −1 .. 1 |
 | 7.. | free-space ring: ``n_rays`` horizontal ray distances [m] from the LIDAR head (0.176 m up), counter-clockwise from straight ahead; ``ray_range_m`` where nothing is hit | 0 .. ``ray_range_m`` |
-| 7 + ``n_rays``, +1 | ``guidance=True`` only: cos, sin of the bearing to a point 0.5 m down the shortest path to the goal (a global planner's hint from the map) | −1 .. 1 |
+| 7 + ``n_rays``, +1 | ``guidance=True`` only: cos, sin of the bearing to a point 0.5 m down the planned path to the goal (a global planner's hint from the map: the shortest path on a costmap inflated 0.5 m around obstacles, so it keeps to the middle of doors and corridors) | −1 .. 1 |
 | 9 + ``n_rays`` | ``guidance=True`` only: the shortest path's length to the goal [m] | 0 .. a bound on any path |
 
 The ring is a coarse, noise-free summary for small policies; the robot also carries
@@ -63,8 +63,8 @@ geodesic, within [0.5, 50]), ``furniture_per_room`` ((0, 3); integers in 0..6),
 ``goal_radius_m`` (0.2; [0.1, 1.0]), ``ray_range_m`` (3.5, the LDS-01's; [0.5, 12]),
 ``accel_limits`` (None, or (m/s², rad/s²) each in [1e-3, 1e3]: rate-limits the commands),
 ``guidance`` (False: the goal's straight-line bearing only; True adds what a map-based global
-planner hands a local controller, as in a Nav2 stack: the bearing to a point down the shortest
-path and that path's length. Without it a memoryless policy meets dead ends behind walls).
+planner hands a local controller, as in a Nav2 stack: the bearing to a point down the path
+planned on the inflated costmap, and the shortest path's length. Without it a memoryless policy meets dead ends behind walls).
 
 ## Domain Randomization
 ``randomize=True`` samples this space at every reset (``NavTask.param_space()``,
@@ -146,7 +146,8 @@ class NavConfig:
     time_penalty: float = -0.01  # per step
     clearance_weight: float = -0.05
     safe_range_m: float = 0.35  # ring distance that costs nothing [m]
-    carrot_m: float = 0.5  # guidance: how far down the shortest path the hint points [m]
+    carrot_m: float = 0.5  # guidance: how far down the planned path the hint points [m]
+    comfort_m: float = 0.5  # guidance: the planner's costmap inflation radius (clearance that costs nothing) [m]
 
 
 def _integer(name: str, value, lo: int, hi: float) -> int:
@@ -216,6 +217,8 @@ class NavTask(Task):
         self.roads: RoadMap | None = None
         self.goal_xy: tuple[float, float] = (0.0, 0.0)
         self.geodesic: np.ndarray | None = None  # path length to the goal per grid cell [m]
+        self.guide_roads: RoadMap | None = None  # guidance: the road map with inflated costs near obstacles
+        self.guide_field: np.ndarray | None = None  # guidance: the planner's cost-to-go per grid cell
         diagonal_m = math.sqrt(2.0) * self.plan_config.size_m[1]
         side_m = self.plan_config.size_m[1]
         path_m = math.sqrt(2.0) * side_m**2 / self.plan_config.cell_m + diagonal_m  # visits each cell once at most [m]
@@ -239,6 +242,8 @@ class NavTask(Task):
         self._rng, self._episodes_on_plan = rng, 0
         self.plan = generate_plan(rng, self.plan_config)
         self.roads = road_map(self.plan, self.plan_config.clearance_m)
+        if self.guidance:
+            self.guide_roads = road_map(self.plan, self.plan_config.clearance_m, self.config.comfort_m)
         robot, actuators = make_robot(SPEC, ROBOT)
         i, j = np.unravel_index(int(np.argmax(self.plan.grid.sdf)), self.plan.grid.sdf.shape)
         robot.pos = (*self.plan.grid.point(int(i), int(j)), 0.0)  # a free spot until reset() places it
@@ -259,6 +264,7 @@ class NavTask(Task):
         self.episode += 1
         (x, y, yaw), self.goal_xy, self.geodesic = sample_start_goal(
             self.plan, self.roads, rng, self.goal_distance_m, self.config.start_clearance_m)
+        self._plan_guidance()
         backend.set_body_pose(ROBOT, (x, y, 0.0), quat_from_axis_angle((0.0, 0.0, 1.0), yaw))
         self._command = np.zeros(2)  # normalized (v, ω) in force
         self._measured_at = None
@@ -298,8 +304,14 @@ class NavTask(Task):
         goal = (float(s[2]), float(s[3]))
         if goal != tuple(self.goal_xy):  # another goal in the same plan: its geodesic field too
             self.goal_xy, self.geodesic = goal, geodesic_field(self.plan, self.roads, goal)
+            self._plan_guidance()
         self._potential_prev = float(s[4])
         self._measured_at = None
+
+    def _plan_guidance(self) -> None:
+        """The global planner's cost-to-go for this goal, on the inflated costmap."""
+        if self.guidance:
+            self.guide_field = geodesic_field(self.plan, self.guide_roads, self.goal_xy)
 
     # -- measurements, once per step ------------------------------------------------------
     def _measure(self, backend: Backend) -> None:
@@ -322,11 +334,11 @@ class NavTask(Task):
         self._speed = (lin[0], ang[2])
         self._potential = self._geodesic_at(pos[0], pos[1])
         if self.guidance:
-            (cx, cy), path_m = carrot(self.plan, self.geodesic, pos[0], pos[1], self.config.carrot_m)
+            (cx, cy), _ = carrot(self.plan, self.guide_field, pos[0], pos[1], self.config.carrot_m)
             dx, dy = cx - pos[0], cy - pos[1]
             norm = math.hypot(dx, dy)
             ux, uy = (dx / norm, dy / norm) if norm > 1e-9 else (self._goal[1], self._goal[2])
-            self._guide = (c * ux + s * uy, -s * ux + c * uy, path_m)  # robot-frame bearing, path length
+            self._guide = (c * ux + s * uy, -s * ux + c * uy, self._potential)  # robot-frame bearing, path length
         tol, classes = self.config.contact_tolerance_m, self._class_of
         self._collided = any(
             classes.get(contact.other) in HARD_CLASSES and contact.distance_m < tol

@@ -421,15 +421,21 @@ class RoadMap:
     graph: csr_matrix
 
 
-def road_map(plan: FloorPlan, clearance_m: float) -> RoadMap:
+def road_map(plan: FloorPlan, clearance_m: float, comfort_m: float = 0.0) -> RoadMap:
     """8-connected graph of the clearance region; diagonal moves only where both side cells
-    are in the region too (no cutting corners)."""
+    are in the region too (no cutting corners). With ``comfort_m`` an edge costs its length
+    times 1 + 3·(comfort − clearance)/comfort where the clearance is below ``comfort_m`` (an
+    inflated costmap, as in Nav2): shortest paths keep to the middle of doors and corridors."""
     mask = plan.free_region(clearance_m)
     padded = np.pad(mask, 1).ravel()  # a False border: neighbours never wrap around
     row = mask.shape[1] + 2
     cells = np.flatnonzero(padded)
     node = np.full(padded.size, -1, dtype=np.int64)
     node[cells] = np.arange(len(cells))
+    weight = np.ones(padded.size)
+    if comfort_m > 0.0:
+        sdf = np.pad(plan.grid.sdf, 1).ravel()
+        weight = 1.0 + 3.0 * np.clip((comfort_m - sdf) / comfort_m, 0.0, 1.0)
     src, dst, cost = [], [], []
     for di, dj in ((0, 1), (1, 0), (1, 1), (1, -1)):
         ok = padded[cells + di * row + dj]
@@ -437,7 +443,8 @@ def road_map(plan: FloorPlan, clearance_m: float) -> RoadMap:
             ok &= padded[cells + di * row] & padded[cells + dj]
         src.append(node[cells[ok]])
         dst.append(node[cells[ok] + di * row + dj])
-        cost.append(np.full(int(ok.sum()), plan.grid.cell_m * math.hypot(di, dj)))
+        a, b = cells[ok], cells[ok] + di * row + dj
+        cost.append(plan.grid.cell_m * math.hypot(di, dj) * 0.5 * (weight[a] + weight[b]))
     s, d, c = np.concatenate(src), np.concatenate(dst), np.concatenate(cost)
     graph = csr_matrix((np.r_[c, c], (np.r_[s, d], np.r_[d, s])), shape=(len(cells), len(cells)))
     index = node.reshape(mask.shape[0] + 2, row)[1:-1, 1:-1]

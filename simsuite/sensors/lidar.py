@@ -157,7 +157,7 @@ class LidarScan:
     @property
     def labels(self) -> np.ndarray:
         """Semantic class id per beam (index into ``Lidar.classes``; -1 = no hit), sensor's shape."""
-        return self._lidar._class_of_index[self.body_index].reshape(self._lidar.config.shape)
+        return self._lidar._class_of_index.take(self.body_index).reshape(self._lidar.config.shape)  # -1 takes the last row
 
     def hit_names(self) -> np.ndarray:
         """Hit body name per beam (object array, None = no hit), in the sensor's shape."""

@@ -70,7 +70,9 @@ PyBullet 3.2.7 behaviours worked around here (each reproduced in a scratch exper
     within a few mm of a box edge), and the flag for its exact GJK cast is not exposed. When a ray
     hits a body whose colliding geoms are all boxes, spheres, capsules or cylinders, its distance
     is recomputed analytically in each geom's frame (Bullet still decides which body is hit);
-    bodies with a mesh keep Bullet's distance.
+    bodies with a mesh keep Bullet's distance. When every such body has one geom, Bullet's hit
+    says the ray enters that geom, and a box's entry is just its farthest near-face plane.
+    ``rayTestBatch`` answers with a tuple per ray; its columns are read with ``np.fromiter``.
 12. ``setJointMotorControlArray(..., PD_CONTROL)`` costs 1-3 ms per call (it re-syncs the
     plugin's view of every body), more than the physics of a control step; the plugin's own
     command (``executePluginCommand``: set = 1 or remove = 2, body id, link; floats q*, q̇*, kd,
@@ -1509,16 +1511,14 @@ class PybulletBackend(Backend):
         are read column by column with C iterators (no per-ray Python). The link column is
         skipped when no body has links (it is then -1 throughout)."""
         n = len(starts)
-        uid, fraction = np.empty(n, dtype=np.intp), np.empty(n)
-        link = np.empty(n, dtype=np.intp) if self._ray_table_width > 1 else None
+        hits = ()
         for lo in range(0, n, _RAY_CHUNK):  # rayTestBatch reads numpy rows directly
-            hits = pb.rayTestBatch(starts[lo : lo + _RAY_CHUNK], ends[lo : lo + _RAY_CHUNK], numThreads=0, physicsClientId=self._cid)
-            k = len(hits)
-            uid[lo : lo + k] = np.fromiter(map(_UID, hits), np.intp, k)
-            fraction[lo : lo + k] = np.fromiter(map(_FRACTION, hits), np.float64, k)
-            if link is not None:
-                link[lo : lo + k] = np.fromiter(map(_LINK, hits), np.intp, k)
-        return uid, link, fraction
+            hits += pb.rayTestBatch(starts[lo : lo + _RAY_CHUNK], ends[lo : lo + _RAY_CHUNK], numThreads=0, physicsClientId=self._cid)
+        if len(hits) != n:
+            raise BackendError(f"rayTestBatch answered {len(hits)} of {n} rays")
+        uid = np.fromiter(map(_UID, hits), np.intp, n)
+        link = np.fromiter(map(_LINK, hits), np.intp, n) if self._ray_table_width > 1 else None
+        return uid, link, np.fromiter(map(_FRACTION, hits), np.float64, n)
 
     def _refine_distances(
         self, starts: np.ndarray, units: np.ndarray, index: np.ndarray, distance: np.ndarray, max_range: float, shared: np.ndarray | None = None

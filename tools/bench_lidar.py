@@ -53,19 +53,22 @@ SCANS = {
 MOUNT = {"body": "robot", "pos": (0.0, 0.0, 0.25)}
 
 
-def bench_scene() -> Scene:
-    """A floor, 20 boxes at random poses around the origin, and a robot to carry the sensor."""
+def bench_scene(api=None, axis_angle=quat_from_axis_angle) -> Scene:
+    """A floor, 20 boxes at random poses around the origin, and a robot to carry the sensor
+    (``api``: the module whose scene classes build it, by default simsuite.scene)."""
+    B, G = (Body, Geom) if api is None else (api.Body, api.Geom)
+    inertial, joint = (Inertial, Joint) if api is None else (api.Inertial, api.Joint)
     rng = np.random.default_rng(0)
-    scene = Scene(name="lidar_bench")
-    scene.add(Body("floor", geoms=[Geom("floor_plane", "plane", (0.0, 0.0))], semantic_class="floor"))
+    scene = (Scene if api is None else api.Scene)(name="lidar_bench")
+    scene.add(B("floor", geoms=[G("floor_plane", "plane", (0.0, 0.0))], semantic_class="floor"))
     for i in range(20):
         while True:
             x, y = rng.uniform(-8.0, 8.0, 2)
             if max(abs(x), abs(y)) > 1.0:
                 break
         half = tuple(rng.uniform(0.2, 0.6, 3))
-        scene.add(Body(f"box{i}", pos=(x, y, half[2]), quat=quat_from_axis_angle((0, 0, 1), rng.uniform(0, np.pi)), geoms=[Geom(f"box{i}_geom", "box", half)]))
-    scene.add(Body("robot", pos=(0.0, 0.0, 0.1), joint=Joint("robot_free", "free"), inertial=Inertial(1.0, (0.01, 0.01, 0.01))))
+        scene.add(B(f"box{i}", pos=(x, y, half[2]), quat=axis_angle((0, 0, 1), rng.uniform(0, np.pi)), geoms=[G(f"box{i}_geom", "box", half)]))
+    scene.add(B("robot", pos=(0.0, 0.0, 0.1), joint=joint("robot_free", "free"), inertial=inertial(1.0, (0.01, 0.01, 0.01))))
     return scene
 
 

@@ -10,7 +10,7 @@ its best round; with ``--clock cpu`` the rounds are timed in this process's CPU 
 threads), which waiting for a core does not inflate. ``engine share`` is the fraction of a
 path's CPU time spent inside the engine's ray call (tools/benchmark.py).
 
-Usage: ``python tools/bench_lidar_ab.py [--before REV] [--rounds N] [--clock wall|cpu]``;
+Usage: ``python tools/bench_lidar_ab.py [--before REV] [--rounds N] [--clock wall|cpu] [--backend NAME]``;
 writes ``runs/bench/lidar_ab[_cpu].json``.
 """
 
@@ -104,7 +104,7 @@ def measure(backend_name: str, scan: str, rounds: int, clock) -> list[object]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--before", default="main", help="the older commit (default: main)")
-    parser.add_argument("--rounds", type=int, default=100, help="interleaved rounds per scan (default 100)")
+    parser.add_argument("--rounds", type=int, default=60, help="interleaved rounds per scan (default 60)")
     parser.add_argument("--backend", choices=["mujoco", "pybullet"], action="append", help="default: both")
     parser.add_argument("--clock", choices=["wall", "cpu"], default="wall", help="time per wall second (default) or per process CPU second")
     args = parser.parse_args()
@@ -115,8 +115,7 @@ def main() -> None:
         import_before(args.before, Path(tmp))
         for backend_name in args.backend or ["mujoco", "pybullet"]:
             for scan in SCANS:
-                rounds = args.rounds if backend_name == "mujoco" and scan.startswith("2D") else max(5, args.rounds // 5)
-                rows.append(measure(backend_name, scan, rounds, clock))
+                rows.append(measure(backend_name, scan, args.rounds, clock))
     before_rev = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", args.before], capture_output=True, text=True).stdout.strip()
     report(
         "lidar_ab" if args.clock == "wall" else "lidar_ab_cpu",

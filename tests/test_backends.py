@@ -44,6 +44,43 @@ def test_ray_range_limit_and_bad_input(make):
         backend.cast_rays(np.zeros(3), np.array([[np.nan, 0.0, 1.0]]))
 
 
+def test_ray_fan_casts_what_cast_rays_casts_from_a_moving_body(make):
+    """A ray fan (a LIDAR's beams fixed to a body, prepared once) gives cast_rays' answer for
+    the same rays from the body's current pose, wherever the body has moved since; on a body
+    whose centre of mass is offset and turned, and on a static body."""
+    from simsuite.scene import Inertial
+
+    scene = ray_scene()
+    inertial = Inertial(1.0, (0.01, 0.02, 0.03), pos=(0.05, 0.02, -0.03), quat=quat_from_axis_angle((1, 1, 0), 0.6))
+    scene.add(Body("carrier", pos=(0.0, 0.0, 0.6), joint=Joint("carrier_free", "free"), inertial=inertial))
+    backend = make(scene)
+    rng = np.random.default_rng(5)
+    directions, offset = rng.normal(size=(3000, 3)), np.array([0.1, -0.05, 0.3])
+    unit = directions / np.linalg.norm(directions, axis=1, keepdims=True)
+
+    def check(fan, body: str) -> None:
+        pos, quat = backend.body_pose(body)
+        rot = quat_to_mat(quat)
+        expect = backend.cast_rays(pos + rot @ offset, unit @ rot.T, max_range_m=6.0)
+        hits = fan.cast()
+        assert np.array_equal(hits.body_index, expect.body_index) and hits.body_index.max() >= 0
+        assert np.array_equal(np.isinf(hits.distance_m), np.isinf(expect.distance_m))
+        hit = np.isfinite(expect.distance_m)
+        assert np.abs(hits.distance_m[hit] - expect.distance_m[hit]).max() < 1e-9
+
+    fan = backend.ray_fan("carrier", directions, offset, max_range_m=6.0)
+    for pos, quat in [((0.0, 0.0, 0.6), (1.0, 0.0, 0.0, 0.0)), ((0.4, -0.3, 0.8), quat_from_axis_angle((0.2, 0.5, 1.0), 1.1))]:
+        backend.set_body_pose("carrier", pos, quat)
+        check(fan, "carrier")
+    check(backend.ray_fan("crate", directions, offset, max_range_m=6.0), "crate")  # static, turned
+    with pytest.raises(BackendError, match="unknown body"):
+        backend.ray_fan("nope", directions)
+    with pytest.raises(BackendError, match="max_range_m"):
+        backend.ray_fan("carrier", directions, max_range_m=0.0)
+    with pytest.raises(BackendError, match="non-zero"):
+        backend.ray_fan("carrier", np.zeros((2, 3)))
+
+
 def _distance_to_box_edge(scene: Scene, body: str, point: np.ndarray) -> float:
     """How far a hit point on a box face lies from the nearest edge of that face [m]."""
     b = scene.body(body)

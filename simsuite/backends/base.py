@@ -35,6 +35,7 @@ from typing import Literal, Mapping, Sequence
 import numpy as np
 
 from simsuite.scene import Scene
+from simsuite.transforms import quat_to_mat
 
 BACKENDS = ("mujoco", "pybullet")
 Frame = Literal["world", "body"]
@@ -214,6 +215,14 @@ class Backend(ABC):
         the caller promises so with ``unit_directions`` (skips normalizing and checking
         them: a unit vector is finite). Visual-only geoms are not hit."""
 
+    def ray_fan(self, body: str, directions: np.ndarray, origin: Sequence[float] = (0.0, 0.0, 0.0), max_range_m: float = 100.0) -> "RayFan":
+        """A fixed fan of rays carried by ``body`` (a LIDAR's beams): ``directions`` (N, 3) and
+        the shared ``origin`` (3,) in the body frame. Names and inputs are checked here, once;
+        each :meth:`RayFan.cast` then reads the body's pose and casts every ray from there,
+        with the result :meth:`cast_rays` would give. A fan belongs to the scene compiled when it
+        was made: make a new one after the next :meth:`compile`."""
+        return RayFan(self, body, directions, origin, max_range_m)
+
     # -- physical parameters -----------------------------------------------
     @abstractmethod
     def get_param(self, name: str) -> float | np.ndarray:
@@ -233,6 +242,35 @@ class Backend(ABC):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class RayFan:
+    """Rays fixed to a body, prepared once and cast many times (see :meth:`Backend.ray_fan`).
+
+    Each cast rotates the body-frame directions and the origin offset together, with one
+    (N + 1, 3) x (3, 3) product into a buffer kept between casts, then casts from the one
+    origin. Backends may subclass it to read their engine's own pose data directly.
+    """
+
+    def __init__(self, backend: Backend, body: str, directions: np.ndarray, origin: Sequence[float], max_range_m: float):
+        self.backend, self.body = backend, body
+        backend.body_index(body)  # an unknown name fails here, with the known names
+        if not (isinstance(max_range_m, (int, float, np.floating, np.integer)) and 0 < max_range_m < math.inf):
+            raise BackendError(f"max_range_m must be a finite number > 0, got {max_range_m!r}")
+        offset, units = as_ray_arrays(origin, directions)
+        if offset.shape != (3,):
+            raise BackendError(f"a ray fan's origin must have shape (3,), got {offset.shape}")
+        self.max_range_m = float(max_range_m)
+        self.n = len(units)
+        self._local = np.vstack([units, offset])  # last row: the origin offset, rotated with the rays
+        self._world = np.empty_like(self._local)
+        self._directions = self._world[: self.n]  # a view: the rotated directions
+
+    def cast(self) -> RayHits:
+        """Cast every ray from where the body is now."""
+        pos, quat = self.backend.body_pose(self.body)
+        np.matmul(self._local, quat_to_mat(quat.tolist()).T, out=self._world)
+        return self.backend.cast_rays(pos + self._world[-1], self._directions, self.max_range_m, unit_directions=True)
 
 
 def as_ray_arrays(origins: np.ndarray, directions: np.ndarray, unit_directions: bool = False) -> tuple[np.ndarray, np.ndarray]:

@@ -26,6 +26,7 @@ from simsuite.backends.base import (
     BackendError,
     Contact,
     Frame,
+    RayFan,
     RayHits,
     as_ray_arrays,
     param_error,
@@ -465,10 +466,17 @@ class MujocoBackend(Backend):
             mujoco.mj_multiRay(m, d, origins, directions.ravel(), None, 1, -1, geom, dist, None, n, max_range_m)
         else:
             self._rays_by_origin(origins, directions, max_range_m, geom, dist)
-        miss = (geom < 0) | (dist > max_range_m)  # the cutoff culls geoms, not hits beyond it
-        dist[miss] = np.inf
-        geom[miss] = -1
-        return RayHits(dist, self._body_index_of_geom[geom], self._names)
+        return self._ray_hits(geom, dist, max_range_m)
+
+    def ray_fan(self, body: str, directions: np.ndarray, origin: Sequence[float] = (0.0, 0.0, 0.0), max_range_m: float = 100.0) -> RayFan:
+        return _MujocoRayFan(self, body, directions, origin, max_range_m)
+
+    def _ray_hits(self, geom: np.ndarray, dist: np.ndarray, max_range_m: float) -> RayHits:
+        """mj_multiRay's outputs (geom -1 and dist -1 for a miss) as RayHits, in place."""
+        if len(dist) and dist.max() > max_range_m:  # the cutoff culls geoms, not hits beyond it (rare)
+            geom[dist > max_range_m] = -1
+        np.putmask(dist, geom < 0, np.inf)
+        return RayHits(dist, self._body_index_of_geom.take(geom), self._names)  # its last entry serves geom -1
 
     def _rays_by_origin(self, origins: np.ndarray, directions: np.ndarray, max_range_m: float, geom: np.ndarray, dist: np.ndarray) -> None:
         """mj_multiRay takes one origin: group the rays by origin, one call per group."""
@@ -715,3 +723,24 @@ def _non_negative(name: str, v: float) -> float:
     if v < 0:
         raise BackendError(f"{name} must be >= 0, got {v}")
     return v
+
+
+class _MujocoRayFan(RayFan):
+    """A ray fan that reads the body frame from MjData (``xmat``, no quaternion), rotates the
+    rays with ``mju_mulMatMatT`` into its buffer and casts them with one ``mj_multiRay``."""
+
+    def __init__(self, backend: MujocoBackend, body: str, directions: np.ndarray, origin: Sequence[float], max_range_m: float):
+        super().__init__(backend, body, directions, origin, max_range_m)
+        self._bid = backend._body_id(body)
+        self._model = backend.model
+        self._flat = self._directions.reshape(-1)  # a view of the buffer, as mj_multiRay reads it
+
+    def cast(self) -> RayHits:
+        backend, bid, n = self.backend, self._bid, self.n
+        m, d = backend.model, backend.data
+        if m is not self._model:
+            raise BackendError("this ray fan's scene was recompiled or closed: make a new one with ray_fan()")
+        mujoco.mju_mulMatMatT(self._world, self._local, d.xmat[bid].reshape(3, 3))
+        geom, dist = np.empty(n, dtype=np.int32), np.empty(n)
+        mujoco.mj_multiRay(m, d, d.xpos[bid] + self._world[n], self._flat, None, 1, -1, geom, dist, None, n, self.max_range_m)
+        return backend._ray_hits(geom, dist, self.max_range_m)

@@ -5,9 +5,10 @@ z up, REP-103): channel ``c`` at elevation ``elevations_deg[c]`` (ascending; by 
 ``channels`` angles evenly spread over ``vertical_fov_deg``), and horizontal sample ``i``
 at azimuth ``-fov/2 + i·fov/N`` for a full 360° circle (beam ``N/2`` looks along +x; the
 first looks backwards, as ROS ``LaserScan`` from -π) or ``-fov/2 + i·fov/(N-1)`` for a
-partial field of view (both edges included). At reset the mount rotation is folded in, so a
-scan costs one pose read, one (N, 3) × (3, 3) product and one ``cast_rays`` call from the
-shared sensor origin.
+partial field of view (both edges included). At reset the mount rotation is folded in and
+the beams become the backend's ray fan (``Backend.ray_fan``), so a scan costs one pose read,
+one (N + 1, 3) × (3, 3) product and one engine ray call from the shared sensor origin, and a
+few whole-array operations for noise and limits (no per-beam Python).
 
 A scan is a snapshot at the sample instant: a real spinning unit sweeps its beams over
 ``1 / rate_hz`` and smears fast motion; that distortion is not modelled.
@@ -156,7 +157,7 @@ class LidarScan:
     @property
     def labels(self) -> np.ndarray:
         """Semantic class id per beam (index into ``Lidar.classes``; -1 = no hit), sensor's shape."""
-        return self._lidar._class_of_index[self.body_index].reshape(self._lidar.config.shape)
+        return self._lidar._class_of_index.take(self.body_index).reshape(self._lidar.config.shape)  # -1 takes the last row
 
     def hit_names(self) -> np.ndarray:
         """Hit body name per beam (object array, None = no hit), in the sensor's shape."""
@@ -192,12 +193,12 @@ class Lidar(Sensor):
     def reset(self, backend: Backend, rng: np.random.Generator) -> None:
         m = self._resolved = self.mount.resolve(backend)
         self._body, self._offset = m.body, m.pos
-        self._dirs_body = np.ascontiguousarray(self.directions_sensor @ m.rot.T)  # mount rotation folded in
-        self._dirs_world = np.empty_like(self._dirs_body)  # rotated into here each scan (no allocation)
+        # the beams as a ray fan on the mount's body (mount rotation folded in): the backend
+        # checks and looks everything up once, and each scan is one pose read, one small
+        # product and one engine call
+        self._fan = backend.ray_fan(m.body, self.directions_sensor @ m.rot.T, m.pos, self.config.range_max_m)
         self._rng = child_rng(rng)
         self._block_left = 0  # scans left in the pre-drawn noise block
-        # forward compatible: a backend whose cast_rays accepts unit_directions skips normalizing
-        self._cast_options = {"unit_directions": True} if _accepts(backend.cast_rays, "unit_directions") else {}
         # label tables indexed by RayHits.body_index; the extra last row serves index -1
         names = backend.body_names
         classes = {b.name: b.semantic_class for b, _, _ in backend.scene.walk()}
@@ -215,11 +216,8 @@ class Lidar(Sensor):
 
     def sample(self, backend: Backend, t_s: float) -> np.ndarray:
         cfg = self.config
-        pos, quat = backend.body_pose(self._body)
-        rot = quat_to_mat(quat.tolist())  # from floats: faster than from an array
-        np.matmul(self._dirs_body, rot.T, out=self._dirs_world)
-        hits = backend.cast_rays(pos + rot @ self._offset, self._dirs_world, cfg.range_max_m, **self._cast_options)
-        d = hits.distance_m
+        hits = self._fan.cast()
+        d = hits.distance_m  # inf where no return within range_max_m
         r = np.empty(self._n, dtype=np.float32)
         dropped = None
         if self._noisy or self._dropout:
@@ -228,17 +226,19 @@ class Lidar(Sensor):
             k = self._block_left = self._block_left - 1
             if self._dropout:
                 dropped = self._drop[k]
+        # the reading d + σ(d)·ξ = d·(1 + rel·ξ) + std·ξ, both factors pre-drawn; fmin sends a
+        # miss (inf, or NaN from inf·0) to range_max_m, the clip's upper end
         if not self._noisy:
-            np.minimum(d, self._rmax, out=r, casting="same_kind")  # float64 -> float32 in the same pass
-        elif cfg.range_noise_rel > 0:  # σ(d) = std + rel·d, on the true distance
-            np.minimum(d, self._rmax, out=r, casting="same_kind")
-            r += self._z[k] * (self._std + self._rel * r)
-            r[np.isinf(d)] = self._rmax
-            np.minimum(r, self._rmax, out=r)
+            np.fmin(d, self._rmax, out=r, casting="same_kind")  # float64 -> float32 in the same pass
         else:
-            np.add(d, self._z[k], out=r, casting="same_kind")  # z pre-scaled by std; inf (no hit) stays inf
-            np.minimum(r, self._rmax, out=r)
-        np.maximum(r, self._rmin, out=r)
+            if self._gain is not None:
+                np.multiply(d, self._gain[k], out=r, casting="same_kind")
+                if self._shift is not None:
+                    r += self._shift[k]
+            else:
+                np.add(d, self._shift[k], out=r, casting="same_kind")
+            np.fmin(r, self._rmax, out=r)
+        np.fmax(r, self._rmin, out=r)
         if cfg.no_return == "max":  # the clip already sent misses to range_max
             if d.min() < cfg.range_min_m:  # one pass; hits this close are rare
                 r[d < cfg.range_min_m] = self._no_return
@@ -253,13 +253,19 @@ class Lidar(Sensor):
     def _draw_block(self) -> None:
         """Noise for the next few scans (about 65k beams) in two generator calls, so that a
         small scan does not pay the generator's per-call cost every time. The draws come in
-        a fixed order from the sensor's own generator: reproducible from the seed."""
+        a fixed order from the sensor's own generator: reproducible from the seed. Stored as
+        the reading's gain 1 + rel·ξ (floored at 0: a reading that would be negative is
+        clipped to range_min_m either way) and shift std·ξ, so a scan applies them in two
+        operations."""
         cfg, n = self.config, self._n
         scans = max(1, _BLOCK_BEAMS // n)
         if self._noisy:
-            self._z = self._rng.standard_normal((scans, n), dtype=np.float32)
-            if cfg.range_noise_rel == 0:
-                self._z *= self._std
+            z = self._rng.standard_normal((scans, n), dtype=np.float32)
+            self._gain = self._shift = None
+            if cfg.range_noise_rel > 0:
+                self._gain = np.maximum(1 + self._rel * z, 0, dtype=np.float32)
+            if cfg.range_noise_std_m > 0:
+                self._shift = z * self._std
         if self._dropout:  # per scan, the (few) indices of dropped beams
             flat = _bernoulli_indices(self._rng, scans * n, self._dropout)
             cuts = np.searchsorted(flat, np.arange(1, scans) * n)
@@ -268,15 +274,6 @@ class Lidar(Sensor):
 
 
 _BLOCK_BEAMS = 1 << 16  # beams of noise drawn at once
-
-
-def _accepts(fn, keyword: str) -> bool:
-    import inspect
-
-    try:
-        return keyword in inspect.signature(fn).parameters
-    except (TypeError, ValueError):
-        return False
 
 
 def _bernoulli_indices(rng: np.random.Generator, n: int, p: float) -> np.ndarray:

@@ -93,7 +93,9 @@ class MujocoBackend(Backend):
             raise BackendError(f"MuJoCo could not compile scene {scene.name!r}: {exc}") from exc
         self.data = mujoco.MjData(self.model)
         self._bad_state_counters = self.data.warning.number[_BAD_STATE_SLICE]  # a view into mjData
+        # views into mjData, made once: each attribute access on mjData builds a new array object
         self._qpos_view, self._qvel_view, self._ctrl_view = self.data.qpos, self.data.qvel, self.data.ctrl
+        self._xpos_view, self._xquat_view = self.data.xpos, self.data.xquat
         self._index_names()
         self._nominal = {
             "body_mass": self.model.body_mass.copy(),
@@ -237,6 +239,7 @@ class MujocoBackend(Backend):
         self.model = None
         self.data = None
         self._qpos_view = self._qvel_view = self._ctrl_view = self._bad_state_counters = None  # they keep mjData alive
+        self._xpos_view = self._xquat_view = None
 
     @property
     def time_s(self) -> float:
@@ -307,7 +310,7 @@ class MujocoBackend(Backend):
             ctrl[i] = lo if v < lo else hi if v > hi else v
 
     def set_control_array(self, actuators: tuple[str, ...], values: np.ndarray) -> None:
-        _, d = self._require()
+        self._require()
         plan = self._control_plans.get(actuators)
         if plan is None:
             plan = self._control_plan(tuple(actuators))
@@ -317,7 +320,12 @@ class MujocoBackend(Backend):
             raise BackendError(f"set_control_array: {len(idx)} actuators but values of shape {values.shape}")
         if not math.isfinite(values @ values) and not np.isfinite(values).all():  # a dot overflows only for huge finite values
             raise BackendError(f"actuator commands must be finite, got {values}")
-        self._ctrl_view[idx] = np.minimum(np.maximum(values, lo), hi)
+        block = plan[6]
+        if block is not None:  # consecutive actuators: clip straight into mjData's controls
+            out = self._ctrl_view[block]
+            np.minimum(np.maximum(values, lo, out=out), hi, out=out)
+        else:
+            self._ctrl_view[idx] = np.minimum(np.maximum(values, lo), hi)
 
     def _control_plan(self, names: tuple[str, ...]) -> tuple:
         """Actuator indices and command bounds for a tuple of names, as arrays and as plain
@@ -328,7 +336,8 @@ class MujocoBackend(Backend):
         idx = [self._actuator_ids[n] for n in names]
         ranges = [self.scene.actuators[i].ctrl_range or (-math.inf, math.inf) for i in idx]
         lo, hi = [float(r[0]) for r in ranges], [float(r[1]) for r in ranges]
-        plan = (np.array(idx, dtype=np.int64), np.array(lo), np.array(hi), idx, lo, hi)
+        block = slice(idx[0], idx[-1] + 1) if idx and idx == list(range(idx[0], idx[-1] + 1)) else None
+        plan = (np.array(idx, dtype=np.int64), np.array(lo), np.array(hi), idx, lo, hi, block)
         self._control_plans[names] = plan
         return plan
 
@@ -381,7 +390,7 @@ class MujocoBackend(Backend):
                     raise BackendError(f"body_poses takes a sequence of body names, got the string {bodies!r}")
                 ids = np.array([self._body_id(name) for name in bodies], dtype=np.int64)
                 self._body_id_cache[tuple(bodies)] = ids
-        return d.xpos[ids], d.xquat[ids]
+        return self._xpos_view[ids], self._xquat_view[ids]
 
     def body_velocity(self, body: str, frame: Frame = "world") -> tuple[np.ndarray, np.ndarray]:
         m, d = self._require()
@@ -409,9 +418,9 @@ class MujocoBackend(Backend):
         return float(self._qpos_view[adr[0]]), float(self._qvel_view[adr[1]])
 
     def joint_states(self, joints: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-        _, d = self._require()
-        qadr, vadr = self._joint_addresses(tuple(joints))
-        return d.qpos[qadr], d.qvel[vadr]
+        self._require()
+        qadr, vadr = (type(joints) is tuple and self._address_cache.get(joints)) or self._joint_addresses(tuple(joints))
+        return self._qpos_view[qadr], self._qvel_view[vadr]
 
     def _joint_addresses(self, joints: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
         """qpos and qvel indices of ``joints``, cached per tuple of names."""

@@ -214,6 +214,9 @@ class _TorquePlan:
     stateless: bool = False  # torque motors only: torques are constant within a step()
 
 
+_WXYZ = [6, 3, 4, 5]  # columns of a (pos, x, y, z, w) row that give (w, x, y, z)
+
+
 @dataclass
 class _PosePlan:
     """How to read the poses of a list of bodies: PyBullet queries per multibody, the output
@@ -225,6 +228,8 @@ class _PosePlan:
     origin_basis: np.ndarray  # (n, 16, 3): body origin = COM + Σ q_j q_k B[4j + k]
     pos0: np.ndarray  # output template with the static bodies' cached poses
     quat0: np.ndarray
+    com_is_frame: bool = False  # every queried body's COM frame is its body frame: no conversion
+    all_rows: bool = False  # every output row is queried, in order: no template to fill
 
 
 @dataclass
@@ -605,10 +610,11 @@ class PybulletBackend(Backend):
             for mb in self._movable:
                 if mb.dynamic_base:
                     v, w = pb.getBaseVelocity(mb.uid, physicsClientId=cid)
-                    speeds += [*v, *w]
+                    speeds += v
+                    speeds += w
                 if mb.dofs:
                     speeds += [state[1] for state in pb.getJointStates(mb.uid, mb.dofs, physicsClientId=cid)]
-            self._diverged = not all(abs(x) <= _RUNAWAY_VELOCITY for x in speeds)  # NaN fails <=
+            self._diverged = not all(map(_RUNAWAY_VELOCITY.__ge__, map(abs, speeds)))  # NaN fails >=
         return self._diverged
 
     # -- building ------------------------------------------------------------
@@ -930,6 +936,8 @@ class PybulletBackend(Backend):
             origin_basis=np.array([_rotation_basis(np.array(rec.origin_in_com)) for rec in moving]).reshape(-1, 16, 3),
             pos0=np.array([self._static_pos[rec.row] for rec in recs]).reshape(-1, 3),
             quat0=np.array([self._static_quat[rec.row] for rec in recs]).reshape(-1, 4),
+            com_is_frame=all(not np.any(rec.com_pos) and np.array_equal(rec.com_quat, (1.0, 0.0, 0.0, 0.0)) for rec in moving),
+            all_rows=order == list(range(len(recs))),
         )
 
     def _warn_unsupported(self, scene: Scene) -> None:
@@ -980,6 +988,7 @@ class PybulletBackend(Backend):
                 by_uid.setdefault(joint.body.uid, []).append(i)
         self._pd_plans = list(pd.values())
         self._pd_sent: list[list[float] | None] = [None] * len(self._act_spec)
+        self._pd_snapshot: tuple[list[float], list[float]] | None = None  # (ctrl, gain) of the last _send_pd
         self._torque_plans = []
         for uid, acts in by_uid.items():
             slots = sorted({self._act_joint[i].index for i in acts})
@@ -1004,12 +1013,17 @@ class PybulletBackend(Backend):
     def _send_pd(self) -> None:
         """Targets, gains and force limits of the C-side PD controllers, for the actuators whose
         values changed. Sent straight to the plugin (quirk 12): (q*, q̇*, kd, kp, max force)."""
-        cid, plugin, spec, ctrl, gain, sent = self._cid, self._pd_plugin, self._act_spec, self._ctrl, self._gain, self._pd_sent
+        snapshot = (self._ctrl.tolist(), self._gain.tolist())
+        if snapshot == self._pd_snapshot:  # every command and gain as last sent: nothing to build
+            self._pd_dirty = False
+            return
+        cid, plugin, spec, sent = self._cid, self._pd_plugin, self._act_spec, self._pd_sent
+        ctrl, gain = snapshot
         execute = pb.executePluginCommand
         for plan in self._pd_plans:
             for joint, act in zip(plan.joints, plan.actuators):
                 kind, p_gain, v_gain, _, _, hi = spec[act]
-                g, u = float(gain[act]), float(ctrl[act])
+                g, u = gain[act], ctrl[act]
                 if kind == _POSITION:
                     args = [u, 0.0, g * v_gain, g * p_gain, hi]
                 else:
@@ -1017,6 +1031,7 @@ class PybulletBackend(Backend):
                 if sent[act] != args:
                     execute(plugin, "", [_PD_SET, plan.uid, joint], args, physicsClientId=cid)
                     sent[act] = args
+        self._pd_snapshot = snapshot
         self._pd_dirty = False
 
     def _disable_pd(self) -> None:
@@ -1368,8 +1383,14 @@ class PybulletBackend(Backend):
                 for state in pb.getLinkStates(uid, links, computeForwardKinematics=1, physicsClientId=cid):
                     values += state[0]
                     values += state[1]
+        if plan.com_is_frame and plan.all_rows:  # primitives with their COM at the origin: as read
+            flat = np.array(values).reshape(-1, 7)
+            return flat[:, :3], flat[:, _WXYZ]
         pos, quat = plan.pos0.copy(), plan.quat0.copy()
-        if values:  # COM frames -> body frames, all at once
+        if values and plan.com_is_frame:
+            flat = np.array(values).reshape(-1, 7)
+            pos[plan.rows], quat[plan.rows] = flat[:, :3], flat[:, _WXYZ]
+        elif values:  # COM frames -> body frames, all at once
             n = len(plan.rows)
             flat = np.array(values).reshape(n, 7)
             orn = flat[:, 3:]

@@ -145,6 +145,7 @@ class UAVTask(Task):
         self._obs_size = 25 if mission == "gates" else 22
         self._obs_high = self.observation_space.high.astype(np.float64)
         self._obs_low, self._raw = -self._obs_high, np.zeros(self._obs_size)
+        self._body_wrench = np.zeros((2, 3))  # rotor, drag and wind force and torque, body axes (scratch)
         self._course: Course | None = None
         self._course_rng: np.random.Generator | None = None
         self._course_age = 0
@@ -172,6 +173,7 @@ class UAVTask(Task):
         self._rotors.rpm, self._last_action = s[0:4].copy(), s[4:8].copy()
         self._wind.mean, self._wind.gust, self._prev_pos = s[8:11].copy(), s[11:14].copy(), s[14:17].copy()
         self._targets, self._index = s[17:-7].reshape(-1, 3).copy(), int(s[-7])
+        self._target_lists = self._targets.tolist()
         self._wrench = s[-6:].copy()
         self.resync(backend)
 
@@ -266,6 +268,7 @@ class UAVTask(Task):
             start = target + offset / np.linalg.norm(offset) * rng.uniform(0.0, 1.0)
             start[2] = max(start[2], 0.4)
             self._targets = target[None, :]
+        self._target_lists = self._targets.tolist()
         quat = quat_from_euler(*rng.uniform(-0.15, 0.15, 2), rng.uniform(-math.pi, math.pi))
         backend.set_body_pose(QUAD, start, quat)
         backend.set_body_velocity(QUAD, rng.uniform(-0.2, 0.2, 3), rng.uniform(-0.3, 0.3, 3))
@@ -297,10 +300,13 @@ class UAVTask(Task):
         wrench = self._rotors.step(rpm_cmd)  # thrust [N] and torque [N·m], body frame
         rot = self._rot
         air_body = (self._vel - self._wind.step(self._rng)) @ rot  # = Rᵀ·v_air
-        force_body = self._drag * air_body
-        force_body[2] += wrench[0]
-        self._wrench = np.concatenate([rot @ force_body, rot @ wrench[1:]])  # world force, torque: in the state
-        backend.apply_force(QUAD, self._wrench[:3], self._wrench[3:], frame="world")
+        body = self._body_wrench  # rows: force, torque [body axes]
+        np.multiply(self._drag, air_body, out=body[0])
+        body[0, 2] += wrench[0]
+        body[1] = wrench[1:]
+        self._wrench = (body @ rot.T).ravel()  # rows R·f, R·τ: world force, torque (in the state)
+        world = self._wrench.tolist()
+        backend.apply_force(QUAD, world[:3], world[3:], frame="world")
 
     # -- state, read once per step -------------------------------------------------------
     @property
@@ -332,6 +338,7 @@ class UAVTask(Task):
             pos, quat = backend.body_pose(QUAD)
             vel, omega = backend.body_velocity(QUAD)
             self._pos, self._vel, self._omega = pos, vel, omega
+            self._pos_list = pos.tolist()  # math.dist and the bounds check take floats
             self._rot = quat_to_mat(quat.tolist())  # from floats: twice as fast, the same values
         return key
 
@@ -353,7 +360,7 @@ class UAVTask(Task):
     def _reached(self, k: int) -> bool:
         """Waypoint: within its radius. Gate: crossed its plane forward, inside the opening."""
         if self.mission == "waypoints":
-            return math.dist(self._targets[k], self._pos) < WAYPOINT_RADIUS_M
+            return math.dist(self._target_lists[k], self._pos_list) < WAYPOINT_RADIUS_M
         gate = self._course.gates[k]
         before, after = gate.normal @ (self._prev_pos - gate.center), gate.normal @ (self._pos - gate.center)
         if not before < 0.0 <= after:
@@ -369,12 +376,17 @@ class UAVTask(Task):
         if self._rot[2, 2] < self._min_cos_tilt:
             return "tilt"
         a = self.arena
-        if abs(self._pos[0]) > a.half_xy_m or abs(self._pos[1]) > a.half_xy_m or self._pos[2] > a.ceiling_m:
+        x, y, z = self._pos_list
+        if abs(x) > a.half_xy_m or abs(y) > a.half_xy_m or z > a.ceiling_m:
             return "out_of_bounds"
         return ""
 
     def _target(self) -> np.ndarray:
         return self._targets[min(self._index, len(self._targets) - 1)]
+
+    def _target_distance(self) -> float:
+        """Distance to the current target [m] (floats: math.dist on arrays costs 10×)."""
+        return math.dist(self._target_lists[min(self._index, len(self._targets) - 1)], self._pos_list)
 
     # -- observation, reward, end ----------------------------------------------------------
     def observe(self, backend: Backend) -> np.ndarray:
@@ -387,13 +399,14 @@ class UAVTask(Task):
         raw[18:22] = self._last_action
         if self.mission == "gates":
             raw[22:25] = self._course.gates[min(self._index, self.n_gates - 1)].normal
-        return np.clip(raw, self._obs_low, self._obs_high, out=np.empty(self._obs_size, np.float32), casting="same_kind")
+        clipped = np.maximum(raw, self._obs_low)  # np.clip's Python wrappers cost more than the clip
+        return np.minimum(clipped, self._obs_high, out=clipped).astype(np.float32)
 
     def reward_terms(self, backend: Backend, action: np.ndarray) -> dict[str, float]:
         self._sync(backend)
         radius = HOVER_TOL_M if self.mission == "hover" else WAYPOINT_RADIUS_M
-        dist = math.dist(self._target(), self._pos)
-        spin = math.hypot(*self._rates)
+        dist = self._target_distance()
+        spin = math.hypot(*self._rates.tolist())
         return {
             "target": tolerance(dist, (0.0, radius), margin=1.0),
             "reached": REACH_BONUS * self._reached_now,
@@ -410,7 +423,7 @@ class UAVTask(Task):
         if self._crash:
             return False
         if self.mission == "hover":
-            return math.dist(self._target(), self._pos) < HOVER_TOL_M and math.hypot(*self._vel) < HOVER_SPEED_TOL_M_S
+            return self._target_distance() < HOVER_TOL_M and math.hypot(*self._vel.tolist()) < HOVER_SPEED_TOL_M_S
         return self._index >= len(self._targets)
 
     def default_sensors(self) -> dict[str, dict]:

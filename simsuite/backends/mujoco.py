@@ -96,6 +96,7 @@ class MujocoBackend(Backend):
         # views into mjData, made once: each attribute access on mjData builds a new array object
         self._qpos_view, self._qvel_view, self._ctrl_view = self.data.qpos, self.data.qvel, self.data.ctrl
         self._xpos_view, self._xquat_view = self.data.xpos, self.data.xquat
+        self._xipos_view, self._xfrc_view = self.data.xipos, self.data.xfrc_applied
         self._index_names()
         self._nominal = {
             "body_mass": self.model.body_mass.copy(),
@@ -181,6 +182,13 @@ class MujocoBackend(Backend):
         self._names = tuple(scene.body_names())
         self._body_ids = {n: mujoco.mj_name2id(m, obj.mjOBJ_BODY, n) for n in self._names}
         self._body_id_array = np.array([self._body_ids[n] for n in self._names], dtype=np.int64)
+        self._static_body_ids = {bid for bid in self._body_ids.values() if m.body_weldid[bid] == 0}
+        self._free_body_names = {b.name for b, _, _ in scene.walk() if b.is_free}
+        self._free_addresses = {}  # free body -> (qpos, qvel) address of its joint
+        for bid in self._body_ids.values():
+            jid = m.body_jntadr[bid]
+            if m.body_jntnum[bid] == 1 and int(m.jnt_type[jid]) == int(mujoco.mjtJoint.mjJNT_FREE):
+                self._free_addresses[mujoco.mj_id2name(m, obj.mjOBJ_BODY, bid)] = (int(m.jnt_qposadr[jid]), int(m.jnt_dofadr[jid]))
         # MuJoCo body id -> index into self._names (the world maps to -1)
         self._body_index_of_id = np.full(m.nbody, -1, dtype=np.int32)
         self._body_index_of_id[self._body_id_array] = np.arange(len(self._names), dtype=np.int32)
@@ -239,11 +247,14 @@ class MujocoBackend(Backend):
         self.model = None
         self.data = None
         self._qpos_view = self._qvel_view = self._ctrl_view = self._bad_state_counters = None  # they keep mjData alive
-        self._xpos_view = self._xquat_view = None
+        self._xpos_view = self._xquat_view = self._xipos_view = self._xfrc_view = None
 
     @property
     def time_s(self) -> float:
-        return float(self._require()[1].time)
+        d = self.data  # tasks key their once-per-step reads on it: kept to one attribute read
+        if d is None:
+            self._require()
+        return d.time
 
     def _require(self) -> tuple[mujoco.MjModel, mujoco.MjData]:
         if self.model is None or self.data is None:
@@ -274,15 +285,17 @@ class MujocoBackend(Backend):
 
     def set_body_pose(self, body: str, pos: Sequence[float], quat: Sequence[float] | None = None) -> None:
         m, d = self._require()
-        bid = self._body_id(body)
-        if m.body_jntnum[bid] != 1 or int(m.jnt_type[m.body_jntadr[bid]]) != int(mujoco.mjtJoint.mjJNT_FREE):
+        adr = self._free_addresses.get(body)
+        if adr is None:
+            self._body_id(body)  # an unknown name is its own error
             raise BackendError(f"set_body_pose needs a free body; {body!r} is not free")
-        jid = m.body_jntadr[bid]
-        adr, vadr = m.jnt_qposadr[jid], m.jnt_dofadr[jid]
-        d.qpos[adr : adr + 3] = pos
+        adr, vadr = adr
+        qpos = self._qpos_view
+        qpos[adr : adr + 3] = pos
         if quat is not None:
-            d.qpos[adr + 3 : adr + 7] = np.asarray(quat) / np.linalg.norm(quat)
-        d.qvel[vadr : vadr + 6] = 0.0
+            q = np.asarray(quat, dtype=np.float64)
+            qpos[adr + 3 : adr + 7] = q / math.sqrt(q.dot(q))  # np.linalg.norm's own arithmetic
+        self._qvel_view[vadr : vadr + 6] = 0.0
         mujoco.mj_step1(m, d)
 
     def set_joint_position(self, joint: str, value: float, velocity: float = 0.0) -> None:
@@ -344,16 +357,16 @@ class MujocoBackend(Backend):
     def apply_force(self, body, force_n=(0.0, 0.0, 0.0), torque_nm=(0.0, 0.0, 0.0), point=None, frame: Frame = "world") -> None:
         m, d = self._require()
         bid = self._body_id(body)
-        if m.body_weldid[bid] == 0:
+        if bid in self._static_body_ids:
             raise BackendError(f"apply_force: body {body!r} is static (welded to the world)")
         if frame not in ("world", "body"):
             raise BackendError(f"frame must be 'world' or 'body', got {frame!r}")
         force, torque = _vec3(force_n, body, "force"), _vec3(torque_nm, body, "torque")
         # plain floats: this runs every control step, and numpy's per-call cost dominates at size 3
-        rot = d.xmat[bid].tolist()
+        rot = d.xmat[bid].tolist() if frame == "body" or (point is not None and not isinstance(point, str)) else None
         if frame == "body":
             force, torque = _mat_vec(rot, force), _mat_vec(rot, torque)
-        origin = d.xpos[bid].tolist()
+        origin = self._xpos_view[bid].tolist()
         if point is None:
             point_w = origin
         elif isinstance(point, str):
@@ -362,10 +375,10 @@ class MujocoBackend(Backend):
             p = _vec3(point, body, "point")
             point_w = [o + r for o, r in zip(origin, _mat_vec(rot, p))] if frame == "body" else p
         # MuJoCo applies xfrc at the body's centre of mass: move the force there.
-        com = d.xipos[bid].tolist()
+        com = self._xipos_view[bid].tolist()
         rx, ry, rz = point_w[0] - com[0], point_w[1] - com[1], point_w[2] - com[2]
         fx, fy, fz = force
-        xfrc = d.xfrc_applied[bid]
+        xfrc = self._xfrc_view[bid]
         xfrc += (fx, fy, fz, torque[0] + ry * fz - rz * fy, torque[1] + rz * fx - rx * fz, torque[2] + rx * fy - ry * fx)
         self._pending_xfrc = True
 
@@ -435,10 +448,10 @@ class MujocoBackend(Backend):
     def set_body_velocity(self, body, linear_m_s, angular_rad_s=(0.0, 0.0, 0.0)) -> None:
         m, d = self._require()
         bid = self._body_id(body)
-        if not self.scene.body(body).is_free:
+        if body not in self._free_body_names:
             raise BackendError(f"set_body_velocity needs a free body; {body!r} is not free")
         lin, ang = np.asarray(linear_m_s, float), np.asarray(angular_rad_s, float)
-        if lin.shape != (3,) or ang.shape != (3,) or not np.all(np.isfinite(np.r_[lin, ang])):
+        if lin.shape != (3,) or ang.shape != (3,) or not math.isfinite(lin @ lin + ang @ ang) and not (np.isfinite(lin).all() and np.isfinite(ang).all()):
             raise BackendError(f"set_body_velocity on {body!r}: velocities must be finite 3-vectors")
         vadr = m.jnt_dofadr[m.body_jntadr[bid]]
         # free joint qvel: linear velocity of the body frame origin in world axes, then
@@ -643,7 +656,10 @@ class MujocoBackend(Backend):
 def _vec3(value: object, body: str, what: str) -> list[float]:
     """Three finite floats, or a BackendError that says which argument is wrong."""
     try:
-        x, y, z = (float(v) for v in value)  # type: ignore[union-attr]
+        if type(value) is np.ndarray and value.dtype.kind in "fiu":  # one conversion, not three
+            value = value.tolist()
+        x, y, z = value  # type: ignore[misc]
+        x, y, z = float(x), float(y), float(z)
     except (TypeError, ValueError):
         raise BackendError(f"apply_force on {body!r}: {what} must be a 3-vector, got {value!r}") from None
     if not (math.isfinite(x) and math.isfinite(y) and math.isfinite(z)):

@@ -169,9 +169,11 @@ class _BodyRec:
     angular_damping: float = 0.0  # [1/s]
     surfaces: list[_Surface] = field(default_factory=list)  # colliding geoms, scene order
     origin_in_com: tuple[float, float, float] = field(init=False)  # body origin seen from the COM, COM axes
+    com_is_frame: bool = field(init=False)  # the COM frame is the body frame: PyBullet's pose is the body's
 
     def __post_init__(self) -> None:
         self.origin_in_com = tuple((-(quat_to_mat(self.com_quat).T @ self.com_pos)).tolist())
+        self.com_is_frame = not np.any(self.com_pos) and np.array_equal(self.com_quat, (1.0, 0.0, 0.0, 0.0))
 
     @property
     def inertia(self) -> list[float]:
@@ -396,7 +398,8 @@ def _vector(value: Sequence[float], size: int, what: str) -> np.ndarray:
         arr = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError) as exc:
         raise BackendError(f"{what} must be {size} numbers, got {value!r}") from exc
-    if arr.shape != (size,) or not np.all(np.isfinite(arr)):
+    # a finite dot product means every entry is finite (only huge finite ones overflow it)
+    if arr.shape != (size,) or not math.isfinite(arr @ arr) and not np.isfinite(arr).all():
         raise BackendError(f"{what} must be {size} finite numbers, got {value!r}")
     return arr
 
@@ -936,7 +939,7 @@ class PybulletBackend(Backend):
             origin_basis=np.array([_rotation_basis(np.array(rec.origin_in_com)) for rec in moving]).reshape(-1, 16, 3),
             pos0=np.array([self._static_pos[rec.row] for rec in recs]).reshape(-1, 3),
             quat0=np.array([self._static_quat[rec.row] for rec in recs]).reshape(-1, 4),
-            com_is_frame=all(not np.any(rec.com_pos) and np.array_equal(rec.com_quat, (1.0, 0.0, 0.0, 0.0)) for rec in moving),
+            com_is_frame=all(rec.com_is_frame for rec in moving),
             all_rows=order == list(range(len(recs))),
         )
 
@@ -1106,6 +1109,8 @@ class PybulletBackend(Backend):
 
     def _query_pose(self, rec: _BodyRec) -> tuple[np.ndarray, np.ndarray]:
         """The body frame's world pose."""
+        if rec.com_is_frame:
+            return self._com_pose(rec)
         return self._frame_from_com(rec, *self._com_pose(rec))
 
     @staticmethod
@@ -1318,19 +1323,22 @@ class PybulletBackend(Backend):
             raise BackendError(f"apply_force frame must be 'world' or 'body', got {frame!r}")
         force = _vector(force_n, 3, "force_n")
         torque = _vector(torque_nm, 3, "torque_nm")
-        com, com_quat = self._com_pose(rec)
-        pos, quat = self._frame_from_com(rec, com, com_quat)
-        rot = quat_to_mat(quat)
-        if frame == "body":
-            force, torque = rot @ force, rot @ torque
-        if point is None:
-            at = pos
-        elif isinstance(point, str):
-            at = self.site_pose(point)[0]
+        if point is None and frame == "world" and rec.com_is_frame:  # it acts at the COM as given
+            force, torque = force.copy(), torque.copy()  # never the caller's arrays
         else:
-            local = _vector(point, 3, "apply_force point")
-            at = pos + rot @ local if frame == "body" else local
-        torque = torque + _cross(at - com, force)
+            com, com_quat = self._com_pose(rec)
+            pos, quat = self._frame_from_com(rec, com, com_quat)
+            rot = quat_to_mat(quat)
+            if frame == "body":
+                force, torque = rot @ force, rot @ torque
+            if point is None:
+                at = pos
+            elif isinstance(point, str):
+                at = self.site_pose(point)[0]
+            else:
+                local = _vector(point, 3, "apply_force point")
+                at = pos + rot @ local if frame == "body" else local
+            torque = torque + _cross(at - com, force)
         key = (rec.uid, rec.link)
         if key in self._pending:
             _, old_force, old_torque = self._pending[key]
@@ -1351,8 +1359,11 @@ class PybulletBackend(Backend):
         if rec.static:
             return np.zeros(3), np.zeros(3)
         com, com_quat, v_com, omega = self._com_motion(rec)
-        pos, quat = self._frame_from_com(rec, com, com_quat)
-        v_frame = v_com + _cross(omega, pos - com)  # PyBullet reports the COM's velocity
+        if rec.com_is_frame:
+            quat, v_frame = com_quat, v_com
+        else:
+            pos, quat = self._frame_from_com(rec, com, com_quat)
+            v_frame = v_com + _cross(omega, pos - com)  # PyBullet reports the COM's velocity
         if frame == "body":
             rot_t = quat_to_mat(quat).T
             return rot_t @ v_frame, rot_t @ omega

@@ -150,6 +150,7 @@ class UAVTask(Task):
         self._course_rng: np.random.Generator | None = None
         self._course_age = 0
         self._key = self._read_key = None  # physics time of the last check and of the last read
+        self._params_changed = False  # set_param ran: _follow_params before the next use
 
     # -- world -------------------------------------------------------------------------
     def build_scene(self, rng: np.random.Generator) -> Scene:
@@ -164,11 +165,15 @@ class UAVTask(Task):
 
     # -- full state: motors, last action, wind, targets, the applied wrench --------------------
     def get_state(self) -> np.ndarray:
+        if self._params_changed:
+            self._follow_params()
         w = self._wind
         return np.concatenate([self._rotors.rpm, self._last_action, w.mean, w.gust, self._prev_pos,
                                self._targets.ravel(), [self._index], self._wrench])
 
     def set_state(self, backend: Backend, state: np.ndarray) -> None:
+        if self._params_changed:
+            self._follow_params()
         s = np.asarray(state, dtype=np.float64)
         self._rotors.rpm, self._last_action = s[0:4].copy(), s[4:8].copy()
         self._wind.mean, self._wind.gust, self._prev_pos = s[8:11].copy(), s[11:14].copy(), s[14:17].copy()
@@ -203,6 +208,11 @@ class UAVTask(Task):
             self._wind = Wind(self.wind_m_s, self.gust_m_s, self.control_dt_s)
             return
         self.params = replace(self.params, **{group: replace(getattr(self.params, group), **{attr: float(value)})})
+        self._params_changed = True  # a randomized reset sets several: rebuild once, at the next use
+
+    def _follow_params(self) -> None:
+        """Rebuild the rate loop, drag and rotors from ``params`` after :meth:`set_param`."""
+        self._params_changed = False
         self.rate_controller = RateController(self.params)
         self._drag = -np.array([self.params.drag.xy_n_s_m, self.params.drag.xy_n_s_m, self.params.drag.z_n_s_m])
         self._rotors = Rotors(self.params, self._rotor_pos, self.control_dt_s)
@@ -255,6 +265,8 @@ class UAVTask(Task):
 
     # -- episode -------------------------------------------------------------------------
     def reset(self, backend: Backend, rng: np.random.Generator) -> None:
+        if self._params_changed:
+            self._follow_params()
         self._rng, self._course_age = rng, self._course_age + 1
         if self.mission == "gates":
             start = self._course.start
@@ -289,6 +301,8 @@ class UAVTask(Task):
         """Motor commands → lagged motor speeds → rotor wrench, drag and wind, for one control step.
         Reads only the motion: under action latency this runs mid-step, where the crash and
         mission checks (once per control step, in :meth:`_sync`) have nothing to do."""
+        if self._params_changed:
+            self._follow_params()
         self._read(backend)
         if self.action == "motors":
             rpm_cmd = (action + 1.0) * (0.5 * self.params.motor.max_rpm)
@@ -312,6 +326,8 @@ class UAVTask(Task):
     @property
     def motor_rpm(self) -> np.ndarray:
         """Current motor speeds [rpm], rotors 0–3 (they lag behind the commands)."""
+        if self._params_changed:
+            self._follow_params()
         return self._rotors.rpm.copy()
 
     @property
@@ -335,8 +351,7 @@ class UAVTask(Task):
         key = backend.time_s  # reset() clears the keys, so equal times of two episodes never mix
         if key != self._read_key:
             self._read_key = key
-            pos, quat = backend.body_pose(QUAD)
-            vel, omega = backend.body_velocity(QUAD)
+            pos, quat, vel, omega = backend.body_motion(QUAD)
             self._pos, self._vel, self._omega = pos, vel, omega
             self._pos_list = pos.tolist()  # math.dist and the bounds check take floats
             self._rot = quat_to_mat(quat.tolist())  # from floats: twice as fast, the same values

@@ -36,15 +36,15 @@ def quat_conj(q: Sequence[float]) -> np.ndarray:
 
 
 def quat_to_mat(q: Sequence[float]) -> np.ndarray:
-    """Rotation matrix of a scalar-first unit quaternion."""
+    """Rotation matrix of a scalar-first unit quaternion (built flat: a nested list costs more)."""
     w, x, y, z = q
     return np.array(
         [
-            [1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)],
-            [2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)],
-            [2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)],
+            1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y),
+            2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x),
+            2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y),
         ]
-    )
+    ).reshape(3, 3)
 
 
 def mat_to_quat(r: np.ndarray) -> tuple[float, float, float, float]:

@@ -58,6 +58,7 @@ assert _BAD_STATE_SLICE.stop - _BAD_STATE_SLICE.start == len(_BAD_STATE_WARNINGS
 # Restitution is emulated with a direct (negative) solref spring-damper whose damping
 # ratio gives the requested coefficient; the contact lasts ~_BOUNCE_STEPS physics steps.
 _BOUNCE_STEPS = 10
+_XBODY = mujoco.mjtObj.mjOBJ_XBODY
 
 
 class MujocoBackend(Backend):
@@ -388,9 +389,9 @@ class MujocoBackend(Backend):
         return self._names
 
     def body_pose(self, body: str) -> tuple[np.ndarray, np.ndarray]:
-        _, d = self._require()
+        self._require()
         bid = self._body_id(body)
-        return d.xpos[bid].copy(), d.xquat[bid].copy()
+        return self._xpos_view[bid].copy(), self._xquat_view[bid].copy()
 
     def body_poses(self, bodies: Sequence[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
         _, d = self._require()
@@ -405,13 +406,20 @@ class MujocoBackend(Backend):
                 self._body_id_cache[tuple(bodies)] = ids
         return self._xpos_view[ids], self._xquat_view[ids]
 
+    def body_motion(self, body: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        m, d = self._require()
+        bid = self._body_id(body)
+        vel = np.empty(6)  # fresh per call: the two halves returned are views of it
+        mujoco.mj_objectVelocity(m, d, _XBODY, bid, vel, 0)
+        return self._xpos_view[bid].copy(), self._xquat_view[bid].copy(), vel[3:], vel[:3]
+
     def body_velocity(self, body: str, frame: Frame = "world") -> tuple[np.ndarray, np.ndarray]:
         m, d = self._require()
         if frame not in ("world", "body"):
             raise BackendError(f"frame must be 'world' or 'body', got {frame!r}")
-        vel = np.zeros(6)
-        mujoco.mj_objectVelocity(m, d, mujoco.mjtObj.mjOBJ_XBODY, self._body_id(body), vel, int(frame == "body"))
-        return vel[3:].copy(), vel[:3].copy()
+        vel = np.empty(6)  # fresh per call: the two halves returned are views of it
+        mujoco.mj_objectVelocity(m, d, _XBODY, self._body_id(body), vel, frame == "body")
+        return vel[3:], vel[:3]
 
     def site_pose(self, site: str) -> tuple[np.ndarray, np.ndarray]:
         _, d = self._require()

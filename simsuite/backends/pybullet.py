@@ -1352,6 +1352,16 @@ class PybulletBackend(Backend):
             return self._static_pos[rec.row].copy(), self._static_quat[rec.row].copy()
         return self._query_pose(rec)
 
+    def body_motion(self, body: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        rec = self._body(body)
+        if rec.static:
+            return self._static_pos[rec.row].copy(), self._static_quat[rec.row].copy(), np.zeros(3), np.zeros(3)
+        com, com_quat, v_com, omega = self._com_motion(rec)  # one read of both pose and velocity
+        if rec.com_is_frame:
+            return com, com_quat, v_com, omega
+        pos, quat = self._frame_from_com(rec, com, com_quat)
+        return pos, quat, v_com + _cross(omega, pos - com), omega  # PyBullet reports the COM's velocity
+
     def body_velocity(self, body: str, frame: Frame = "world") -> tuple[np.ndarray, np.ndarray]:
         rec = self._body(body)
         if frame not in ("world", "body"):

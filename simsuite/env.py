@@ -118,6 +118,7 @@ class SimEnv(gymnasium.Env):
         self.sensors = self._make_sensors(obs_names, sensors or {})
         self._observe, self.observation_space = self._observation_plan(obs_names)
         self._state_space = self.task.observation_space
+        self._state_only = obs_names == ("state",)  # observation noise applies to the whole observation
         self.metadata = {**self.metadata, "render_fps": round(1.0 / self.task.control_dt_s)}
         self._backend: Backend | None = None
         self._action_shape = self.action_space.shape
@@ -311,12 +312,14 @@ class SimEnv(gymnasium.Env):
 
     def _noisy_obs(self, obs):
         """``observation.noise_std`` on the task's state vector (inside its bounds)."""
-        rng, space = self.np_random, self._state_space
-        if isinstance(obs, dict):
-            if "state" in obs:
-                obs["state"] = self._effects.noisy_obs(obs["state"], rng, space.low, space.high)
+        fx, space = self._effects, self._state_space
+        if fx.obs_noise_std <= 0:
             return obs
-        return self._effects.noisy_obs(obs, rng, space.low, space.high) if self._obs_names == ("state",) else obs
+        if self._state_only:
+            return fx.noisy_obs(obs, self.np_random, space.low, space.high)
+        if isinstance(obs, dict) and "state" in obs:
+            obs["state"] = fx.noisy_obs(obs["state"], self.np_random, space.low, space.high)
+        return obs
 
     def _show_appearance(self, view) -> None:
         if self._appearance:

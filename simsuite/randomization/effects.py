@@ -57,6 +57,7 @@ class Effects:
         self._half_range = (action_high - action_low) / 2
         self.values = dict.fromkeys(EFFECT_PARAMS, 0.0)
         self.active = False
+        self.obs_noise_std = 0.0
         self._action_noise, self._obs_noise, self._jitter = _NoiseBlock(), _NoiseBlock(), _NoiseBlock()
         self.reset()
 
@@ -65,6 +66,7 @@ class Effects:
             raise ValueError(f"{name} must be >= 0, got {value}")
         self.values[name] = float(value)
         self.active = any(v > 0 for v in self.values.values())
+        self.obs_noise_std = self.values["observation.noise_std"]  # read every step: one attribute
         self._clear_noise()
 
     def reset(self) -> None:
@@ -144,7 +146,7 @@ class Effects:
         """The state vector plus noise, kept inside its space's bounds. The noise block is
         drawn in float64 and stored in the observation's dtype, so each step adds and clips
         in that dtype (three calls, no conversions)."""
-        sigma = self.values["observation.noise_std"]
+        sigma = self.obs_noise_std
         if sigma <= 0:
             return obs
         dtype = obs.dtype if obs.dtype.kind == "f" else np.dtype(np.float64)

@@ -175,7 +175,7 @@ class GraspTask(Task):
             self._arm = slice(0, 7)  # a view: cheaper indexing every step
         self._arm_low, self._arm_high = self.kinematics.joint_ranges[self._arm].T.copy()
         motors = {a.joint: a for a in self._panda.actuators}
-        self._motors = [motors[j].name for j in self.kinematics.joint_names]  # tree order, as q
+        self._motors = tuple(motors[j].name for j in self.kinematics.joint_names)  # tree order, as q
         self._kp = np.array([motors[j].kp for j in self.kinematics.joint_names])
         self._ready = np.empty(len(self._joints))
         self._ready[self._q_index] = READY_Q + (FINGER_MAX_M, FINGER_MAX_M)
@@ -228,7 +228,7 @@ class GraspTask(Task):
         self.target = target
         # no finger is farther than 0.1 m from the grasp frame: beyond this they cannot touch it
         self._touch_range_m = target.footprint_m + target.height_m + 0.1
-        self._bodies = {name: backend.body_index(name) for name in (EE_BODY, target.name)}
+        self._pose_bodies = (EE_BODY, target.name)  # read together, once per step
 
     # -- full state (with the engine's): joint commands, the target and episode bookkeeping ----
     def get_state(self) -> np.ndarray:
@@ -276,7 +276,7 @@ class GraspTask(Task):
     def _send_targets(self, backend: Backend) -> None:
         """Joint targets offset by gravity torque / kp: the servo then holds them exactly."""
         targets = self._q_cmd + self.kinematics.gravity_torques(frames=self._frames) / self._kp
-        backend.set_controls(dict(zip(self._motors, targets.tolist())))
+        backend.set_control_array(self._motors, targets)
 
     # -- observation, reward, episode end -------------------------------------------------
     def _snapshot(self, backend: Backend) -> dict:
@@ -284,11 +284,11 @@ class GraspTask(Task):
         if self._fresh:
             return self._snap
         q, qd = backend.joint_states(self._joints)
-        pos, quat = backend.body_poses()
-        ee, target = pos[self._bodies[EE_BODY]], pos[self._bodies[self.target.name]]
-        w, x, y, z = quat[self._bodies[EE_BODY]]
+        pos, quat = backend.body_poses(self._pose_bodies)
+        ee, target = pos[0], pos[1]
+        w, x, y, z = quat[0].tolist()
         yaw = math.atan2(2.0 * (x * y + w * z), 1.0 - 2.0 * (y * y + z * z))  # the hand's x axis heading
-        t_quat = quat[self._bodies[self.target.name]]
+        t_quat = quat[1]
         grasped = False
         if math.dist(target, ee) < self._touch_range_m:  # else the fingers cannot touch it
             touching = {c.other for c in backend.contacts(self.target.name) if c.distance_m <= self.config.touch_distance_m}

@@ -61,6 +61,8 @@ class PendulumTask(Task):
         if min(max_torque_nm, length_m, mass_kg) <= 0:
             raise ValueError("max_torque_nm, length_m and mass_kg must be > 0")
         self.max_torque_nm, self.length_m, self.mass_kg = max_torque_nm, length_m, mass_kg
+        self._read_key: float | None = None  # physics time of the cached angle read
+        self._theta_speed = (0.0, 0.0)
 
     def build_scene(self, rng: np.random.Generator) -> Scene:
         """A point-like bob at +z of a pivot 1.5 m up; θ = 0 is upright."""
@@ -93,13 +95,22 @@ class PendulumTask(Task):
 
     def reset(self, backend: Backend, rng: np.random.Generator) -> None:
         backend.set_joint_position(JOINT, rng.uniform(-math.pi, math.pi), rng.uniform(-1.0, 1.0))
+        self._read_key = None
+
+    def set_state(self, backend: Backend, state: np.ndarray) -> None:
+        self._read_key = None  # the engine state was just restored
 
     def apply_action(self, backend: Backend, action: np.ndarray) -> None:
-        backend.set_controls({MOTOR: action[0]})
+        backend.set_control_array((MOTOR,), action)
 
     def _angle(self, backend: Backend) -> tuple[float, float]:
-        q, qd = backend.joint_state(JOINT)
-        return math.remainder(q, 2 * math.pi), qd
+        """θ wrapped to [−π, π] and θ̇, read once per physics state (observe, reward and
+        success all ask; reset and set_state drop the cached read)."""
+        key = backend.time_s
+        if key != self._read_key:
+            q, qd = backend.joint_state(JOINT)
+            self._read_key, self._theta_speed = key, (math.remainder(q, 2 * math.pi), qd)
+        return self._theta_speed
 
     def observe(self, backend: Backend) -> np.ndarray:
         theta, speed = self._angle(backend)

@@ -145,10 +145,12 @@ class UAVTask(Task):
         self._obs_size = 25 if mission == "gates" else 22
         self._obs_high = self.observation_space.high.astype(np.float64)
         self._obs_low, self._raw = -self._obs_high, np.zeros(self._obs_size)
+        self._body_wrench = np.zeros((2, 3))  # rotor, drag and wind force and torque, body axes (scratch)
         self._course: Course | None = None
         self._course_rng: np.random.Generator | None = None
         self._course_age = 0
         self._key = self._read_key = None  # physics time of the last check and of the last read
+        self._params_changed = False  # set_param ran: _follow_params before the next use
 
     # -- world -------------------------------------------------------------------------
     def build_scene(self, rng: np.random.Generator) -> Scene:
@@ -163,15 +165,20 @@ class UAVTask(Task):
 
     # -- full state: motors, last action, wind, targets, the applied wrench --------------------
     def get_state(self) -> np.ndarray:
+        if self._params_changed:
+            self._follow_params()
         w = self._wind
         return np.concatenate([self._rotors.rpm, self._last_action, w.mean, w.gust, self._prev_pos,
                                self._targets.ravel(), [self._index], self._wrench])
 
     def set_state(self, backend: Backend, state: np.ndarray) -> None:
+        if self._params_changed:
+            self._follow_params()
         s = np.asarray(state, dtype=np.float64)
         self._rotors.rpm, self._last_action = s[0:4].copy(), s[4:8].copy()
         self._wind.mean, self._wind.gust, self._prev_pos = s[8:11].copy(), s[11:14].copy(), s[14:17].copy()
         self._targets, self._index = s[17:-7].reshape(-1, 3).copy(), int(s[-7])
+        self._target_lists = self._targets.tolist()
         self._wrench = s[-6:].copy()
         self.resync(backend)
 
@@ -201,6 +208,11 @@ class UAVTask(Task):
             self._wind = Wind(self.wind_m_s, self.gust_m_s, self.control_dt_s)
             return
         self.params = replace(self.params, **{group: replace(getattr(self.params, group), **{attr: float(value)})})
+        self._params_changed = True  # a randomized reset sets several: rebuild once, at the next use
+
+    def _follow_params(self) -> None:
+        """Rebuild the rate loop, drag and rotors from ``params`` after :meth:`set_param`."""
+        self._params_changed = False
         self.rate_controller = RateController(self.params)
         self._drag = -np.array([self.params.drag.xy_n_s_m, self.params.drag.xy_n_s_m, self.params.drag.z_n_s_m])
         self._rotors = Rotors(self.params, self._rotor_pos, self.control_dt_s)
@@ -253,6 +265,8 @@ class UAVTask(Task):
 
     # -- episode -------------------------------------------------------------------------
     def reset(self, backend: Backend, rng: np.random.Generator) -> None:
+        if self._params_changed:
+            self._follow_params()
         self._rng, self._course_age = rng, self._course_age + 1
         if self.mission == "gates":
             start = self._course.start
@@ -266,6 +280,7 @@ class UAVTask(Task):
             start = target + offset / np.linalg.norm(offset) * rng.uniform(0.0, 1.0)
             start[2] = max(start[2], 0.4)
             self._targets = target[None, :]
+        self._target_lists = self._targets.tolist()
         quat = quat_from_euler(*rng.uniform(-0.15, 0.15, 2), rng.uniform(-math.pi, math.pi))
         backend.set_body_pose(QUAD, start, quat)
         backend.set_body_velocity(QUAD, rng.uniform(-0.2, 0.2, 3), rng.uniform(-0.3, 0.3, 3))
@@ -286,6 +301,8 @@ class UAVTask(Task):
         """Motor commands → lagged motor speeds → rotor wrench, drag and wind, for one control step.
         Reads only the motion: under action latency this runs mid-step, where the crash and
         mission checks (once per control step, in :meth:`_sync`) have nothing to do."""
+        if self._params_changed:
+            self._follow_params()
         self._read(backend)
         if self.action == "motors":
             rpm_cmd = (action + 1.0) * (0.5 * self.params.motor.max_rpm)
@@ -297,15 +314,20 @@ class UAVTask(Task):
         wrench = self._rotors.step(rpm_cmd)  # thrust [N] and torque [N·m], body frame
         rot = self._rot
         air_body = (self._vel - self._wind.step(self._rng)) @ rot  # = Rᵀ·v_air
-        force_body = self._drag * air_body
-        force_body[2] += wrench[0]
-        self._wrench = np.concatenate([rot @ force_body, rot @ wrench[1:]])  # world force, torque: in the state
-        backend.apply_force(QUAD, self._wrench[:3], self._wrench[3:], frame="world")
+        body = self._body_wrench  # rows: force, torque [body axes]
+        np.multiply(self._drag, air_body, out=body[0])
+        body[0, 2] += wrench[0]
+        body[1] = wrench[1:]
+        self._wrench = (body @ rot.T).ravel()  # rows R·f, R·τ: world force, torque (in the state)
+        world = self._wrench.tolist()
+        backend.apply_force(QUAD, world[:3], world[3:], frame="world")
 
     # -- state, read once per step -------------------------------------------------------
     @property
     def motor_rpm(self) -> np.ndarray:
         """Current motor speeds [rpm], rotors 0–3 (they lag behind the commands)."""
+        if self._params_changed:
+            self._follow_params()
         return self._rotors.rpm.copy()
 
     @property
@@ -329,9 +351,9 @@ class UAVTask(Task):
         key = backend.time_s  # reset() clears the keys, so equal times of two episodes never mix
         if key != self._read_key:
             self._read_key = key
-            pos, quat = backend.body_pose(QUAD)
-            vel, omega = backend.body_velocity(QUAD)
+            pos, quat, vel, omega = backend.body_motion(QUAD)
             self._pos, self._vel, self._omega = pos, vel, omega
+            self._pos_list = pos.tolist()  # math.dist and the bounds check take floats
             self._rot = quat_to_mat(quat.tolist())  # from floats: twice as fast, the same values
         return key
 
@@ -353,7 +375,7 @@ class UAVTask(Task):
     def _reached(self, k: int) -> bool:
         """Waypoint: within its radius. Gate: crossed its plane forward, inside the opening."""
         if self.mission == "waypoints":
-            return math.dist(self._targets[k], self._pos) < WAYPOINT_RADIUS_M
+            return math.dist(self._target_lists[k], self._pos_list) < WAYPOINT_RADIUS_M
         gate = self._course.gates[k]
         before, after = gate.normal @ (self._prev_pos - gate.center), gate.normal @ (self._pos - gate.center)
         if not before < 0.0 <= after:
@@ -369,12 +391,17 @@ class UAVTask(Task):
         if self._rot[2, 2] < self._min_cos_tilt:
             return "tilt"
         a = self.arena
-        if abs(self._pos[0]) > a.half_xy_m or abs(self._pos[1]) > a.half_xy_m or self._pos[2] > a.ceiling_m:
+        x, y, z = self._pos_list
+        if abs(x) > a.half_xy_m or abs(y) > a.half_xy_m or z > a.ceiling_m:
             return "out_of_bounds"
         return ""
 
     def _target(self) -> np.ndarray:
         return self._targets[min(self._index, len(self._targets) - 1)]
+
+    def _target_distance(self) -> float:
+        """Distance to the current target [m] (floats: math.dist on arrays costs 10×)."""
+        return math.dist(self._target_lists[min(self._index, len(self._targets) - 1)], self._pos_list)
 
     # -- observation, reward, end ----------------------------------------------------------
     def observe(self, backend: Backend) -> np.ndarray:
@@ -387,13 +414,14 @@ class UAVTask(Task):
         raw[18:22] = self._last_action
         if self.mission == "gates":
             raw[22:25] = self._course.gates[min(self._index, self.n_gates - 1)].normal
-        return np.clip(raw, self._obs_low, self._obs_high, out=np.empty(self._obs_size, np.float32), casting="same_kind")
+        clipped = np.maximum(raw, self._obs_low)  # np.clip's Python wrappers cost more than the clip
+        return np.minimum(clipped, self._obs_high, out=clipped).astype(np.float32)
 
     def reward_terms(self, backend: Backend, action: np.ndarray) -> dict[str, float]:
         self._sync(backend)
         radius = HOVER_TOL_M if self.mission == "hover" else WAYPOINT_RADIUS_M
-        dist = math.dist(self._target(), self._pos)
-        spin = math.hypot(*self._rates)
+        dist = self._target_distance()
+        spin = math.hypot(*self._rates.tolist())
         return {
             "target": tolerance(dist, (0.0, radius), margin=1.0),
             "reached": REACH_BONUS * self._reached_now,
@@ -410,7 +438,7 @@ class UAVTask(Task):
         if self._crash:
             return False
         if self.mission == "hover":
-            return math.dist(self._target(), self._pos) < HOVER_TOL_M and math.hypot(*self._vel) < HOVER_SPEED_TOL_M_S
+            return self._target_distance() < HOVER_TOL_M and math.hypot(*self._vel.tolist()) < HOVER_SPEED_TOL_M_S
         return self._index >= len(self._targets)
 
     def default_sensors(self) -> dict[str, dict]:

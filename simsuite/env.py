@@ -21,6 +21,7 @@ from simsuite.randomization import ParamError, ParamSpace, resolve_space
 from simsuite.randomization.apply import Applier, backend_owners, effect_owners, sensor_owners, task_owners
 from simsuite.randomization.effects import Effects
 from simsuite.sensors import SensorSuite, make_sensor
+from simsuite.spaces import ActionBox
 from simsuite.task import Task
 
 
@@ -112,17 +113,20 @@ class SimEnv(gymnasium.Env):
         self.task = resolve_task(task, task_options)
         self.backend_name = backend
         self.render_mode = render_mode
-        self.action_space = self.task.action_space
+        self.action_space = ActionBox.of(self.task.action_space)  # the same Box, sampled faster
         obs_names = self._obs_names = (obs,) if isinstance(obs, str) else tuple(obs)
         self.sensors = self._make_sensors(obs_names, sensors or {})
         self._observe, self.observation_space = self._observation_plan(obs_names)
         self._state_space = self.task.observation_space
+        self._state_only = obs_names == ("state",)  # observation noise applies to the whole observation
         self.metadata = {**self.metadata, "render_fps": round(1.0 / self.task.control_dt_s)}
         self._backend: Backend | None = None
         self._action_shape = self.action_space.shape
         # float64 bounds: clipping a float32 action against them gives the float64 action tasks get
         self._low = np.asarray(self.action_space.low, dtype=np.float64)
         self._high = np.asarray(self.action_space.high, dtype=np.float64)
+        # small flat actions are checked as Python floats: numpy's per-call cost dominates there
+        self._bounds_list = list(zip(self._low.tolist(), self._high.tolist())) if len(self._action_shape) == 1 and self._low.size <= 32 else None
         self._last_obs: Any = None
         self._needs_reset = True
         self._view = None  # the render_mode camera, made on first render()
@@ -154,12 +158,12 @@ class SimEnv(gymnasium.Env):
         rng = self.np_random
         # one draw seeds the parameter stream, so the rest of the episode draws the same
         # numbers whether randomization is on or off, and info["params"] replays exactly
-        param_rng = np.random.default_rng(int(rng.integers(2**63)))
+        param_seed = int(rng.integers(2**63))  # drawn always; the generator is made only when used
         if self._backend is None or self.task.rebuild_scene(rng):
             self._compile(self.task.build_scene(rng))
         else:
             self._backend.reset()
-        self.params = self._draw_params(param_rng, overrides)
+        self.params = self._draw_params(param_seed, overrides)
         self._applier.apply(self.params, self.param_space)
         if self._appearance_changed:
             self._appearance_changed = False
@@ -308,23 +312,26 @@ class SimEnv(gymnasium.Env):
 
     def _noisy_obs(self, obs):
         """``observation.noise_std`` on the task's state vector (inside its bounds)."""
-        rng, space = self.np_random, self._state_space
-        if isinstance(obs, dict):
-            if "state" in obs:
-                obs["state"] = self._effects.noisy_obs(obs["state"], rng, space.low, space.high)
+        fx, space = self._effects, self._state_space
+        if fx.obs_noise_std <= 0:
             return obs
-        return self._effects.noisy_obs(obs, rng, space.low, space.high) if self._obs_names == ("state",) else obs
+        if self._state_only:
+            return fx.noisy_obs(obs, self.np_random, space.low, space.high)
+        if isinstance(obs, dict) and "state" in obs:
+            obs["state"] = fx.noisy_obs(obs["state"], self.np_random, space.low, space.high)
+        return obs
 
     def _show_appearance(self, view) -> None:
         if self._appearance:
             view.set_appearance(self._appearance)
 
-    def _draw_params(self, rng: np.random.Generator, overrides: Mapping[str, Any]) -> dict[str, Any]:
-        """This episode's values: drawn from the space when randomizing, then the exact values
-        of ``reset(options={"params": ...})`` (checked against the space's bounds)."""
+    def _draw_params(self, seed: int, overrides: Mapping[str, Any]) -> dict[str, Any]:
+        """This episode's values: drawn from the space (a generator seeded with ``seed``) when
+        randomizing, then the exact values of ``reset(options={"params": ...})`` (checked
+        against the space's bounds)."""
         if not isinstance(overrides, Mapping):
             raise ParamError(f"reset option 'params' must be a mapping of name to value, got {type(overrides).__name__}")
-        values = self.param_space.sample(rng) if self._randomize else {}
+        values = self.param_space.sample(np.random.default_rng(seed)) if self._randomize else {}
         for name, value in overrides.items():
             if name in self.param_space:
                 values[name] = self.param_space[name].check(value)
@@ -451,6 +458,13 @@ class SimEnv(gymnasium.Env):
         a = action if type(action) is np.ndarray and action.dtype.kind == "f" else np.asarray(action, dtype=np.float64)
         if a.shape != self._action_shape:
             raise ActionError(f"action must have shape {self._action_shape}, got {a.shape}")
+        if self._bounds_list is not None:  # inside the box (NaN never is): as it is, in float64
+            values = a.tolist()
+            for v, (lo, hi) in zip(values, self._bounds_list):
+                if not lo <= v <= hi:
+                    break
+            else:
+                return np.array(values)
         # one dot product is finite exactly when every entry is, unless huge entries overflow it
         if not math.isfinite(a.ravel() @ a.ravel()) and not np.isfinite(a).all():
             raise ActionError(f"action contains NaN or inf: {a}")

@@ -406,14 +406,20 @@ def test_set_control_array_matches_set_controls(make):
         by_array.set_control_array(("shoulder_servo", "nope"), np.zeros(2))
 
 
-def test_body_poses_of_named_bodies(make):
-    """body_poses(names) gives those rows of body_poses(), in the order asked, links included."""
+def moving_arm_and_box(make):
+    """A servo arm and a spinning, sliding box, each some steps into their motion."""
     arm = make(servo_arm_scene())
     arm.set_controls({"shoulder_servo": 0.7, "elbow_motor": 1.0})
     arm.step(50)
     box = make(sliding_box_scene(0.5))
     box.set_body_velocity("box", (1.0, 0.0, 0.0), (0.0, 0.0, 2.0))
     box.step(20)
+    return arm, box
+
+
+def test_body_poses_of_named_bodies(make):
+    """body_poses(names) gives those rows of body_poses(), in the order asked, links included."""
+    arm, box = moving_arm_and_box(make)
     for backend, names in ((arm, ("lower", "upper", "lower")), (box, ["floor", "box"])):
         pos, quat = backend.body_poses()
         rows = [backend.body_index(n) for n in names]
@@ -461,3 +467,15 @@ def test_rays_on_moving_compound_bodies_are_exact_on_both_backends():
     first = np.where(disc > 0, -b_ - np.sqrt(np.maximum(disc, 0.0)), np.inf)
     on_bell = on_dumbbell & np.isclose(b.distance_m, first, atol=1e-9)
     assert on_bell.sum() > 50
+
+
+def test_body_motion_is_pose_and_velocity_in_one_call(make):
+    """body_motion = body_pose + body_velocity (world axes), for a body whose COM is its frame
+    origin, for a link whose COM is not, and for a static body."""
+    arm, box = moving_arm_and_box(make)
+    for backend, name in ((arm, "lower"), (arm, "upper"), (box, "box"), (box, "floor")):
+        expected = (*backend.body_pose(name), *backend.body_velocity(name))
+        for got, want in zip(backend.body_motion(name), expected):
+            assert np.allclose(got, want, rtol=0.0, atol=1e-15), name
+    with pytest.raises(BackendError, match="unknown body"):
+        box.body_motion("nope")

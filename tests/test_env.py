@@ -205,3 +205,52 @@ def test_camera_observations_from_one_render_pass(backend_name):
     seen = {env.unwrapped.backend.body_names[i - 1] for i in np.unique(obs["seg"]) if i > 0}
     assert "table" in seen and np.isfinite(obs["depth"]).all() and obs["depth"][obs["seg"] > 0].max() < 100.0
     env.close()
+
+
+def test_action_space_samples_like_gymnasium_box():
+    """SimEnv's action space is a gymnasium Box that draws the same numbers from the same seed
+    (it only skips Box's per-coordinate bookkeeping); unbounded boxes keep Box's sampling."""
+    from simsuite.spaces import ActionBox
+
+    env = gymnasium.make("SimSuite/UAV-v0")
+    box = gymnasium.spaces.Box(-1.0, 1.0, (4,), np.float32)
+    assert isinstance(env.action_space, gymnasium.spaces.Box) and env.action_space == box
+    env.action_space.seed(7)
+    box.seed(7)
+    ours, theirs = np.array([env.action_space.sample() for _ in range(500)]), np.array([box.sample() for _ in range(500)])
+    assert ours.dtype == np.float32 and ours.shape == (500, 4)
+    np.testing.assert_array_max_ulp(ours, theirs, maxulp=1)  # equal unless numpy's C build fuses the multiply-add
+    half = gymnasium.spaces.Box(np.array([-1.0, -np.inf]), np.array([1.0, 2.0]), dtype=np.float64)
+    fast = ActionBox.of(half)
+    fast.seed(3)
+    half.seed(3)
+    assert all(np.array_equal(fast.sample(), half.sample()) for _ in range(50))
+    assert pickle.loads(pickle.dumps(env.action_space)).sample().shape == (4,)
+    env.close()
+
+
+def test_actions_inside_the_box_pass_as_float64_and_outside_are_clipped(backend_name):
+    env = gymnasium.make("SimSuite/UAV-v0", backend=backend_name).unwrapped
+    env.reset(seed=0)
+    inside = np.array([0.1, -0.7, 1.0, -1.0], np.float32)
+    checked = env._validate_action(inside)
+    assert checked.dtype == np.float64 and np.array_equal(checked, inside.astype(np.float64))
+    assert np.array_equal(env._validate_action([2.0, -3.0, 0.5, 1e30]), [1.0, -1.0, 0.5, 1.0])
+    with pytest.raises(ActionError, match="NaN or inf"):
+        env._validate_action(np.array([0.0, np.nan, 0.0, 0.0], np.float32))
+    env.close()
+
+
+def test_pendulum_observation_follows_a_restored_state(backend_name):
+    """Pendulum reads its joint once per physics state: set_state must not serve the old read."""
+    env = gymnasium.make(ENV_ID, backend=backend_name).unwrapped
+    env.reset(seed=1)
+    for _ in range(5):
+        env.step(np.array([0.5], np.float32))
+    state, obs_then = env.get_state(), env.step(np.array([0.5], np.float32))[0]
+    for _ in range(5):
+        env.step(np.array([-0.5], np.float32))
+    assert not np.array_equal(env._last_obs, obs_then)
+    env.set_state(state)
+    assert np.array_equal(env.step(np.array([0.5], np.float32))[0], obs_then)
+    env.close()

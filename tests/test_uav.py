@@ -13,6 +13,7 @@ import pytest
 import simsuite  # noqa: F401
 from simsuite.agents.experts import make_expert
 from simsuite.backends import make_backend
+from simsuite.env import SimEnv
 from simsuite.envs.uav import MAX_RATES_RAD_S, REACH_BONUS, UAVTask
 from simsuite.worlds.quadrotor import QUAD, ROTOR_SITES, SPIN, Arena, QuadrotorParams, Rotors, Wind, build_world, draw_course
 from simsuite.worlds.quadrotor import mixer_matrix, segment_distance
@@ -391,3 +392,18 @@ def test_expert_flies_every_mission(backend_name, options):
 @pytest.mark.parametrize("action", ["motors", "ctbr"])
 def test_expert_succeeds_in_90_percent_of_50_episodes(backend_name, mission, action):
     assert expert_success(backend_name, 50, mission=mission, action=action) >= 0.9
+
+
+def test_set_param_takes_effect_before_any_use():
+    """set_param defers rebuilding the rotors and the rate loop to their next use (a randomized
+    reset sets several at once); what a caller sees right after is already the new model."""
+    task = UAVTask()
+    env = SimEnv(task)
+    env.reset(seed=0)
+    kf = task.params.motor.kf
+    task.set_param("motor.kf", 2 * kf)
+    assert np.allclose(task.motor_rpm, np.full(4, task.params.hover_rpm))  # the new, lower hover speed
+    assert task.params.hover_rpm == pytest.approx(QuadrotorParams().hover_rpm / np.sqrt(2))
+    env.reset(seed=0)
+    assert np.allclose(task.motor_rpm, np.full(4, task.params.hover_rpm))
+    env.close()

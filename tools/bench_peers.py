@@ -13,7 +13,11 @@ The first run makes that venv (``runs/peer-venv``, from PyPI).
 
 All run random actions with resets included, through ``gymnasium.make``.
 
-    python tools/bench_peers.py [--steps 2000] [--install]
+    python tools/bench_peers.py [--steps 2000] [--install] [--only uav ...] [--clock wall|cpu]
+
+``--only`` keeps the families whose id contains one of the words (``--only uav`` needs no peer
+venv: its peer is the anchor figure). ``--clock cpu`` counts this process's CPU time instead
+of wall-clock, for a shared machine whose other jobs would otherwise be charged to SimSuite.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from pathlib import Path
 import gymnasium
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from benchmark import rate, report  # noqa: E402
+from benchmark import cpu_rate, rate, report  # noqa: E402
 
 import simsuite  # noqa: E402,F401
 
@@ -69,7 +73,7 @@ print(steps / (time.perf_counter() - t0))
 """
 
 
-def steps_per_s(env: gymnasium.Env, steps: int) -> float:
+def steps_per_s(env: gymnasium.Env, steps: int, clock: str = "wall") -> float:
     env.reset(seed=0)
     env.action_space.seed(0)
 
@@ -77,7 +81,7 @@ def steps_per_s(env: gymnasium.Env, steps: int) -> float:
         if any(env.step(env.action_space.sample())[2:4]):
             env.reset()
 
-    return rate(step, steps, repeats=1)
+    return (cpu_rate if clock == "cpu" else rate)(step, steps, repeats=1)
 
 
 def peer_steps_per_s(python: Path, peer: Peer, steps: int) -> float:
@@ -105,12 +109,19 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds; the best of each side counts")
     parser.add_argument("--peer-venv", type=Path, default=Path("runs/peer-venv"))
     parser.add_argument("--install", action="store_true", help="update the peers' venv first (made on first use)")
+    parser.add_argument("--only", nargs="+", default=None, help="families to run, by a word of their id (e.g. uav drive)")
+    parser.add_argument("--clock", choices=("wall", "cpu"), default="wall", help="SimSuite's rates per wall-clock or per CPU second")
     args = parser.parse_args()
+
+    def wanted(env_id: str) -> bool:
+        return args.only is None or any(word.lower() in env_id.lower() for word in args.only)
+
+    peers, anchors = [p for p in PEERS if wanted(p.ours)], [a for a in ANCHORS if wanted(a[0])]
     python = args.peer_venv / "bin" / "python"
-    if args.install or not python.exists():
+    if peers and (args.install or not python.exists()):
         python = install(args.peer_venv)
     rows = []
-    for peer in PEERS:
+    for peer in peers:
         envs = {b: gymnasium.make(peer.ours, backend=b) for b in ("mujoco", "pybullet")}
         ours = {b: 0.0 for b in envs}
         theirs = 0.0
@@ -118,17 +129,17 @@ def main() -> None:
             print(f"{peer.ours} vs {peer.peer_id}: round {r + 1}/{args.rounds}", flush=True)
             theirs = max(theirs, peer_steps_per_s(python, peer, max(50, int(args.steps * peer.step_fraction))))
             for b, env in envs.items():
-                ours[b] = max(ours[b], steps_per_s(env, args.steps))
+                ours[b] = max(ours[b], steps_per_s(env, args.steps, args.clock))
         for b, env in envs.items():
             env.close()
             rows.append([peer.ours, b, f"{ours[b]:,.0f}", peer.peer_id, f"{theirs:,.0f}", f"{ours[b] / theirs:.1f}x", f"{peer.bar:g}x"])
-    for ours_id, label, figure, bar in ANCHORS:
+    for ours_id, label, figure, bar in anchors:
         for b in ("mujoco", "pybullet"):
             env = gymnasium.make(ours_id, backend=b)
-            ours_rate = max(steps_per_s(env, args.steps) for _ in range(args.rounds))
+            ours_rate = max(steps_per_s(env, args.steps, args.clock) for _ in range(args.rounds))
             env.close()
             rows.append([ours_id, b, f"{ours_rate:,.0f}", label, f"{figure:,.0f}", f"{ours_rate / figure:.1f}x", f"{bar:g}x"])
-    report("peers", ["env", "backend", "steps/s", "peer", "peer steps/s", "ratio", "bar"], rows)
+    report("peers", ["env", "backend", "steps/s", "peer", "peer steps/s", "ratio", "bar"], rows, {"clock": args.clock})
 
 
 if __name__ == "__main__":

@@ -167,6 +167,13 @@ class Backend(ABC):
         """Linear velocity of the body frame origin [m/s] and angular velocity [rad/s],
         expressed in world axes or in the body's own axes."""
 
+    def body_motion(self, body: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Position, quaternion (w, x, y, z), linear and angular velocity of the body frame,
+        all in world axes: :meth:`body_pose` and :meth:`body_velocity` in one call (a task that
+        reads a flying body every step, and again mid-step under latency, needs all four)."""
+        pos, quat = self.body_pose(body)
+        return (pos, quat, *self.body_velocity(body))
+
     @abstractmethod
     def body_poses(self, bodies: Sequence[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
         """All bodies' positions (N, 3) and quaternions (N, 4), ordered as :attr:`body_names`;

@@ -59,6 +59,7 @@ assert _BAD_STATE_SLICE.stop - _BAD_STATE_SLICE.start == len(_BAD_STATE_WARNINGS
 # Restitution is emulated with a direct (negative) solref spring-damper whose damping
 # ratio gives the requested coefficient; the contact lasts ~_BOUNCE_STEPS physics steps.
 _BOUNCE_STEPS = 10
+_XBODY = mujoco.mjtObj.mjOBJ_XBODY
 
 
 class MujocoBackend(Backend):
@@ -94,7 +95,10 @@ class MujocoBackend(Backend):
             raise BackendError(f"MuJoCo could not compile scene {scene.name!r}: {exc}") from exc
         self.data = mujoco.MjData(self.model)
         self._bad_state_counters = self.data.warning.number[_BAD_STATE_SLICE]  # a view into mjData
+        # views into mjData, made once: each attribute access on mjData builds a new array object
         self._qpos_view, self._qvel_view, self._ctrl_view = self.data.qpos, self.data.qvel, self.data.ctrl
+        self._xpos_view, self._xquat_view = self.data.xpos, self.data.xquat
+        self._xipos_view, self._xfrc_view = self.data.xipos, self.data.xfrc_applied
         self._index_names()
         self._nominal = {
             "body_mass": self.model.body_mass.copy(),
@@ -180,6 +184,13 @@ class MujocoBackend(Backend):
         self._names = tuple(scene.body_names())
         self._body_ids = {n: mujoco.mj_name2id(m, obj.mjOBJ_BODY, n) for n in self._names}
         self._body_id_array = np.array([self._body_ids[n] for n in self._names], dtype=np.int64)
+        self._static_body_ids = {bid for bid in self._body_ids.values() if m.body_weldid[bid] == 0}
+        self._free_body_names = {b.name for b, _, _ in scene.walk() if b.is_free}
+        self._free_addresses = {}  # free body -> (qpos, qvel) address of its joint
+        for bid in self._body_ids.values():
+            jid = m.body_jntadr[bid]
+            if m.body_jntnum[bid] == 1 and int(m.jnt_type[jid]) == int(mujoco.mjtJoint.mjJNT_FREE):
+                self._free_addresses[mujoco.mj_id2name(m, obj.mjOBJ_BODY, bid)] = (int(m.jnt_qposadr[jid]), int(m.jnt_dofadr[jid]))
         # MuJoCo body id -> index into self._names (the world maps to -1)
         self._body_index_of_id = np.full(m.nbody, -1, dtype=np.int32)
         self._body_index_of_id[self._body_id_array] = np.arange(len(self._names), dtype=np.int32)
@@ -238,10 +249,14 @@ class MujocoBackend(Backend):
         self.model = None
         self.data = None
         self._qpos_view = self._qvel_view = self._ctrl_view = self._bad_state_counters = None  # they keep mjData alive
+        self._xpos_view = self._xquat_view = self._xipos_view = self._xfrc_view = None
 
     @property
     def time_s(self) -> float:
-        return float(self._require()[1].time)
+        d = self.data  # tasks key their once-per-step reads on it: kept to one attribute read
+        if d is None:
+            self._require()
+        return d.time
 
     def _require(self) -> tuple[mujoco.MjModel, mujoco.MjData]:
         if self.model is None or self.data is None:
@@ -272,15 +287,17 @@ class MujocoBackend(Backend):
 
     def set_body_pose(self, body: str, pos: Sequence[float], quat: Sequence[float] | None = None) -> None:
         m, d = self._require()
-        bid = self._body_id(body)
-        if m.body_jntnum[bid] != 1 or int(m.jnt_type[m.body_jntadr[bid]]) != int(mujoco.mjtJoint.mjJNT_FREE):
+        adr = self._free_addresses.get(body)
+        if adr is None:
+            self._body_id(body)  # an unknown name is its own error
             raise BackendError(f"set_body_pose needs a free body; {body!r} is not free")
-        jid = m.body_jntadr[bid]
-        adr, vadr = m.jnt_qposadr[jid], m.jnt_dofadr[jid]
-        d.qpos[adr : adr + 3] = pos
+        adr, vadr = adr
+        qpos = self._qpos_view
+        qpos[adr : adr + 3] = pos
         if quat is not None:
-            d.qpos[adr + 3 : adr + 7] = np.asarray(quat) / np.linalg.norm(quat)
-        d.qvel[vadr : vadr + 6] = 0.0
+            q = np.asarray(quat, dtype=np.float64)
+            qpos[adr + 3 : adr + 7] = q / math.sqrt(q.dot(q))  # np.linalg.norm's own arithmetic
+        self._qvel_view[vadr : vadr + 6] = 0.0
         mujoco.mj_step1(m, d)
 
     def set_joint_position(self, joint: str, value: float, velocity: float = 0.0) -> None:
@@ -308,7 +325,7 @@ class MujocoBackend(Backend):
             ctrl[i] = lo if v < lo else hi if v > hi else v
 
     def set_control_array(self, actuators: tuple[str, ...], values: np.ndarray) -> None:
-        _, d = self._require()
+        self._require()
         plan = self._control_plans.get(actuators)
         if plan is None:
             plan = self._control_plan(tuple(actuators))
@@ -318,7 +335,12 @@ class MujocoBackend(Backend):
             raise BackendError(f"set_control_array: {len(idx)} actuators but values of shape {values.shape}")
         if not math.isfinite(values @ values) and not np.isfinite(values).all():  # a dot overflows only for huge finite values
             raise BackendError(f"actuator commands must be finite, got {values}")
-        self._ctrl_view[idx] = np.minimum(np.maximum(values, lo), hi)
+        block = plan[6]
+        if block is not None:  # consecutive actuators: clip straight into mjData's controls
+            out = self._ctrl_view[block]
+            np.minimum(np.maximum(values, lo, out=out), hi, out=out)
+        else:
+            self._ctrl_view[idx] = np.minimum(np.maximum(values, lo), hi)
 
     def _control_plan(self, names: tuple[str, ...]) -> tuple:
         """Actuator indices and command bounds for a tuple of names, as arrays and as plain
@@ -329,23 +351,24 @@ class MujocoBackend(Backend):
         idx = [self._actuator_ids[n] for n in names]
         ranges = [self.scene.actuators[i].ctrl_range or (-math.inf, math.inf) for i in idx]
         lo, hi = [float(r[0]) for r in ranges], [float(r[1]) for r in ranges]
-        plan = (np.array(idx, dtype=np.int64), np.array(lo), np.array(hi), idx, lo, hi)
+        block = slice(idx[0], idx[-1] + 1) if idx and idx == list(range(idx[0], idx[-1] + 1)) else None
+        plan = (np.array(idx, dtype=np.int64), np.array(lo), np.array(hi), idx, lo, hi, block)
         self._control_plans[names] = plan
         return plan
 
     def apply_force(self, body, force_n=(0.0, 0.0, 0.0), torque_nm=(0.0, 0.0, 0.0), point=None, frame: Frame = "world") -> None:
         m, d = self._require()
         bid = self._body_id(body)
-        if m.body_weldid[bid] == 0:
+        if bid in self._static_body_ids:
             raise BackendError(f"apply_force: body {body!r} is static (welded to the world)")
         if frame not in ("world", "body"):
             raise BackendError(f"frame must be 'world' or 'body', got {frame!r}")
         force, torque = _vec3(force_n, body, "force"), _vec3(torque_nm, body, "torque")
         # plain floats: this runs every control step, and numpy's per-call cost dominates at size 3
-        rot = d.xmat[bid].tolist()
+        rot = d.xmat[bid].tolist() if frame == "body" or (point is not None and not isinstance(point, str)) else None
         if frame == "body":
             force, torque = _mat_vec(rot, force), _mat_vec(rot, torque)
-        origin = d.xpos[bid].tolist()
+        origin = self._xpos_view[bid].tolist()
         if point is None:
             point_w = origin
         elif isinstance(point, str):
@@ -354,10 +377,10 @@ class MujocoBackend(Backend):
             p = _vec3(point, body, "point")
             point_w = [o + r for o, r in zip(origin, _mat_vec(rot, p))] if frame == "body" else p
         # MuJoCo applies xfrc at the body's centre of mass: move the force there.
-        com = d.xipos[bid].tolist()
+        com = self._xipos_view[bid].tolist()
         rx, ry, rz = point_w[0] - com[0], point_w[1] - com[1], point_w[2] - com[2]
         fx, fy, fz = force
-        xfrc = d.xfrc_applied[bid]
+        xfrc = self._xfrc_view[bid]
         xfrc += (fx, fy, fz, torque[0] + ry * fz - rz * fy, torque[1] + rz * fx - rx * fz, torque[2] + rx * fy - ry * fx)
         self._pending_xfrc = True
 
@@ -367,9 +390,9 @@ class MujocoBackend(Backend):
         return self._names
 
     def body_pose(self, body: str) -> tuple[np.ndarray, np.ndarray]:
-        _, d = self._require()
+        self._require()
         bid = self._body_id(body)
-        return d.xpos[bid].copy(), d.xquat[bid].copy()
+        return self._xpos_view[bid].copy(), self._xquat_view[bid].copy()
 
     def body_poses(self, bodies: Sequence[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
         _, d = self._require()
@@ -382,15 +405,22 @@ class MujocoBackend(Backend):
                     raise BackendError(f"body_poses takes a sequence of body names, got the string {bodies!r}")
                 ids = np.array([self._body_id(name) for name in bodies], dtype=np.int64)
                 self._body_id_cache[tuple(bodies)] = ids
-        return d.xpos[ids], d.xquat[ids]
+        return self._xpos_view[ids], self._xquat_view[ids]
+
+    def body_motion(self, body: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        m, d = self._require()
+        bid = self._body_id(body)
+        vel = np.empty(6)  # fresh per call: the two halves returned are views of it
+        mujoco.mj_objectVelocity(m, d, _XBODY, bid, vel, 0)
+        return self._xpos_view[bid].copy(), self._xquat_view[bid].copy(), vel[3:], vel[:3]
 
     def body_velocity(self, body: str, frame: Frame = "world") -> tuple[np.ndarray, np.ndarray]:
         m, d = self._require()
         if frame not in ("world", "body"):
             raise BackendError(f"frame must be 'world' or 'body', got {frame!r}")
-        vel = np.zeros(6)
-        mujoco.mj_objectVelocity(m, d, mujoco.mjtObj.mjOBJ_XBODY, self._body_id(body), vel, int(frame == "body"))
-        return vel[3:].copy(), vel[:3].copy()
+        vel = np.empty(6)  # fresh per call: the two halves returned are views of it
+        mujoco.mj_objectVelocity(m, d, _XBODY, self._body_id(body), vel, frame == "body")
+        return vel[3:], vel[:3]
 
     def site_pose(self, site: str) -> tuple[np.ndarray, np.ndarray]:
         _, d = self._require()
@@ -410,9 +440,9 @@ class MujocoBackend(Backend):
         return float(self._qpos_view[adr[0]]), float(self._qvel_view[adr[1]])
 
     def joint_states(self, joints: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-        _, d = self._require()
-        qadr, vadr = self._joint_addresses(tuple(joints))
-        return d.qpos[qadr], d.qvel[vadr]
+        self._require()
+        qadr, vadr = (type(joints) is tuple and self._address_cache.get(joints)) or self._joint_addresses(tuple(joints))
+        return self._qpos_view[qadr], self._qvel_view[vadr]
 
     def _joint_addresses(self, joints: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
         """qpos and qvel indices of ``joints``, cached per tuple of names."""
@@ -427,10 +457,10 @@ class MujocoBackend(Backend):
     def set_body_velocity(self, body, linear_m_s, angular_rad_s=(0.0, 0.0, 0.0)) -> None:
         m, d = self._require()
         bid = self._body_id(body)
-        if not self.scene.body(body).is_free:
+        if body not in self._free_body_names:
             raise BackendError(f"set_body_velocity needs a free body; {body!r} is not free")
         lin, ang = np.asarray(linear_m_s, float), np.asarray(angular_rad_s, float)
-        if lin.shape != (3,) or ang.shape != (3,) or not np.all(np.isfinite(np.r_[lin, ang])):
+        if lin.shape != (3,) or ang.shape != (3,) or not math.isfinite(lin @ lin + ang @ ang) and not (np.isfinite(lin).all() and np.isfinite(ang).all()):
             raise BackendError(f"set_body_velocity on {body!r}: velocities must be finite 3-vectors")
         vadr = m.jnt_dofadr[m.body_jntadr[bid]]
         # free joint qvel: linear velocity of the body frame origin in world axes, then
@@ -642,7 +672,10 @@ class MujocoBackend(Backend):
 def _vec3(value: object, body: str, what: str) -> list[float]:
     """Three finite floats, or a BackendError that says which argument is wrong."""
     try:
-        x, y, z = (float(v) for v in value)  # type: ignore[union-attr]
+        if type(value) is np.ndarray and value.dtype.kind in "fiu":  # one conversion, not three
+            value = value.tolist()
+        x, y, z = value  # type: ignore[misc]
+        x, y, z = float(x), float(y), float(z)
     except (TypeError, ValueError):
         raise BackendError(f"apply_force on {body!r}: {what} must be a 3-vector, got {value!r}") from None
     if not (math.isfinite(x) and math.isfinite(y) and math.isfinite(z)):

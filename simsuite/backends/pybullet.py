@@ -174,9 +174,11 @@ class _BodyRec:
     angular_damping: float = 0.0  # [1/s]
     surfaces: list[_Surface] = field(default_factory=list)  # colliding geoms, scene order
     origin_in_com: tuple[float, float, float] = field(init=False)  # body origin seen from the COM, COM axes
+    com_is_frame: bool = field(init=False)  # the COM frame is the body frame: PyBullet's pose is the body's
 
     def __post_init__(self) -> None:
         self.origin_in_com = tuple((-(quat_to_mat(self.com_quat).T @ self.com_pos)).tolist())
+        self.com_is_frame = not np.any(self.com_pos) and np.array_equal(self.com_quat, (1.0, 0.0, 0.0, 0.0))
 
     @property
     def inertia(self) -> list[float]:
@@ -219,6 +221,9 @@ class _TorquePlan:
     stateless: bool = False  # torque motors only: torques are constant within a step()
 
 
+_WXYZ = [6, 3, 4, 5]  # columns of a (pos, x, y, z, w) row that give (w, x, y, z)
+
+
 @dataclass
 class _PosePlan:
     """How to read the poses of a list of bodies: PyBullet queries per multibody, the output
@@ -230,6 +235,8 @@ class _PosePlan:
     origin_basis: np.ndarray  # (n, 16, 3): body origin = COM + Σ q_j q_k B[4j + k]
     pos0: np.ndarray  # output template with the static bodies' cached poses
     quat0: np.ndarray
+    com_is_frame: bool = False  # every queried body's COM frame is its body frame: no conversion
+    all_rows: bool = False  # every output row is queried, in order: no template to fill
 
 
 @dataclass
@@ -415,7 +422,8 @@ def _vector(value: Sequence[float], size: int, what: str) -> np.ndarray:
         arr = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError) as exc:
         raise BackendError(f"{what} must be {size} numbers, got {value!r}") from exc
-    if arr.shape != (size,) or not np.all(np.isfinite(arr)):
+    # a finite dot product means every entry is finite (only huge finite ones overflow it)
+    if arr.shape != (size,) or not math.isfinite(arr @ arr) and not np.isfinite(arr).all():
         raise BackendError(f"{what} must be {size} finite numbers, got {value!r}")
     return arr
 
@@ -629,10 +637,11 @@ class PybulletBackend(Backend):
             for mb in self._movable:
                 if mb.dynamic_base:
                     v, w = pb.getBaseVelocity(mb.uid, physicsClientId=cid)
-                    speeds += [*v, *w]
+                    speeds += v
+                    speeds += w
                 if mb.dofs:
                     speeds += [state[1] for state in pb.getJointStates(mb.uid, mb.dofs, physicsClientId=cid)]
-            self._diverged = not all(abs(x) <= _RUNAWAY_VELOCITY for x in speeds)  # NaN fails <=
+            self._diverged = not all(map(_RUNAWAY_VELOCITY.__ge__, map(abs, speeds)))  # NaN fails >=
         return self._diverged
 
     # -- building ------------------------------------------------------------
@@ -957,6 +966,8 @@ class PybulletBackend(Backend):
             origin_basis=np.array([_rotation_basis(np.array(rec.origin_in_com)) for rec in moving]).reshape(-1, 16, 3),
             pos0=np.array([self._static_pos[rec.row] for rec in recs]).reshape(-1, 3),
             quat0=np.array([self._static_quat[rec.row] for rec in recs]).reshape(-1, 4),
+            com_is_frame=all(rec.com_is_frame for rec in moving),
+            all_rows=order == list(range(len(recs))),
         )
 
     def _warn_unsupported(self, scene: Scene) -> None:
@@ -1007,6 +1018,7 @@ class PybulletBackend(Backend):
                 by_uid.setdefault(joint.body.uid, []).append(i)
         self._pd_plans = list(pd.values())
         self._pd_sent: list[list[float] | None] = [None] * len(self._act_spec)
+        self._pd_snapshot: tuple[list[float], list[float]] | None = None  # (ctrl, gain) of the last _send_pd
         self._torque_plans = []
         for uid, acts in by_uid.items():
             slots = sorted({self._act_joint[i].index for i in acts})
@@ -1031,12 +1043,17 @@ class PybulletBackend(Backend):
     def _send_pd(self) -> None:
         """Targets, gains and force limits of the C-side PD controllers, for the actuators whose
         values changed. Sent straight to the plugin (quirk 12): (q*, q̇*, kd, kp, max force)."""
-        cid, plugin, spec, ctrl, gain, sent = self._cid, self._pd_plugin, self._act_spec, self._ctrl, self._gain, self._pd_sent
+        snapshot = (self._ctrl.tolist(), self._gain.tolist())
+        if snapshot == self._pd_snapshot:  # every command and gain as last sent: nothing to build
+            self._pd_dirty = False
+            return
+        cid, plugin, spec, sent = self._cid, self._pd_plugin, self._act_spec, self._pd_sent
+        ctrl, gain = snapshot
         execute = pb.executePluginCommand
         for plan in self._pd_plans:
             for joint, act in zip(plan.joints, plan.actuators):
                 kind, p_gain, v_gain, _, _, hi = spec[act]
-                g, u = float(gain[act]), float(ctrl[act])
+                g, u = gain[act], ctrl[act]
                 if kind == _POSITION:
                     args = [u, 0.0, g * v_gain, g * p_gain, hi]
                 else:
@@ -1044,6 +1061,7 @@ class PybulletBackend(Backend):
                 if sent[act] != args:
                     execute(plugin, "", [_PD_SET, plan.uid, joint], args, physicsClientId=cid)
                     sent[act] = args
+        self._pd_snapshot = snapshot
         self._pd_dirty = False
 
     def _disable_pd(self) -> None:
@@ -1118,6 +1136,8 @@ class PybulletBackend(Backend):
 
     def _query_pose(self, rec: _BodyRec) -> tuple[np.ndarray, np.ndarray]:
         """The body frame's world pose."""
+        if rec.com_is_frame:
+            return self._com_pose(rec)
         return self._frame_from_com(rec, *self._com_pose(rec))
 
     @staticmethod
@@ -1330,19 +1350,22 @@ class PybulletBackend(Backend):
             raise BackendError(f"apply_force frame must be 'world' or 'body', got {frame!r}")
         force = _vector(force_n, 3, "force_n")
         torque = _vector(torque_nm, 3, "torque_nm")
-        com, com_quat = self._com_pose(rec)
-        pos, quat = self._frame_from_com(rec, com, com_quat)
-        rot = quat_to_mat(quat)
-        if frame == "body":
-            force, torque = rot @ force, rot @ torque
-        if point is None:
-            at = pos
-        elif isinstance(point, str):
-            at = self.site_pose(point)[0]
+        if point is None and frame == "world" and rec.com_is_frame:  # it acts at the COM as given
+            force, torque = force.copy(), torque.copy()  # never the caller's arrays
         else:
-            local = _vector(point, 3, "apply_force point")
-            at = pos + rot @ local if frame == "body" else local
-        torque = torque + _cross(at - com, force)
+            com, com_quat = self._com_pose(rec)
+            pos, quat = self._frame_from_com(rec, com, com_quat)
+            rot = quat_to_mat(quat)
+            if frame == "body":
+                force, torque = rot @ force, rot @ torque
+            if point is None:
+                at = pos
+            elif isinstance(point, str):
+                at = self.site_pose(point)[0]
+            else:
+                local = _vector(point, 3, "apply_force point")
+                at = pos + rot @ local if frame == "body" else local
+            torque = torque + _cross(at - com, force)
         key = (rec.uid, rec.link)
         if key in self._pending:
             _, old_force, old_torque = self._pending[key]
@@ -1356,6 +1379,16 @@ class PybulletBackend(Backend):
             return self._static_pos[rec.row].copy(), self._static_quat[rec.row].copy()
         return self._query_pose(rec)
 
+    def body_motion(self, body: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        rec = self._body(body)
+        if rec.static:
+            return self._static_pos[rec.row].copy(), self._static_quat[rec.row].copy(), np.zeros(3), np.zeros(3)
+        com, com_quat, v_com, omega = self._com_motion(rec)  # one read of both pose and velocity
+        if rec.com_is_frame:
+            return com, com_quat, v_com, omega
+        pos, quat = self._frame_from_com(rec, com, com_quat)
+        return pos, quat, v_com + _cross(omega, pos - com), omega  # PyBullet reports the COM's velocity
+
     def body_velocity(self, body: str, frame: Frame = "world") -> tuple[np.ndarray, np.ndarray]:
         rec = self._body(body)
         if frame not in ("world", "body"):
@@ -1363,8 +1396,11 @@ class PybulletBackend(Backend):
         if rec.static:
             return np.zeros(3), np.zeros(3)
         com, com_quat, v_com, omega = self._com_motion(rec)
-        pos, quat = self._frame_from_com(rec, com, com_quat)
-        v_frame = v_com + _cross(omega, pos - com)  # PyBullet reports the COM's velocity
+        if rec.com_is_frame:
+            quat, v_frame = com_quat, v_com
+        else:
+            pos, quat = self._frame_from_com(rec, com, com_quat)
+            v_frame = v_com + _cross(omega, pos - com)  # PyBullet reports the COM's velocity
         if frame == "body":
             rot_t = quat_to_mat(quat).T
             return rot_t @ v_frame, rot_t @ omega
@@ -1395,8 +1431,14 @@ class PybulletBackend(Backend):
                 for state in pb.getLinkStates(uid, links, computeForwardKinematics=1, physicsClientId=cid):
                     values += state[0]
                     values += state[1]
+        if plan.com_is_frame and plan.all_rows:  # primitives with their COM at the origin: as read
+            flat = np.array(values).reshape(-1, 7)
+            return flat[:, :3], flat[:, _WXYZ]
         pos, quat = plan.pos0.copy(), plan.quat0.copy()
-        if values:  # COM frames -> body frames, all at once
+        if values and plan.com_is_frame:
+            flat = np.array(values).reshape(-1, 7)
+            pos[plan.rows], quat[plan.rows] = flat[:, :3], flat[:, _WXYZ]
+        elif values:  # COM frames -> body frames, all at once
             n = len(plan.rows)
             flat = np.array(values).reshape(n, 7)
             orn = flat[:, 3:]

@@ -38,11 +38,11 @@ class _NoiseBlock:
         self._rows: np.ndarray | None = None
         self._next = 0
 
-    def row(self, rng: np.random.Generator, shape: tuple[int, ...], scale: np.ndarray | float) -> np.ndarray:
-        """The next ``shape`` of N(0, 1)·scale (read-only: it is a view into the block)."""
+    def row(self, rng: np.random.Generator, shape: tuple[int, ...], scale: np.ndarray | float, dtype: np.dtype = np.float64) -> np.ndarray:
+        """The next ``shape`` of N(0, 1)·scale as ``dtype`` (read-only: it is a view into the block)."""
         rows = self._rows
-        if rows is None or self._next == len(rows) or rows.shape[1:] != shape:
-            rows = self._rows = rng.standard_normal((NOISE_BLOCK, *shape)) * scale
+        if rows is None or self._next == len(rows) or rows.shape[1:] != shape or rows.dtype != dtype:
+            rows = self._rows = (rng.standard_normal((NOISE_BLOCK, *shape)) * scale).astype(dtype, copy=False)
             self._next = 0
         self._next += 1
         return rows[self._next - 1]
@@ -57,6 +57,7 @@ class Effects:
         self._half_range = (action_high - action_low) / 2
         self.values = dict.fromkeys(EFFECT_PARAMS, 0.0)
         self.active = False
+        self.obs_noise_std = 0.0
         self._action_noise, self._obs_noise, self._jitter = _NoiseBlock(), _NoiseBlock(), _NoiseBlock()
         self.reset()
 
@@ -65,6 +66,7 @@ class Effects:
             raise ValueError(f"{name} must be >= 0, got {value}")
         self.values[name] = float(value)
         self.active = any(v > 0 for v in self.values.values())
+        self.obs_noise_std = self.values["observation.noise_std"]  # read every step: one attribute
         self._clear_noise()
 
     def reset(self) -> None:
@@ -141,11 +143,14 @@ class Effects:
         return self.last_applied, min(self.split_substeps, n - 1)  # (jitter may shorten the step)
 
     def noisy_obs(self, obs: np.ndarray, rng: np.random.Generator, low: np.ndarray, high: np.ndarray) -> np.ndarray:
-        """The state vector plus noise, kept inside its space's bounds."""
-        sigma = self.values["observation.noise_std"]
+        """The state vector plus noise, kept inside its space's bounds. The noise block is
+        drawn in float64 and stored in the observation's dtype, so each step adds and clips
+        in that dtype (three calls, no conversions)."""
+        sigma = self.obs_noise_std
         if sigma <= 0:
             return obs
-        noisy = obs + self._obs_noise.row(rng, obs.shape, sigma)  # in place from here: this runs every step
+        dtype = obs.dtype if obs.dtype.kind == "f" else np.dtype(np.float64)
+        noisy = obs + self._obs_noise.row(rng, obs.shape, sigma, dtype)  # in place from here: this runs every step
         np.maximum(noisy, low, out=noisy)
         np.minimum(noisy, high, out=noisy)
         return noisy.astype(obs.dtype, copy=False)

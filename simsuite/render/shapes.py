@@ -252,6 +252,10 @@ def decimate(mesh: Mesh, max_faces: int) -> Mesh:
     return best if best is not None else _cluster(mesh, extent)
 
 
+# fast_simplification's aggressiveness: its collapse threshold grows as (iteration + 3)^agg.
+# The default 7 collapses in a rough order; at 5 the Panda's levels within a 9 mm error
+# have 2.4x fewer triangles (3.4k vs 8.2k in all) for the same build time; at 1 it stalls.
+SIMPLIFY_AGG = 5.0
 CREASE_DEG = 40.0  # coarse levels: normals are smooth across edges flatter than this, split at sharper ones
 
 
@@ -277,7 +281,7 @@ def simplify(mesh: Mesh, max_faces: int, preserve_border: bool = False) -> Mesh:
         faces = inverse.ravel()[mesh.indices]
         reduction = 1.0 - max_faces / len(faces)
         points, faces = fast_simplification.simplify(
-            points.astype(np.float32), faces.astype(np.int32), target_reduction=reduction, preserve_border=preserve_border
+            points.astype(np.float32), faces.astype(np.int32), target_reduction=reduction, agg=SIMPLIFY_AGG, preserve_border=preserve_border
         )
     tm = trimesh.Trimesh(np.asarray(points, np.float64), np.asarray(faces, np.int64).reshape(-1, 3), process=False)
     tm.remove_unreferenced_vertices()
@@ -370,7 +374,7 @@ def _levels(full: Mesh, coarser: list[Mesh]) -> tuple[Level, ...]:
     return tuple(out)
 
 
-LOD_CACHE_VERSION = 3  # bump when the simplification or the error measure changes
+LOD_CACHE_VERSION = 4  # bump when the simplification or the error measure changes
 
 
 def cache_dir() -> Path:
@@ -397,7 +401,7 @@ def mesh_lods(path: str, scale: tuple[float, float, float], factor: float = 1.5,
     import hashlib
 
     full = mesh_file(path, scale)
-    key = hashlib.sha1(Path(path).read_bytes() + repr((scale, factor, min_faces, LOD_CACHE_VERSION, _simplifier())).encode()).hexdigest()
+    key = hashlib.sha1(Path(path).read_bytes() + repr((scale, factor, min_faces, LOD_CACHE_VERSION, SIMPLIFY_AGG, _simplifier())).encode()).hexdigest()
     cached = cache_dir() / "lod" / f"{key}.npz"
     levels = _load_levels(cached, full)
     if levels is None:

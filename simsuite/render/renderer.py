@@ -149,8 +149,9 @@ class Renderer:
         shadow_map_px: shadow map resolution.
         lod: level of detail, as the largest screen-space geometric error allowed, in
             pixels of the camera drawing it (e.g. 1.0). Mesh geoms and curved primitives
-            keep their full triangles plus coarser copies (1.5x fewer triangles each: quadric
-            simplification for meshes, fewer segments for spheres, capsules, cylinders),
+            keep their full triangles plus coarser copies (fewer triangles and a larger error
+            each: the Pareto front of quadric simplification chains for meshes,
+            :func:`~simsuite.render.shapes.mesh_lods`; fewer segments for spheres, capsules, cylinders),
             each with its measured distance from the full surface, ``error_m`` (two-sided,
             :func:`~simsuite.render.shapes.geometric_error`). Per camera and frame, each geom
             draws the coarsest copy whose error, projected at the nearest point of the
@@ -1095,9 +1096,14 @@ class _Group:
         chosen = self._ranges[self._geoms, level]
         if self.static_range[1]:
             chosen = np.concatenate([[self.static_range], chosen])
-        ends = chosen[:, 0] + chosen[:, 1]
-        starts = np.flatnonzero(np.r_[True, chosen[1:, 0] != ends[:-1]])  # a range not continuing the one before
-        return np.stack([chosen[starts, 0], np.add.reduceat(chosen[:, 1], starts)], 1)
+        fresh = np.ones(len(chosen), bool)  # a range that does not continue the one before
+        np.not_equal(chosen[1:, 0], chosen[:-1, 0] + chosen[:-1, 1], out=fresh[1:])
+        if fresh.all():
+            return chosen
+        starts = np.flatnonzero(fresh)
+        merged = chosen[starts]
+        merged[:, 1] = np.add.reduceat(chosen[:, 1], starts)
+        return merged
 
 
 def _drop_alpha(rgba: np.ndarray) -> np.ndarray:

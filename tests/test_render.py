@@ -434,6 +434,38 @@ def test_level_of_detail_stays_within_its_pixel_error(tmp_path, monkeypatch):
         Renderer(scene, [cam], lod=-1.0)
 
 
+def test_lod_levels_are_the_pareto_front_of_free_and_border_keeping_chains(tmp_path, monkeypatch):
+    """A mesh with an open border gets levels from both simplification chains, and keeps
+    only those no other level beats: fewer triangles and more error at every step, and
+    never more triangles within an error budget than the free chain alone would draw."""
+    import trimesh
+
+    from simsuite.render import shapes
+
+    monkeypatch.setenv("SIMSUITE_CACHE_DIR", str(tmp_path / "cache"))
+    shapes.mesh_lods.cache_clear()
+    ball = trimesh.creation.icosphere(subdivisions=4, radius=0.1)
+    bowl = trimesh.Trimesh(ball.vertices, ball.faces[ball.triangles_center[:, 2] < 0.02])  # open at the rim
+    path = tmp_path / "bowl.obj"
+    bowl.export(path)
+    full = shapes.mesh_file(str(path), (1.0, 1.0, 1.0))
+    closed = shapes.Mesh(ball.vertices.astype(np.float32), ball.vertex_normals.astype(np.float32), np.zeros((len(ball.vertices), 2), np.float32), ball.faces.astype(np.uint32))
+    assert shapes.has_open_border(full) and not shapes.has_open_border(closed)
+    levels = shapes.mesh_lods(str(path), (1.0, 1.0, 1.0))
+    counts, errors = [len(lv.mesh.indices) for lv in levels], [lv.error_m for lv in levels]
+    assert len(levels) > 3 and counts == sorted(counts, reverse=True) and len(set(counts)) == len(counts)
+    assert errors[0] == 0.0 and all(a < b for a, b in zip(errors, errors[1:]))
+    index = shapes.SurfaceIndex(full, 0.002)
+    free = [(len(m.indices), shapes.geometric_error(m, full, index)) for m in shapes._chain(full, 1.5, 32, False)]
+    for budget_m in (0.001, 0.003, 0.01):
+        ours = min(c for c, e in zip(counts, errors) if e <= budget_m)
+        assert ours <= min([c for c, e in free if e <= budget_m] + [counts[0]])
+    # the front itself: dominated candidates dropped, the full level kept first
+    fake = [shapes.Level(shapes.Mesh(full.positions, full.normals, full.uvs, full.indices[:n]), e) for n, e in ((900, 0.002), (600, 0.001), (300, 0.004), (300, 0.003))]
+    front = shapes.pareto_levels(full, fake)
+    assert [(len(lv.mesh.indices), lv.error_m) for lv in front] == [(len(full.indices), 0.0), (600, 0.001), (300, 0.003)]
+
+
 # -- context choice ---------------------------------------------------------------------------------
 
 

@@ -627,19 +627,17 @@ class MujocoBackend(Backend):
         m = self.model
         if m.npair == 0:
             return
-        by_id = {self._geom_ids[g]: g for g in self._geom_friction}
+        gids = [self._geom_ids[g] for g in self._geom_friction]
         mu, e, tor, rol = (np.zeros(m.ngeom) for _ in range(4))
-        table = self._surface
-        for gid, name in by_id.items():
-            mu[gid], e[gid] = table["friction"][name], table["restitution"][name]
-            tor[gid], rol[gid] = table["torsional_friction"][name], table["rolling_friction"][name]
+        for column, prop in ((mu, "friction"), (e, "restitution"), (tor, "torsional_friction"), (rol, "rolling_friction")):
+            column[gids] = list(self._surface[prop].values())  # the tables share the colliding geoms' order
         slide = mu[self._pair_g1] * mu[self._pair_g2]
         spin = tor[self._pair_g1] * tor[self._pair_g2]
         roll = rol[self._pair_g1] * rol[self._pair_g2]
         m.pair_friction[:] = np.stack([slide, slide, spin, roll, roll], axis=1)
         # the contact's dimension follows: rolling needs 6, torsional 4 (set at run time too)
         m.pair_dim[:] = np.where(roll > 0, 6, np.where(spin > 0, 4, 3))
-        m.pair_solref[:] = [_restitution_solref(x, m.opt.timestep) for x in e[self._pair_g1] * e[self._pair_g2]]
+        m.pair_solref[:] = _restitution_solref(e[self._pair_g1] * e[self._pair_g2], m.opt.timestep)
 
     def _apply_body_damping(self) -> None:
         """Body drag (force = −c·m·v) maps onto a free joint's dof damping in MuJoCo."""
@@ -731,15 +729,15 @@ def _condim(g1: Geom, g2: Geom) -> int:
     return 3
 
 
-def _restitution_solref(e: float, timestep_s: float) -> list[float]:
-    """MuJoCo's default soft contact for e = 0; a direct spring-damper with the damping
-    ratio of an oscillator whose bounce keeps a fraction e of the speed otherwise."""
-    if e <= 1e-6:
-        return [0.02, 1.0]
-    e = min(e, 0.999)
-    zeta = -math.log(e) / math.sqrt(math.pi**2 + math.log(e) ** 2)
+def _restitution_solref(e: np.ndarray, timestep_s: float) -> np.ndarray:
+    """Per contact pair (rows): MuJoCo's default soft contact for e = 0; else a direct
+    spring-damper with the damping ratio of an oscillator whose bounce keeps a fraction e of
+    the speed otherwise."""
+    bouncy = e > 1e-6
+    log_e = np.log(np.clip(e, 1e-6, 0.999))
+    zeta = -log_e / np.sqrt(math.pi**2 + log_e**2)
     omega = math.pi / (_BOUNCE_STEPS * timestep_s)
-    return [-(omega**2), -2 * zeta * omega]
+    return np.where(bouncy[:, None], np.stack([np.full_like(e, -(omega**2)), -2 * zeta * omega], axis=1), [0.02, 1.0])
 
 
 def _finite_scalar(name: str, value: object) -> float:

@@ -117,9 +117,9 @@ def test_calibrate_cli_writes_a_fitted_space_that_randomize_reads(tmp_path):
 
 
 def test_npe_posterior_narrows_the_identifiable_parameter():
-    """A small sbi NPE run (1,000 simulations, score-compressed summaries, the proxy's own
-    sensor-noise model): the thrust coefficient's posterior is much narrower than its prior
-    and its 98 % interval holds the hidden truth."""
+    """A small sbi NPE run (1,000 simulations, the least-squares localization included,
+    score-compressed summaries, the proxy's own sensor-noise model): the thrust coefficient's
+    posterior is much narrower than its prior and its 98 % interval holds the hidden truth."""
     pytest.importorskip("sbi")
     from simsuite.calibration.npe import fit_npe
 

@@ -1,7 +1,7 @@
 """NPE calibration check (issue 7): over seeded hidden-parameter PROXY instances of UAV-v0, how
 often each parameter's 90 % credible interval holds the hidden truth, and how wide the
 posterior is against the prior (near 1: not identified); with ``--sbc N``, also the round-1
-estimator's coverage on N held-out prior simulations per instance (simulation-based
+estimator's coverage on N held-out simulations from the instance's box (simulation-based
 calibration). Results are appended per instance to runs/bench/npe_coverage.jsonl (a cut run
 keeps what it finished) and summarized in runs/bench/npe_coverage.json.
 
@@ -29,6 +29,7 @@ from simsuite.calibration.excitation import experiment  # noqa: E402
 from simsuite.calibration.npe import fit_npe  # noqa: E402
 
 ENV_ID = "SimSuite/UAV-v0"
+IDENTIFIED_WIDTH = 0.5  # posterior/prior std below this: identified (the rule of FitResult.identifiable)
 
 
 def main() -> None:
@@ -38,7 +39,7 @@ def main() -> None:
     ap.add_argument("--simulations", type=int, default=800)
     ap.add_argument("--rounds", type=int, default=1)
     ap.add_argument("--transitions", type=int, default=32, help="real transitions in the summaries")
-    ap.add_argument("--sbc", type=int, default=0, help="held-out prior simulations per instance for SBC")
+    ap.add_argument("--sbc", type=int, default=0, help="held-out simulations (from the instance's box) per instance for SBC")
     ap.add_argument("--tag", default="", help="suffix of the log and summary names (keeps trial runs apart)")
     args = ap.parse_args()
     names = DEFAULT_NAMES[ENV_ID]
@@ -72,8 +73,10 @@ def summarize(log: Path, names: list[str], tag: str = "") -> None:
     """The table over every instance in the log (latest result per instance)."""
     rows = {r["instance"]: r for r in map(json.loads, log.read_text().splitlines())}.values()
     table = [[n, f"{sum(r['hit'][n] for r in rows)}/{len(rows)}", f"{np.median([r['width'][n] for r in rows]):.2f}",
+              f"{sum(r['width'][n] < IDENTIFIED_WIDTH for r in rows)}/{len(rows)}",
               f"{np.mean([r['sbc'][n] for r in rows if r['sbc']]):.2f}" if any(r["sbc"] for r in rows) else "-"] for n in names]
-    report(f"npe_coverage{tag}", ["parameter", "90% interval covers truth", "posterior/prior width (median)", "SBC coverage of 90%"], table,
+    report(f"npe_coverage{tag}", ["parameter", "90% interval covers truth", "posterior/prior width (median)",
+                                   f"identified (width < {IDENTIFIED_WIDTH})", "SBC coverage of 90%"], table,
            {"instances": len(rows), "wall_s": [r["wall_s"] for r in rows], "rows": list(rows)})
 
 

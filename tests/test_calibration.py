@@ -223,3 +223,16 @@ def test_least_squares_finds_the_latency_level_and_thrust():
     kf, latency_s = lows + fit.center * (highs - lows)
     assert kf == pytest.approx(truth["motor.kf"], rel=0.01)
     assert abs(latency_s - 0.035) <= 0.0025, latency_s
+
+
+def test_latency_samples_fill_their_physics_step():
+    """Latency acts in whole physics steps, so its posterior is flat within each: NPE samples
+    keep their level and fill it uniformly (clipped to the prior)."""
+    from simsuite.calibration.npe import spread_over_levels
+
+    rng = np.random.default_rng(0)
+    values = np.r_[np.full(5000, 0.0301), np.full(5000, 0.0004)]
+    out = spread_over_levels(values, 0.005, 0.0, 0.04, rng)
+    high, low = out[:5000], out[5000:]
+    assert high.min() >= 0.0275 and high.max() < 0.0325 and np.quantile(high, 0.95) > 0.032
+    assert low.min() >= 0.0 and low.max() < 0.0025

@@ -43,7 +43,7 @@ from typing import Any, Callable, Mapping, Sequence
 import gymnasium
 import numpy as np
 
-from simsuite.calibration.dropo import Transitions, WorldCache, predict
+from simsuite.calibration.dropo import Transitions, WorldCache, _state_obs, predict
 from simsuite.calibration.localize import fd_steps, least_squares
 from simsuite.calibration.rollouts import Rollout
 from simsuite.randomization import ParamSpace
@@ -165,10 +165,8 @@ def fit_npe(make_env: Callable[[], gymnasium.Env], rollouts: Sequence[Rollout], 
 
     t0 = time.perf_counter()
     torch.set_num_threads(1)  # small networks: more threads only contend with the simulation workers
-    all_tr = Transitions.from_rollouts(rollouts)
-    pick = np.linspace(0, len(all_tr) - 1, min(k_transitions, len(all_tr))).round().astype(int)
-    tr = all_tr.subset(np.unique(pick))
     dims = np.asarray(dims)
+    tr = pick_transitions(rollouts, dims, k_transitions)
     x_o = tr.next_obs[:, dims].ravel()
     lows, highs = prior.subset(names).bounds()
     steps, quantized = fd_steps(make_env, names, lows, highs)
@@ -202,6 +200,31 @@ def fit_npe(make_env: Callable[[], gymnasium.Env], rollouts: Sequence[Rollout], 
                 accept = get_density_thresholder(posterior, quantile=1e-4, num_samples_to_estimate_support=20_000)
                 # sampling importance resampling from the posterior: plain rejection stalls when it is narrow
                 proposal = RestrictedPrior(box, accept, posterior=posterior, sample_with="sir")
-    samples = posterior.sample((4000,), x=x_summary, show_progress_bars=False).numpy().astype(np.float64)
-    return Posterior(list(names), lows, highs, lows + samples * (highs - lows), done, time.perf_counter() - t0, sbc_hits)
+    samples = lows + posterior.sample((4000,), x=x_summary, show_progress_bars=False).numpy().astype(np.float64) * (highs - lows)
+    for i in quantized:
+        samples[:, i] = spread_over_levels(samples[:, i], steps[i] * (highs[i] - lows[i]), lows[i], highs[i], rng)
+    return Posterior(list(names), lows, highs, samples, done, time.perf_counter() - t0, sbc_hits)
+
+
+def pick_transitions(rollouts: Sequence[Rollout], dims: np.ndarray, k: int) -> Transitions:
+    """``k`` transitions spread over the faster half of all of them (by the norm of the
+    summarized dimensions of the observation they start from, e.g. velocity and body rates):
+    a transition at speed carries more of the drag term, and the choice never looks at the
+    next observations that the summaries are made of."""
+    all_tr = Transitions.from_rollouts(rollouts)
+    motion = np.concatenate([np.linalg.norm(_state_obs(r)[np.arange(5, r.steps)][:, dims], axis=1) for r in rollouts])
+    fast = np.sort(np.argsort(motion)[len(motion) // 2:])
+    pick = fast[np.unique(np.linspace(0, len(fast) - 1, min(k, len(fast))).round().astype(int))]
+    return all_tr.subset(pick)
+
+
+def spread_over_levels(values: np.ndarray, resolution: float, low: float, high: float, rng: np.random.Generator) -> np.ndarray:
+    """A parameter that acts in whole steps of ``resolution`` (latency: physics steps) has a
+    likelihood that is flat across each step: given the estimator's probability of each level,
+    the posterior is uniform within it. Each sample keeps its level and is redrawn uniformly
+    inside it (a flow cannot draw such a box sharply: its intervals came out too narrow)."""
+    level = np.round(values / resolution)
+    lo = np.maximum((level - 0.5) * resolution, low)
+    hi = np.minimum((level + 0.5) * resolution, high)
+    return rng.uniform(lo, np.maximum(hi, lo))
 

@@ -40,6 +40,7 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=1)
     ap.add_argument("--transitions", type=int, default=32, help="real transitions in the summaries")
     ap.add_argument("--sbc", type=int, default=0, help="held-out simulations (from the instance's box) per instance for SBC")
+    ap.add_argument("--ensemble", type=int, default=1, help="flows per round (a mixture: more conservative)")
     ap.add_argument("--tag", default="", help="suffix of the log and summary names (keeps trial runs apart)")
     args = ap.parse_args()
     names = DEFAULT_NAMES[ENV_ID]
@@ -58,7 +59,7 @@ def main() -> None:
 
         post = fit_npe(lambda: gymnasium.make(ENV_ID), data, prior, names, OBS_DIMS[ENV_ID], SENSOR_NOISE,
                        simulations=args.simulations, rounds=args.rounds, k_transitions=args.transitions, seed=seed,
-                       sbc=args.sbc, progress=progress)
+                       sbc=args.sbc, ensemble=args.ensemble, progress=progress)
         row = {"instance": seed, "truth": truth, "wall_s": post.wall_s, "simulations": post.simulations, "sbc": post.sbc,
                "interval": {n: post.interval(n, 0.9) for n in names}, "width": {n: post.width_ratio(n) for n in names}}
         row["hit"] = {n: bool(row["interval"][n][0] <= truth[n] <= row["interval"][n][1]) for n in names}

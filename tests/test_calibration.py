@@ -129,7 +129,7 @@ def test_npe_posterior_narrows_the_identifiable_parameter():
     truth = {"motor.kf": prior["motor.kf"].nominal * 1.2}
     data = collect(env, make_expert, 2, 100, seed=2, params={**truth, "observation.noise_std": 0.005}, noise=0.02)
     post = fit_npe(make, data, prior, ["motor.kf"], dims=list(range(12, 18)), noise={"observation.noise_std": 0.005},
-                   simulations=1000, rounds=1, k_transitions=8, seed=0, workers=2)
+                   simulations=1000, rounds=1, k_transitions=8, seed=0, workers=2, ensemble=1)
     low, high = post.interval("motor.kf", 0.98)
     assert low <= truth["motor.kf"] <= high, (low, high, truth)
     assert post.width_ratio("motor.kf") < 0.3

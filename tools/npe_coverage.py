@@ -5,7 +5,7 @@ estimator's coverage on N held-out simulations from the instance's box (simulati
 calibration). Results are appended per instance to runs/bench/npe_coverage.jsonl (a cut run
 keeps what it finished) and summarized in runs/bench/npe_coverage.json.
 
-    python tools/npe_coverage.py [--instances 20] [--simulations 800] [--transitions 32] [--sbc 100]
+    python tools/npe_coverage.py [--instances 20] [--simulations 800] [--transitions 32] [--ensemble 2] [--sbc 100]
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=1)
     ap.add_argument("--transitions", type=int, default=32, help="real transitions in the summaries")
     ap.add_argument("--sbc", type=int, default=0, help="held-out simulations (from the instance's box) per instance for SBC")
-    ap.add_argument("--ensemble", type=int, default=1, help="flows per round (a mixture: more conservative)")
+    ap.add_argument("--ensemble", type=int, default=2, help="flows per round (a mixture: more conservative)")
     ap.add_argument("--tag", default="", help="suffix of the log and summary names (keeps trial runs apart)")
     args = ap.parse_args()
     names = DEFAULT_NAMES[ENV_ID]

@@ -153,7 +153,7 @@ def sbc_coverage(posterior, theta: np.ndarray, summaries: np.ndarray, level: flo
 
 def fit_npe(make_env: Callable[[], gymnasium.Env], rollouts: Sequence[Rollout], prior: ParamSpace, names: list[str],
             dims: Sequence[int], noise: Mapping[str, float], simulations: int = 800, rounds: int = 1,
-            k_transitions: int = 32, seed: int = 0, workers: int | None = None, sbc: int = 0, ensemble: int = 1,
+            k_transitions: int = 32, seed: int = 0, workers: int | None = None, sbc: int = 0, ensemble: int = 2,
             progress: Callable[[int], None] | None = None) -> Posterior:
     """Posterior over ``names`` given the rollouts (``simulations`` in all, the localization's
     included; the rest split over ``rounds``). ``noise``: the real sensor's noise parameters

@@ -148,6 +148,13 @@ class SimEnv(gymnasium.Env):
             raise gymnasium.error.ResetNeeded("call reset() before using the env's backend")
         return self._backend
 
+    @property
+    def physics_dt_s(self) -> float:
+        """The physics timestep [s]: action latency takes effect at this resolution (a
+        latency between two multiples of it acts as the nearer one)."""
+        self.backend  # a clear error before the first reset
+        return float(self._timestep_s)
+
     # -- gymnasium API ---------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         super().reset(seed=seed)

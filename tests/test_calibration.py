@@ -13,6 +13,8 @@ from simsuite.agents.experts import make_expert
 from simsuite.calibration import Rollout, RolloutError, load_rollout, load_rollouts
 from simsuite.calibration.collect import collect
 from simsuite.calibration.dropo import Transitions, WorldCache, fit_cmaes, predict
+from simsuite.calibration.excitation import experiment, make_uav_circle
+from simsuite.calibration.localize import fd_steps, least_squares
 from simsuite.calibration.report import one_step_error, trajectory_error
 
 
@@ -115,9 +117,9 @@ def test_calibrate_cli_writes_a_fitted_space_that_randomize_reads(tmp_path):
 
 
 def test_npe_posterior_narrows_the_identifiable_parameter():
-    """A small sbi NPE run (1,000 simulations, score-compressed summaries, the proxy's own
-    sensor-noise model): the thrust coefficient's posterior is much narrower than its prior
-    and its 98 % interval holds the hidden truth."""
+    """A small sbi NPE run (1,000 simulations, the least-squares localization included,
+    score-compressed summaries, the proxy's own sensor-noise model): the thrust coefficient's
+    posterior is much narrower than its prior and its 98 % interval holds the hidden truth."""
     pytest.importorskip("sbi")
     from simsuite.calibration.npe import fit_npe
 
@@ -127,7 +129,7 @@ def test_npe_posterior_narrows_the_identifiable_parameter():
     truth = {"motor.kf": prior["motor.kf"].nominal * 1.2}
     data = collect(env, make_expert, 2, 100, seed=2, params={**truth, "observation.noise_std": 0.005}, noise=0.02)
     post = fit_npe(make, data, prior, ["motor.kf"], dims=list(range(12, 18)), noise={"observation.noise_std": 0.005},
-                   simulations=1000, rounds=1, k_transitions=8, seed=0, workers=2)
+                   simulations=1000, rounds=1, k_transitions=8, seed=0, workers=2, ensemble=1)
     low, high = post.interval("motor.kf", 0.98)
     assert low <= truth["motor.kf"] <= high, (low, high, truth)
     assert post.width_ratio("motor.kf") < 0.3
@@ -166,3 +168,71 @@ def test_trajectory_error_is_zero_for_the_true_simulator():
     data = collect(env, make_expert, 1, 40, seed=4, params=truth, noise=0.02)
     assert trajectory_error(env, truth, data, 10) == 0.0
     assert trajectory_error(env, {"motor.kf": truth["motor.kf"] / 0.8}, data, 10) > 1e-3
+
+
+def _horizontal_speed_rms(rollout: Rollout) -> float:
+    return float(np.sqrt(np.mean(np.sum(rollout.obs[:, 12:14] ** 2, axis=1))))
+
+
+def test_uav_experiment_excites_drag(backend_name):
+    """The designed UAV experiment (a figure eight around the hover target) flies at
+    drag-revealing speeds; the hover expert barely moves. (The eight sometimes dips to the
+    floor late in a rollout: most of the 5 s must still be flown.)"""
+    env = gymnasium.make("SimSuite/UAV-v0", backend=backend_name)
+    noise = {"observation.noise_std": 0.005}
+    eight = collect(env, experiment(0), 3, 250, seed=11, params=noise, noise=0.02)
+    hover = collect(env, make_expert, 3, 250, seed=11, params=noise, noise=0.02)
+    assert sum(r.steps for r in eight) >= 0.8 * 750, [r.steps for r in eight]
+    speed = [np.median([_horizontal_speed_rms(r) for r in rollouts]) for rollouts in (eight, hover)]
+    assert speed[0] > 1.2 > 2 * speed[1], speed
+
+
+def test_thrust_trim_flies_an_underpowered_airframe():
+    """Mass +30 % and kf −30 %: the nominal expert cannot hold it up (it reaches the floor
+    within 2 s); the experiment's thrust trim finds the real thrust per mass (0.54 of nominal)
+    and flies the whole eight."""
+    env = gymnasium.make("SimSuite/UAV-v0")
+    prior = env.unwrapped.param_space
+    params = {"quadrotor.mass_kg": 1.3 * prior["quadrotor.mass_kg"].nominal, "motor.kf": 0.7 * prior["motor.kf"].nominal}
+    (hover,) = collect(env, make_expert, 1, 250, seed=4, params=params, noise=0.0)
+    assert hover.steps < 100
+    obs, _ = env.reset(seed=4, options={"params": params})
+    policy = make_uav_circle(env, np.random.default_rng(0))
+    for _ in range(250):
+        obs, _, terminated, truncated, info = env.step(policy(obs))
+        assert not (terminated or truncated), info["crash"]
+    assert policy.trim.ratio == pytest.approx(0.7 / 1.3, rel=0.1)
+
+
+def test_least_squares_finds_the_latency_level_and_thrust():
+    """The warm start of CMA-ES and the box of NPE: on noise-free proxy data the least-squares
+    fit lands on the true latency level (35 ms for 32.6: latency acts in 5 ms physics steps)
+    and within 1 % of the true kf."""
+    make = lambda: gymnasium.make("SimSuite/UAV-v0")  # noqa: E731
+    env = make()
+    prior = env.unwrapped.param_space
+    names = ["motor.kf", "actuation.latency_s"]
+    truth = {"motor.kf": 1.25 * prior["motor.kf"].nominal, "actuation.latency_s": 0.0326}
+    tr = Transitions.from_rollouts(collect(env, experiment(3), 2, 60, seed=3, params=truth, noise=0.02), every=2)
+    lows, highs = prior.subset(names).bounds()
+    steps, quantized = fd_steps(make, names, lows, highs)
+    assert quantized == [1] and steps[1] == pytest.approx(env.unwrapped.physics_dt_s / 0.04)
+    worlds = WorldCache(make)
+    fit = least_squares(lambda points: [predict(worlds, names, lows + p * (highs - lows), tr).ravel() for p in points],
+                        tr.next_obs.ravel(), steps, quantized=quantized)
+    kf, latency_s = lows + fit.center * (highs - lows)
+    assert kf == pytest.approx(truth["motor.kf"], rel=0.01)
+    assert abs(latency_s - 0.035) <= 0.0025, latency_s
+
+
+def test_latency_samples_fill_their_physics_step():
+    """Latency acts in whole physics steps, so its posterior is flat within each: NPE samples
+    keep their level and fill it uniformly (clipped to the prior)."""
+    from simsuite.calibration.npe import spread_over_levels
+
+    rng = np.random.default_rng(0)
+    values = np.r_[np.full(5000, 0.0301), np.full(5000, 0.0004)]
+    out = spread_over_levels(values, 0.005, 0.0, 0.04, rng)
+    high, low = out[:5000], out[5000:]
+    assert high.min() >= 0.0275 and high.max() < 0.0325 and np.quantile(high, 0.95) > 0.032
+    assert low.min() >= 0.0 and low.max() < 0.0025

@@ -25,6 +25,7 @@ import simsuite  # noqa: E402,F401
 from simsuite.agents.experts import make_expert  # noqa: E402
 from simsuite.calibration.cli import DEFAULT_NAMES  # noqa: E402
 from simsuite.calibration.collect import collect, draw_hidden  # noqa: E402
+from simsuite.calibration.excitation import experiment  # noqa: E402
 from simsuite.calibration.dropo import fit_cmaes  # noqa: E402
 
 
@@ -56,12 +57,16 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--env", default="SimSuite/UAV-v0")
     ap.add_argument("--seeds", type=int, default=5)
+    ap.add_argument("--first", type=int, default=0, help="first seed")
+    ap.add_argument("--cold-start", action="store_true", help="CMA-ES from nominal with wide spreads (no least-squares warm start)")
     ap.add_argument("--rollouts", type=int, default=5)
     ap.add_argument("--seconds", type=float, default=5.0)
     ap.add_argument("--generations", type=int, default=20)
     ap.add_argument("--popsize", type=int, default=10)
     ap.add_argument("--k-samples", type=int, default=3, help="parameter sets per candidate")
     ap.add_argument("--every", type=int, default=3, help="use every n-th transition")
+    ap.add_argument("--experiment", choices=("designed", "expert"), default="designed",
+                    help="what the proxy flies: the family's informative design (simsuite.calibration.excitation) or its scripted expert")
     ap.add_argument("--option", action="append", default=[], help="env option key=value, e.g. mission=waypoints")
     args = ap.parse_args()
     options = {k: _value(v) for k, v in (o.split("=", 1) for o in args.option)}
@@ -69,15 +74,16 @@ def main() -> None:
     env = gymnasium.make(args.env, **options)
     prior = env.unwrapped.param_space
     steps = int(round(args.seconds / env.unwrapped.task.control_dt_s))
-    errors, walls, sims, rates, singles = {n: [] for n in names}, [], [], [], []
-    for seed in range(args.seeds):
+    errors, walls, sims, rates, singles, transitions = {n: [] for n in names}, [], [], [], [], []
+    for seed in range(args.first, args.first + args.seeds):
         truth = draw_hidden(prior, names, np.random.default_rng(seed), 0.3, {"actuation.latency_s": (0.0, 0.04)})
-        data = collect(env, make_expert, args.rollouts, steps, seed=1000 + seed, params={**truth, "observation.noise_std": 0.005},
+        data = collect(env, experiment(1000 + seed) if args.experiment == "designed" else make_expert, args.rollouts, steps, seed=1000 + seed, params={**truth, "observation.noise_std": 0.005},
                        noise=0.02, source="proxy:hidden")
+        transitions.append(sum(r.steps for r in data))
         singles.append(single_env_rate(env))
         t0 = time.perf_counter()
         fit = fit_cmaes(lambda: gymnasium.make(args.env, **options), data, prior, names, seed=seed, generations=args.generations,
-                        k_samples=args.k_samples, every=args.every, popsize=args.popsize, obs_floor=0.005,
+                        k_samples=args.k_samples, every=args.every, popsize=args.popsize, obs_floor=0.005, warm_start=not args.cold_start,
                         progress=lambda g, v: print(f"  generation {g}/{args.generations}: log-likelihood {v:.1f}", flush=True))
         walls.append(time.perf_counter() - t0)
         sims.append(fit.sim_steps)
@@ -86,9 +92,10 @@ def main() -> None:
             errors[n].append(error(n, fit.mean[n], truth[n]))
         print(f"seed {seed}: " + ", ".join(f"{n} {errors[n][-1]:.3g} (fit {fit.mean[n]:.4g}, truth {truth[n]:.4g})" for n in names)
               + f"  ({walls[-1]:.0f} s; {rates[-1]:.0f} steps/s in the fit vs {singles[-1]:.0f} single-env)", flush=True)
+    print(f"transitions per seed: {transitions}")
     rows = [[n, "abs [s]" if n.endswith("latency_s") else "relative", f"{np.median(errors[n]):.3g}", f"{np.max(errors[n]):.3g}"] for n in names]
-    report(f"calibration_{args.env.split('/')[-1]}" + "".join(f"_{v}" for v in options.values()), ["parameter", "error", "median", "worst"], rows,
-           {"seeds": args.seeds, "wall_s": walls, "sim_control_steps": sims, "errors": errors,
+    report(f"calibration_{args.env.split('/')[-1]}" + "".join(f"_{v}" for v in options.values()) + ("_expert" if args.experiment == "expert" else "") + ("_cold" if args.cold_start else "") + (f"_from{args.first}" if args.first else ""), ["parameter", "error", "median", "worst"], rows,
+           {"seeds": list(range(args.first, args.first + args.seeds)), "experiment": args.experiment, "warm_start": not args.cold_start, "transitions": transitions, "wall_s": walls, "sim_control_steps": sims, "errors": errors,
             "fit_steps_per_s": rates, "single_env_steps_per_s": singles})
     print(f"fit wall-clock: median {np.median(walls):.0f} s; simulated control steps per fit: {int(np.median(sims)):,}; "
           f"throughput in the fit {np.median(rates):.0f} steps/s vs single env {np.median(singles):.0f} steps/s "

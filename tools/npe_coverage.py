@@ -1,11 +1,11 @@
 """NPE calibration check (issue 7): over seeded hidden-parameter PROXY instances of UAV-v0, how
 often each parameter's 90 % credible interval holds the hidden truth, and how wide the
 posterior is against the prior (near 1: not identified); with ``--sbc N``, also the round-1
-estimator's coverage on N held-out prior simulations per instance (simulation-based
+estimator's coverage on N held-out simulations from the instance's box (simulation-based
 calibration). Results are appended per instance to runs/bench/npe_coverage.jsonl (a cut run
 keeps what it finished) and summarized in runs/bench/npe_coverage.json.
 
-    python tools/npe_coverage.py [--instances 20] [--simulations 5000] [--sbc 100]
+    python tools/npe_coverage.py [--instances 20] [--simulations 800] [--transitions 32] [--ensemble 2] [--sbc 100]
 """
 
 from __future__ import annotations
@@ -23,31 +23,34 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from benchmark import report  # noqa: E402
 
 import simsuite  # noqa: E402,F401
-from simsuite.agents.experts import make_expert  # noqa: E402
 from simsuite.calibration.cli import DEFAULT_NAMES, OBS_DIMS, SENSOR_NOISE  # noqa: E402
 from simsuite.calibration.collect import collect, draw_hidden  # noqa: E402
+from simsuite.calibration.excitation import experiment  # noqa: E402
 from simsuite.calibration.npe import fit_npe  # noqa: E402
 
 ENV_ID = "SimSuite/UAV-v0"
+IDENTIFIED_WIDTH = 0.5  # posterior/prior std below this: identified (the rule of FitResult.identifiable)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--instances", type=int, default=20)
     ap.add_argument("--first", type=int, default=0, help="first instance seed (to resume a cut run)")
-    ap.add_argument("--simulations", type=int, default=5000)
-    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--simulations", type=int, default=800)
+    ap.add_argument("--rounds", type=int, default=1)
     ap.add_argument("--transitions", type=int, default=32, help="real transitions in the summaries")
-    ap.add_argument("--sbc", type=int, default=0, help="held-out prior simulations per instance for SBC")
+    ap.add_argument("--sbc", type=int, default=0, help="held-out simulations (from the instance's box) per instance for SBC")
+    ap.add_argument("--ensemble", type=int, default=2, help="flows per round (a mixture: more conservative)")
+    ap.add_argument("--tag", default="", help="suffix of the log and summary names (keeps trial runs apart)")
     args = ap.parse_args()
     names = DEFAULT_NAMES[ENV_ID]
     env = gymnasium.make(ENV_ID)
     prior = env.unwrapped.param_space
-    log = Path("runs/bench/npe_coverage.jsonl")
+    log = Path(f"runs/bench/npe_coverage{args.tag}.jsonl")
     log.parent.mkdir(parents=True, exist_ok=True)
     for seed in range(args.first, args.first + args.instances):
         truth = draw_hidden(prior, names, np.random.default_rng(seed), 0.3, {"actuation.latency_s": (0.0, 0.04)})
-        data = collect(env, make_expert, 5, 250, seed=1000 + seed, params={**truth, **SENSOR_NOISE}, noise=0.02)
+        data = collect(env, experiment(1000 + seed), 5, 250, seed=1000 + seed, params={**truth, **SENSOR_NOISE}, noise=0.02)
         t0 = time.perf_counter()
 
         def progress(k: int) -> None:
@@ -56,7 +59,7 @@ def main() -> None:
 
         post = fit_npe(lambda: gymnasium.make(ENV_ID), data, prior, names, OBS_DIMS[ENV_ID], SENSOR_NOISE,
                        simulations=args.simulations, rounds=args.rounds, k_transitions=args.transitions, seed=seed,
-                       sbc=args.sbc, progress=progress)
+                       sbc=args.sbc, ensemble=args.ensemble, progress=progress)
         row = {"instance": seed, "truth": truth, "wall_s": post.wall_s, "simulations": post.simulations, "sbc": post.sbc,
                "interval": {n: post.interval(n, 0.9) for n in names}, "width": {n: post.width_ratio(n) for n in names}}
         row["hit"] = {n: bool(row["interval"][n][0] <= truth[n] <= row["interval"][n][1]) for n in names}
@@ -64,15 +67,17 @@ def main() -> None:
             f.write(json.dumps(row) + "\n")
         print(f"instance {seed}: " + ", ".join(f"{n} {'in' if row['hit'][n] else 'OUT'} (width {row['width'][n]:.2f})" for n in names)
               + f"  {post.wall_s:.0f} s" + (f"; SBC {post.sbc}" if post.sbc else ""), flush=True)
-    summarize(log, names)
+    summarize(log, names, args.tag)
 
 
-def summarize(log: Path, names: list[str]) -> None:
+def summarize(log: Path, names: list[str], tag: str = "") -> None:
     """The table over every instance in the log (latest result per instance)."""
     rows = {r["instance"]: r for r in map(json.loads, log.read_text().splitlines())}.values()
     table = [[n, f"{sum(r['hit'][n] for r in rows)}/{len(rows)}", f"{np.median([r['width'][n] for r in rows]):.2f}",
+              f"{sum(r['width'][n] < IDENTIFIED_WIDTH for r in rows)}/{len(rows)}",
               f"{np.mean([r['sbc'][n] for r in rows if r['sbc']]):.2f}" if any(r["sbc"] for r in rows) else "-"] for n in names]
-    report("npe_coverage", ["parameter", "90% interval covers truth", "posterior/prior width (median)", "SBC coverage of 90%"], table,
+    report(f"npe_coverage{tag}", ["parameter", "90% interval covers truth", "posterior/prior width (median)",
+                                   f"identified (width < {IDENTIFIED_WIDTH})", "SBC coverage of 90%"], table,
            {"instances": len(rows), "wall_s": [r["wall_s"] for r in rows], "rows": list(rows)})
 
 

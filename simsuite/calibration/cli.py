@@ -42,7 +42,7 @@ def calibrate(
     real: Path = typer.Option(None, help="folder or file of real rollouts (.npz, or .mcap bags from the ROS bridge)"),
     proxy: str = typer.Option("hidden", help="when no --real: 'hidden' (off-nominal twin, labelled proxy) or 'backend' (the other engine)"),
     method: str = typer.Option("cmaes", help="cmaes (DROPO likelihood) or npe (sbi neural posterior)"),
-    simulations: int = typer.Option(4000, help="npe: simulations in all (two truncated rounds)"),
+    simulations: int = typer.Option(800, help="npe: simulations in all (the least-squares localization included)"),
     params: str = typer.Option("", help="comma-separated parameter names to fit (default: the family's)"),
     backend: str = typer.Option("mujoco", help="the simulator being calibrated"),
     rollouts: int = typer.Option(5, min=1, help="proxy rollouts to collect"),
@@ -53,9 +53,9 @@ def calibrate(
     out: Path = typer.Option(Path("runs/calibrate"), help="report folder"),
 ) -> None:
     """Fit the simulator's parameter distribution to real (or proxy-real) rollouts."""
-    from simsuite.agents.experts import make_expert
     from simsuite.calibration import load_rollouts
     from simsuite.calibration.collect import collect, draw_hidden
+    from simsuite.calibration.excitation import experiment
     from simsuite.calibration.dropo import Transitions, fit_cmaes
     from simsuite.calibration.report import one_step_error, trajectory_error, write_report
 
@@ -83,7 +83,7 @@ def calibrate(
             raise typer.BadParameter(f"unknown proxy {proxy!r}; choose 'hidden' or 'backend'")
         with Progress(console=console) as bar:
             task = bar.add_task(f"proxy reality ({proxy}): rollouts", total=rollouts)
-            data = collect(reality, make_expert, rollouts, steps, seed=1000 + seed, params=hidden, noise=0.02,
+            data = collect(reality, experiment(1000 + seed), rollouts, steps, seed=1000 + seed, params=hidden, noise=0.02,
                            source=f"proxy:{proxy}", progress=lambda k: bar.update(task, completed=k), portable=proxy == "backend")
         label = f"{len(data)} PROXY rollouts ({proxy}{', hidden truth' if truth else ''}), {sum(r.steps for r in data)} steps"
         out.mkdir(parents=True, exist_ok=True)
@@ -109,7 +109,7 @@ def calibrate(
     trajectory = {label: trajectory_error(env, {n: values[n] for n in names}, data, segment)
                   for label, values in (("nominal parameters", nominal), ("fitted means", result.mean), *((("truth (proxy)", truth),) if truth else ()))}
     report = write_report(out, env_id, result, truth, errors, {"data": label, "backend": backend, "seed": seed,
-                                                                      "method": "sbi NPE on score-compressed one-step summaries, 2 truncated rounds" if method == "npe" else
+                                                                      "method": "sbi NPE on score-compressed one-step summaries, simulated in the least-squares fit's Laplace box" if method == "npe" else
                                                                       "CMA-ES over truncated-normal (μ, log σ), DROPO one-step likelihood"})
     with report.open("a") as f:  # the trajectory discrepancy, before and after
         f.write(f"\nTrajectory discrepancy (RMS, observation units; the real actions replayed open loop in {segment}-step segments, "

@@ -7,18 +7,28 @@ action for one control step, with the real sensor's noise model in force (``nois
 predicted next observations are the raw data, and the K real next observations are x_o. The
 simulator is then the real data's generative model, so the posterior can be calibrated.
 
+Localization (round 0): the data narrow mass, kf and latency to a few percent of their priors,
+and an estimator trained on prior simulations cannot resolve such a posterior from a few
+thousand of them. So a Levenberg-Marquardt fit of the noise-free one-step predictions to the
+real next observations (2d + 2 noise-free simulations per iteration) finds θ̂ and its Laplace
+covariance σ²(JᵀJ)⁻¹; the posterior then lives in the box θ̂ ± :data:`BOX_SIGMAS` Laplace standard
+deviations (at least :data:`MIN_HALF_STEPS` finite-difference steps, clipped to the prior). On
+that box the uniform prior restricted is the prior truncated to where its posterior mass is (the
+truncated-prior argument of Deistler et al. 2022), so NPE trained on it is the posterior.
+Finite-difference steps are never finer than a parameter's resolution (latency acts in whole
+physics steps: its likelihood is a staircase).
+
 Summaries: K·D raw numbers are too many for a density estimator trained on a few thousand
 simulations (that made the posteriors overconfident). They are compressed to one number per
-parameter by score compression (Alsing & Wandelt 2018): t = Jᵀ(x − f(θ*)) / σ², with J the
-finite-difference Jacobian of the noise-free prediction f at θ*. For a Gaussian sensor that is
-the locally sufficient statistic, so many transitions fit in a d-dimensional summary. θ* is the
-prior's centre in round 1 and the previous round's posterior mean after that (all stored
-simulations are re-summarized).
+parameter by score compression (Alsing & Wandelt 2018): t = Jᵀ(x − f(θ̂)) / σ², with J the
+finite-difference Jacobian of the noise-free prediction f at θ̂. For a Gaussian sensor that is
+the locally sufficient statistic, so many transitions fit in a d-dimensional summary.
 
-Rounds: a prior uniform on the ParamSpace bounds (normalized to [0, 1]); truncated sequential
-NPE (Deistler et al. 2022): round 1 from the prior, later rounds from the prior truncated to the
-current posterior's highest-density region. :func:`sbc_coverage` checks the round-1 (amortized)
-estimator on held-out prior simulations (simulation-based calibration).
+Rounds: round 1 from the box; later rounds (truncated sequential NPE, Deistler et al. 2022)
+from the box truncated to the current posterior's highest-density region. ``ensemble`` > 1
+trains that many flows per round and mixes their samples (a mixture of estimators is the
+conservative choice, Hermans et al. 2022). :func:`sbc_coverage` checks the round-1 estimator
+on held-out simulations from the box (simulation-based calibration).
 """
 
 from __future__ import annotations
@@ -33,11 +43,13 @@ from typing import Any, Callable, Mapping, Sequence
 import gymnasium
 import numpy as np
 
-from simsuite.calibration.dropo import Transitions, predict
+from simsuite.calibration.dropo import Transitions, WorldCache, _state_obs, predict
+from simsuite.calibration.localize import fd_steps, least_squares
 from simsuite.calibration.rollouts import Rollout
 from simsuite.randomization import ParamSpace
 
-JACOBIAN_STEP = 0.15  # finite-difference half-step, as a fraction of the prior's width (wider than a latency substep)
+BOX_SIGMAS = 6.0  # the simulation box: this many Laplace standard deviations either side of the estimate
+MIN_HALF_STEPS = 2.0  # and at least this many finite-difference steps (latency: ±2 physics steps)
 
 
 @dataclass
@@ -71,9 +83,7 @@ _W: dict[str, Any] = {}
 
 def _init(make_env: Callable[[], gymnasium.Env], tr: Transitions, names: list[str], dims: np.ndarray,
           noise: Mapping[str, float]) -> None:
-    env = make_env()
-    env.reset(seed=0)
-    _W.update(env=env.unwrapped, tr=tr, names=names, dims=dims, noise=dict(noise))
+    _W.update(env=WorldCache(make_env), tr=tr, names=names, dims=dims, noise=dict(noise))
 
 
 def _simulate(args: tuple[np.ndarray, int | None]) -> np.ndarray:
@@ -100,20 +110,6 @@ class ScoreCompressor:
         return np.arcsinh((x - self.f0) @ self.jac / self.sigma**2 / np.maximum(noise_std, 1e-12))
 
 
-def _compressor(pool, center: np.ndarray, lows: np.ndarray, highs: np.ndarray, sigma: float) -> ScoreCompressor:
-    """Noise-free predictions at θ* and θ* ± h along each axis (2d + 1 simulations)."""
-    d = len(center)
-    points = [center]
-    for i in range(d):
-        for sign in (1, -1):
-            p = center.copy()
-            p[i] = np.clip(p[i] + sign * JACOBIAN_STEP, 0.0, 1.0)
-            points.append(p)
-    preds = pool.map(_simulate, [(lows + p * (highs - lows), None) for p in points])
-    jac = np.stack([(preds[1 + 2 * i] - preds[2 + 2 * i]) / (points[1 + 2 * i][i] - points[2 + 2 * i][i]) for i in range(d)], axis=1)
-    return ScoreCompressor(preds[0], jac, max(sigma, 1e-6))
-
-
 def _run(pool, values: np.ndarray, seeds: list[int], done: int, progress: Callable[[int], None] | None) -> np.ndarray:
     xs = []
     for x in pool.imap(_simulate, zip(values, seeds), chunksize=8):
@@ -123,17 +119,22 @@ def _run(pool, values: np.ndarray, seeds: list[int], done: int, progress: Callab
     return np.array(xs)
 
 
-def _train(box, theta, summaries, seed: int):
-    """A fresh NPE (sbi's default masked autoregressive flow) on all simulations so far."""
+def _train(box, theta, summaries, seed: int, ensemble: int = 1):
+    """Fresh NPEs (sbi's default masked autoregressive flow) on all simulations so far; with
+    ``ensemble`` > 1, an equal-weight mixture of that many, each from its own seed."""
     import torch
     from sbi.inference import NPE
+    from sbi.inference.posteriors import EnsemblePosterior
 
-    torch.manual_seed(seed)
-    inference = NPE(prior=box, show_progress_bars=False)
-    inference.append_simulations(theta, torch.tensor(summaries, dtype=torch.float32))
-    with contextlib.redirect_stdout(io.StringIO()):  # sbi prints every epoch; our bar shows progress
-        estimator = inference.train(force_first_round_loss=True, show_train_summary=False)
-    return inference.build_posterior(estimator)
+    members = []
+    for k in range(ensemble):
+        torch.manual_seed(seed + 7919 * k)
+        inference = NPE(prior=box, show_progress_bars=False)
+        inference.append_simulations(theta, torch.tensor(summaries, dtype=torch.float32))
+        with contextlib.redirect_stdout(io.StringIO()):  # sbi prints every epoch; our bar shows progress
+            estimator = inference.train(force_first_round_loss=True, show_train_summary=False)
+        members.append(inference.build_posterior(estimator))
+    return members[0] if ensemble == 1 else EnsemblePosterior(members)
 
 
 def sbc_coverage(posterior, theta: np.ndarray, summaries: np.ndarray, level: float = 0.9, samples: int = 500) -> np.ndarray:
@@ -151,50 +152,79 @@ def sbc_coverage(posterior, theta: np.ndarray, summaries: np.ndarray, level: flo
 
 
 def fit_npe(make_env: Callable[[], gymnasium.Env], rollouts: Sequence[Rollout], prior: ParamSpace, names: list[str],
-            dims: Sequence[int], noise: Mapping[str, float], simulations: int = 5000, rounds: int = 2,
-            k_transitions: int = 64, seed: int = 0, workers: int | None = None, sbc: int = 0,
+            dims: Sequence[int], noise: Mapping[str, float], simulations: int = 800, rounds: int = 1,
+            k_transitions: int = 32, seed: int = 0, workers: int | None = None, sbc: int = 0, ensemble: int = 2,
             progress: Callable[[int], None] | None = None) -> Posterior:
-    """Posterior over ``names`` given the rollouts (``simulations`` in all, split over
-    ``rounds``). ``noise``: the real sensor's noise parameters (``observation.noise_std`` [obs
-    units] sets the summary's σ too); ``sbc``: held-out prior simulations to check the round-1
-    estimator's calibration on (not counted in ``simulations``)."""
+    """Posterior over ``names`` given the rollouts (``simulations`` in all, the localization's
+    included; the rest split over ``rounds``). ``noise``: the real sensor's noise parameters
+    (``observation.noise_std`` [obs units] sets the summary's σ too); ``sbc``: held-out box
+    simulations to check the round-1 estimator's calibration on (not counted); ``ensemble``:
+    flows per round."""
     import torch
     from sbi.utils import BoxUniform, RestrictedPrior, get_density_thresholder
 
     t0 = time.perf_counter()
     torch.set_num_threads(1)  # small networks: more threads only contend with the simulation workers
-    all_tr = Transitions.from_rollouts(rollouts)
-    pick = np.linspace(0, len(all_tr) - 1, min(k_transitions, len(all_tr))).round().astype(int)
-    tr = all_tr.subset(np.unique(pick))
     dims = np.asarray(dims)
+    tr = pick_transitions(rollouts, dims, k_transitions)
     x_o = tr.next_obs[:, dims].ravel()
     lows, highs = prior.subset(names).bounds()
+    steps, quantized = fd_steps(make_env, names, lows, highs)
     sigma = float(noise.get("observation.noise_std", 0.0)) or 1e-3
-    box = BoxUniform(torch.zeros(len(names)), torch.ones(len(names)))
-    proposal, thetas, raws, done, sbc_hits = box, [], [], 0, {}
     rng = np.random.default_rng(seed)
-    center = np.full(len(names), 0.5)
-    per_round = [simulations // rounds + (r < simulations % rounds) for r in range(rounds)]
     with mp.get_context("fork").Pool(workers or mp.cpu_count(), _init, (make_env, tr, names, dims, noise)) as pool:
+        fit = least_squares(lambda points: pool.map(_simulate, [(lows + p * (highs - lows), None) for p in points]), x_o, steps,
+                            quantized=quantized)
+        center, laplace_sd, done = fit.center, fit.laplace_std(sigma), fit.simulations
+        compress = ScoreCompressor(fit.prediction, fit.jacobian, max(sigma, 1e-6))
+        half = np.maximum(BOX_SIGMAS * laplace_sd, MIN_HALF_STEPS * steps)
+        box_low, box_high = np.clip(center - half, 0.0, 1.0), np.clip(center + half, 0.0, 1.0)
+        box = BoxUniform(torch.tensor(box_low, dtype=torch.float32), torch.tensor(box_high, dtype=torch.float32))
+        remaining = max(simulations - done, rounds)
+        per_round = [remaining // rounds + (r < remaining % rounds) for r in range(rounds)]
+        proposal, thetas, raws, sbc_hits = box, [], [], {}
+        x_summary = torch.tensor(compress(x_o), dtype=torch.float32)
         for r, n in enumerate(per_round):
-            compress = _compressor(pool, center, lows, highs, sigma)
             theta = proposal.sample((n,)).numpy().astype(np.float64)
             raws.append(_run(pool, lows + theta * (highs - lows), rng.integers(2**31, size=n).tolist(), done, progress))
             thetas.append(theta)
             done += n
-            theta_all, raw_all = np.concatenate(thetas), np.concatenate(raws)
-            posterior = _train(box, torch.tensor(theta_all, dtype=torch.float32), compress(raw_all), seed + r)
-            x_summary = torch.tensor(compress(x_o), dtype=torch.float32)
+            theta_all = torch.tensor(np.concatenate(thetas), dtype=torch.float32)
+            posterior = _train(box, theta_all, compress(np.concatenate(raws)), seed + 100 * r, ensemble)
             posterior = posterior.set_default_x(x_summary)
             if r == 0 and sbc:
                 held = box.sample((sbc,)).numpy().astype(np.float64)
                 held_x = _run(pool, lows + held * (highs - lows), rng.integers(2**31, size=sbc).tolist(), 0, None)
                 sbc_hits = dict(zip(names, sbc_coverage(posterior, held, compress(held_x)).tolist()))
             if r < rounds - 1:
-                center = posterior.sample((2000,), x=x_summary, show_progress_bars=False).numpy().mean(axis=0).astype(np.float64)
                 accept = get_density_thresholder(posterior, quantile=1e-4, num_samples_to_estimate_support=20_000)
-                # sampling importance resampling from the posterior: plain rejection from the
-                # prior stalls when the posterior is narrow
+                # sampling importance resampling from the posterior: plain rejection stalls when it is narrow
                 proposal = RestrictedPrior(box, accept, posterior=posterior, sample_with="sir")
-    samples = posterior.sample((4000,), x=x_summary, show_progress_bars=False).numpy().astype(np.float64)
-    return Posterior(list(names), lows, highs, lows + samples * (highs - lows), done, time.perf_counter() - t0, sbc_hits)
+    samples = lows + posterior.sample((4000,), x=x_summary, show_progress_bars=False).numpy().astype(np.float64) * (highs - lows)
+    for i in quantized:
+        samples[:, i] = spread_over_levels(samples[:, i], steps[i] * (highs[i] - lows[i]), lows[i], highs[i], rng)
+    return Posterior(list(names), lows, highs, samples, done, time.perf_counter() - t0, sbc_hits)
+
+
+def pick_transitions(rollouts: Sequence[Rollout], dims: np.ndarray, k: int) -> Transitions:
+    """``k`` transitions spread over the faster half of all of them (by the norm of the
+    summarized dimensions of the observation they start from, e.g. velocity and body rates):
+    a transition at speed carries more of the drag term, and the choice never looks at the
+    next observations that the summaries are made of."""
+    all_tr = Transitions.from_rollouts(rollouts)
+    motion = np.concatenate([np.linalg.norm(_state_obs(r)[np.arange(5, r.steps)][:, dims], axis=1) for r in rollouts])
+    fast = np.sort(np.argsort(motion)[len(motion) // 2:])
+    pick = fast[np.unique(np.linspace(0, len(fast) - 1, min(k, len(fast))).round().astype(int))]
+    return all_tr.subset(pick)
+
+
+def spread_over_levels(values: np.ndarray, resolution: float, low: float, high: float, rng: np.random.Generator) -> np.ndarray:
+    """A parameter that acts in whole steps of ``resolution`` (latency: physics steps) has a
+    likelihood that is flat across each step: given the estimator's probability of each level,
+    the posterior is uniform within it. Each sample keeps its level and is redrawn uniformly
+    inside it (a flow cannot draw such a box sharply: its intervals came out too narrow)."""
+    level = np.round(values / resolution)
+    lo = np.maximum((level - 0.5) * resolution, low)
+    hi = np.minimum((level + 0.5) * resolution, high)
+    return rng.uniform(lo, np.maximum(hi, lo))
+

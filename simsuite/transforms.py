@@ -19,16 +19,7 @@ def xyzw_to_wxyz(q: Sequence[float]) -> tuple[float, float, float, float]:
 
 def quat_mul(a: Sequence[float], b: Sequence[float]) -> np.ndarray:
     """Hamilton product a ⊗ b (apply b, then a)."""
-    aw, ax, ay, az = a
-    bw, bx, by, bz = b
-    return np.array(
-        [
-            aw * bw - ax * bx - ay * by - az * bz,
-            aw * bx + ax * bw + ay * bz - az * by,
-            aw * by - ax * bz + ay * bw + az * bx,
-            aw * bz + ax * by - ay * bx + az * bw,
-        ]
-    )
+    return np.array(_quat_mul_floats(a, b))
 
 
 def quat_conj(q: Sequence[float]) -> np.ndarray:
@@ -88,7 +79,7 @@ def quat_from_euler(roll: float, pitch: float, yaw: float) -> tuple[float, float
 
 
 def _quat_mul_floats(a: Sequence[float], b: Sequence[float]) -> tuple[float, float, float, float]:
-    """:func:`quat_mul` on plain floats, term for term."""
+    """The Hamilton product a ⊗ b as a tuple (:func:`quat_mul` wraps it in an array)."""
     aw, ax, ay, az = a
     bw, bx, by, bz = b
     return (aw * bw - ax * bx - ay * by - az * bz, aw * bx + ax * bw + ay * bz - az * by,

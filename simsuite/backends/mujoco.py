@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Mapping, NamedTuple, Sequence
 
 import mujoco
 import numpy as np
@@ -60,6 +60,19 @@ assert _BAD_STATE_SLICE.stop - _BAD_STATE_SLICE.start == len(_BAD_STATE_WARNINGS
 # ratio gives the requested coefficient; the contact lasts ~_BOUNCE_STEPS physics steps.
 _BOUNCE_STEPS = 10
 _XBODY = mujoco.mjtObj.mjOBJ_XBODY
+
+
+class _ControlPlan(NamedTuple):
+    """Actuator indices and command bounds of a tuple of actuator names: as arrays for
+    ``set_control_array``, as plain lists for ``set_controls``' few scalars."""
+
+    index: np.ndarray
+    lo: np.ndarray
+    hi: np.ndarray
+    index_list: list[int]
+    lo_list: list[float]
+    hi_list: list[float]
+    block: slice | None  # the actuators are consecutive: one slice of mjData's controls
 
 
 class MujocoBackend(Backend):
@@ -185,7 +198,6 @@ class MujocoBackend(Backend):
         self._body_ids = {n: mujoco.mj_name2id(m, obj.mjOBJ_BODY, n) for n in self._names}
         self._body_id_array = np.array([self._body_ids[n] for n in self._names], dtype=np.int64)
         self._static_body_ids = {bid for bid in self._body_ids.values() if m.body_weldid[bid] == 0}
-        self._free_body_names = {b.name for b, _, _ in scene.walk() if b.is_free}
         self._free_addresses = {}  # free body -> (qpos, qvel) address of its joint
         for bid in self._body_ids.values():
             jid = m.body_jntadr[bid]
@@ -201,7 +213,7 @@ class MujocoBackend(Backend):
         self._address_cache: dict[tuple[str, ...], tuple[np.ndarray, np.ndarray]] = {}
         self._joint_scalar: dict[str, tuple[int, int]] = {}  # joint name -> (qpos, qvel) address
         self._body_id_cache: dict[tuple[str, ...], np.ndarray] = {}
-        self._control_plans: dict[tuple[str, ...], tuple] = {}
+        self._control_plans: dict[tuple[str, ...], _ControlPlan] = {}
         self._site_ids = {
             s.name: mujoco.mj_name2id(m, obj.mjOBJ_SITE, s.name) for b, _, _ in scene.walk() for s in b.sites
         }
@@ -321,7 +333,7 @@ class MujocoBackend(Backend):
         if not all(map(math.isfinite, values)):
             raise BackendError(f"actuator commands must be finite, got {dict(controls)!r}")
         ctrl = self._ctrl_view
-        for i, v, lo, hi in zip(plan[3], values, plan[4], plan[5]):  # all or nothing: checked first
+        for i, v, lo, hi in zip(plan.index_list, values, plan.lo_list, plan.hi_list):  # all or nothing: checked first
             ctrl[i] = lo if v < lo else hi if v > hi else v
 
     def set_control_array(self, actuators: tuple[str, ...], values: np.ndarray) -> None:
@@ -329,20 +341,20 @@ class MujocoBackend(Backend):
         plan = self._control_plans.get(actuators)
         if plan is None:
             plan = self._control_plan(tuple(actuators))
-        idx, lo, hi = plan[:3]
+        idx, lo, hi = plan.index, plan.lo, plan.hi
         values = np.asarray(values, dtype=np.float64)
         if values.shape != idx.shape:
             raise BackendError(f"set_control_array: {len(idx)} actuators but values of shape {values.shape}")
         if not math.isfinite(values @ values) and not np.isfinite(values).all():  # a dot overflows only for huge finite values
             raise BackendError(f"actuator commands must be finite, got {values}")
-        block = plan[6]
+        block = plan.block
         if block is not None:  # consecutive actuators: clip straight into mjData's controls
             out = self._ctrl_view[block]
             np.minimum(np.maximum(values, lo, out=out), hi, out=out)
         else:
             self._ctrl_view[idx] = np.minimum(np.maximum(values, lo), hi)
 
-    def _control_plan(self, names: tuple[str, ...]) -> tuple:
+    def _control_plan(self, names: tuple[str, ...]) -> _ControlPlan:
         """Actuator indices and command bounds for a tuple of names, as arrays and as plain
         lists, cached (tasks repeat it)."""
         for name in names:
@@ -352,7 +364,7 @@ class MujocoBackend(Backend):
         ranges = [self.scene.actuators[i].ctrl_range or (-math.inf, math.inf) for i in idx]
         lo, hi = [float(r[0]) for r in ranges], [float(r[1]) for r in ranges]
         block = slice(idx[0], idx[-1] + 1) if idx and idx == list(range(idx[0], idx[-1] + 1)) else None
-        plan = (np.array(idx, dtype=np.int64), np.array(lo), np.array(hi), idx, lo, hi, block)
+        plan = _ControlPlan(np.array(idx, dtype=np.int64), np.array(lo), np.array(hi), idx, lo, hi, block)
         self._control_plans[names] = plan
         return plan
 
@@ -457,12 +469,12 @@ class MujocoBackend(Backend):
     def set_body_velocity(self, body, linear_m_s, angular_rad_s=(0.0, 0.0, 0.0)) -> None:
         m, d = self._require()
         bid = self._body_id(body)
-        if body not in self._free_body_names:
+        if body not in self._free_addresses:
             raise BackendError(f"set_body_velocity needs a free body; {body!r} is not free")
         lin, ang = np.asarray(linear_m_s, float), np.asarray(angular_rad_s, float)
         if lin.shape != (3,) or ang.shape != (3,) or not math.isfinite(lin @ lin + ang @ ang) and not (np.isfinite(lin).all() and np.isfinite(ang).all()):
             raise BackendError(f"set_body_velocity on {body!r}: velocities must be finite 3-vectors")
-        vadr = m.jnt_dofadr[m.body_jntadr[bid]]
+        vadr = self._free_addresses[body][1]
         # free joint qvel: linear velocity of the body frame origin in world axes, then
         # angular velocity in body axes
         d.qvel[vadr : vadr + 3] = lin

@@ -1117,11 +1117,14 @@ class PybulletBackend(Backend):
 
     def _com_pose(self, rec: _BodyRec) -> tuple[np.ndarray, np.ndarray]:
         """World COM position and COM frame quaternion (w, x, y, z), in full precision (quirk 10)."""
-        if rec.link < 0:
-            pos, orn = pb.getBasePositionAndOrientation(rec.uid, physicsClientId=self._cid)
-        else:
-            pos, orn = pb.getLinkState(rec.uid, rec.link, computeForwardKinematics=1, physicsClientId=self._cid)[:2]
+        pos, orn = self._com_pose_raw(rec)
         return np.array(pos), np.array(xyzw_to_wxyz(orn))
+
+    def _com_pose_raw(self, rec: _BodyRec) -> tuple[Sequence[float], Sequence[float]]:
+        """The COM position and (x, y, z, w) orientation tuples as PyBullet reports them."""
+        if rec.link < 0:
+            return pb.getBasePositionAndOrientation(rec.uid, physicsClientId=self._cid)
+        return pb.getLinkState(rec.uid, rec.link, computeForwardKinematics=1, physicsClientId=self._cid)[:2]
 
     def _com_motion(self, rec: _BodyRec) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """COM position, COM frame quaternion, COM linear velocity and angular velocity (world)."""
@@ -1744,9 +1747,6 @@ class _PybulletRayFan(RayFan):
         backend._require_compiled()
         if self._fixed_origin is not None:
             return backend._cast(self._fixed_origin, self._directions, self.max_range_m)
-        if rec.link < 0:
-            com, (x, y, z, w) = pb.getBasePositionAndOrientation(rec.uid, physicsClientId=backend._cid)
-        else:
-            com, (x, y, z, w) = pb.getLinkState(rec.uid, rec.link, computeForwardKinematics=1, physicsClientId=backend._cid)[:2]
+        com, (x, y, z, w) = backend._com_pose_raw(rec)
         np.matmul(self._local, quat_to_mat((w, x, y, z)).T, out=self._world)
         return backend._cast(self._world[-1] + com, self._directions, self.max_range_m)

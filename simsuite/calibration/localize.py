@@ -68,7 +68,7 @@ def least_squares(predict: Predict, target: np.ndarray, steps: np.ndarray, itera
     others held, and scanned again after the descent, which then restarts from the best level
     (a gradient step cannot cross a wrong step of the staircase)."""
     center, used = np.full(len(steps), 0.5), 0
-    for rerun in range(2 if quantized else 1):
+    for _ in range(2 if quantized else 1):
         for i in quantized:
             center, n = _scan(predict, target, center, i, steps[i])
             used += n

@@ -386,18 +386,22 @@ def test_pybullet_recompile_leaves_no_pd_controller_behind():
 
 
 def test_set_control_array_matches_set_controls(make):
-    """The vector control path clips like set_controls and refuses bad input by name."""
+    """The vector control path clips like set_controls (a command beyond ctrl_range acts as
+    the bound, on MuJoCo inside the engine) and refuses bad input by name."""
     scene = servo_arm_scene()
     scene.actuators[0].ctrl_range = (-1.0, 1.0)
-    by_dict, by_array = make(scene), make(servo_arm_scene())
+    by_dict, by_array, at_bound = make(scene), make(servo_arm_scene()), make(servo_arm_scene())
     by_array.compile(scene)
+    at_bound.compile(scene)
     names = ("shoulder_servo", "elbow_motor")
     for _ in range(20):
         by_dict.set_controls({"shoulder_servo": 3.0, "elbow_motor": -2.0})
         by_array.set_control_array(names, np.array([3.0, -2.0]))
-        by_dict.step(5)
-        by_array.step(5)
-    assert np.array_equal(by_dict.joint_states(["shoulder", "elbow"])[0], by_array.joint_states(["shoulder", "elbow"])[0])
+        at_bound.set_control_array(names, np.array([1.0, -2.0]))
+        for backend in (by_dict, by_array, at_bound):
+            backend.step(5)
+    angles = [b.joint_states(["shoulder", "elbow"])[0] for b in (by_dict, by_array, at_bound)]
+    assert np.array_equal(angles[0], angles[1]) and np.array_equal(angles[0], angles[2])
     with pytest.raises(BackendError, match="shape"):
         by_array.set_control_array(names, np.zeros(3))
     with pytest.raises(BackendError, match="finite"):

@@ -63,15 +63,12 @@ _XBODY = mujoco.mjtObj.mjOBJ_XBODY
 
 
 class _ControlPlan(NamedTuple):
-    """Actuator indices and command bounds of a tuple of actuator names: as arrays for
-    ``set_control_array``, as plain lists for ``set_controls``' few scalars."""
+    """Actuator indices of a tuple of actuator names: as an array for ``set_control_array``, as
+    a plain list for ``set_controls``' few scalars. No bounds: MuJoCo clamps the controls of
+    actuators with a ``ctrlrange`` itself, inside the step (``mj_fwdActuation``)."""
 
     index: np.ndarray
-    lo: np.ndarray
-    hi: np.ndarray
     index_list: list[int]
-    lo_list: list[float]
-    hi_list: list[float]
     block: slice | None  # the actuators are consecutive: one slice of mjData's controls
 
 
@@ -333,38 +330,32 @@ class MujocoBackend(Backend):
         if not all(map(math.isfinite, values)):
             raise BackendError(f"actuator commands must be finite, got {dict(controls)!r}")
         ctrl = self._ctrl_view
-        for i, v, lo, hi in zip(plan.index_list, values, plan.lo_list, plan.hi_list):  # all or nothing: checked first
-            ctrl[i] = lo if v < lo else hi if v > hi else v
+        for i, v in zip(plan.index_list, values):  # all or nothing: every value was checked first
+            ctrl[i] = v
 
     def set_control_array(self, actuators: tuple[str, ...], values: np.ndarray) -> None:
         self._require()
         plan = self._control_plans.get(actuators)
         if plan is None:
             plan = self._control_plan(tuple(actuators))
-        idx, lo, hi = plan.index, plan.lo, plan.hi
         values = np.asarray(values, dtype=np.float64)
-        if values.shape != idx.shape:
-            raise BackendError(f"set_control_array: {len(idx)} actuators but values of shape {values.shape}")
+        if values.shape != plan.index.shape:
+            raise BackendError(f"set_control_array: {len(plan.index)} actuators but values of shape {values.shape}")
         if not math.isfinite(values @ values) and not np.isfinite(values).all():  # a dot overflows only for huge finite values
             raise BackendError(f"actuator commands must be finite, got {values}")
-        block = plan.block
-        if block is not None:  # consecutive actuators: clip straight into mjData's controls
-            out = self._ctrl_view[block]
-            np.minimum(np.maximum(values, lo, out=out), hi, out=out)
+        if plan.block is not None:  # consecutive actuators: one slice of mjData's controls
+            self._ctrl_view[plan.block] = values
         else:
-            self._ctrl_view[idx] = np.minimum(np.maximum(values, lo), hi)
+            self._ctrl_view[plan.index] = values
 
     def _control_plan(self, names: tuple[str, ...]) -> _ControlPlan:
-        """Actuator indices and command bounds for a tuple of names, as arrays and as plain
-        lists, cached (tasks repeat it)."""
+        """Actuator indices for a tuple of names, cached (tasks repeat it)."""
         for name in names:
             if name not in self._actuator_ids:
                 raise unknown_name("actuator", name, list(self._actuator_ids))
         idx = [self._actuator_ids[n] for n in names]
-        ranges = [self.scene.actuators[i].ctrl_range or (-math.inf, math.inf) for i in idx]
-        lo, hi = [float(r[0]) for r in ranges], [float(r[1]) for r in ranges]
         block = slice(idx[0], idx[-1] + 1) if idx and idx == list(range(idx[0], idx[-1] + 1)) else None
-        plan = _ControlPlan(np.array(idx, dtype=np.int64), np.array(lo), np.array(hi), idx, lo, hi, block)
+        plan = _ControlPlan(np.array(idx, dtype=np.int64), idx, block)
         self._control_plans[names] = plan
         return plan
 

@@ -416,6 +416,17 @@ def _ray_primitive(kind: int, o: np.ndarray, d: np.ndarray, size: np.ndarray, kn
     return np.minimum(_ray_tube(o, d, radius, half), _ray_caps(o, d, radius, half))
 
 
+def _floats3(value: Sequence[float], what: str) -> list[float]:
+    """Three finite floats as a list (the per-step path: no numpy), or a BackendError naming ``what``."""
+    try:
+        x, y, z = map(float, value)
+    except (TypeError, ValueError) as exc:
+        raise BackendError(f"{what} must be 3 numbers, got {value!r}") from exc
+    if not (math.isfinite(x) and math.isfinite(y) and math.isfinite(z)):
+        raise BackendError(f"{what} must be 3 finite numbers, got {value!r}")
+    return [x, y, z]
+
+
 def _vector(value: Sequence[float], size: int, what: str) -> np.ndarray:
     """A finite float64 vector of ``size`` entries, or a BackendError naming ``what``."""
     try:
@@ -555,15 +566,17 @@ class PybulletBackend(Backend):
         state_bytes = 100_000 + 5_000 * len(self._bodies) + 80 * self._hull_vertices  # see _SAVED_STATES_BUDGET_BYTES
         low, high = _SAVED_STATES_RANGE
         self._saved_max = min(high, max(low, _SAVED_STATES_BUDGET_BYTES // state_bytes))
-        self._joint_groups: dict[tuple[str, ...], list[tuple[int, list[int], np.ndarray]]] = {}
+        self._joint_groups: dict[tuple[str, ...], list[tuple[_MultiBody, list[int], np.ndarray]]] = {}
         self._time_s = 0.0
         self._diverged = False
-        self._pending: dict[tuple[int, int], tuple[_BodyRec, np.ndarray, np.ndarray]] = {}
+        # held external wrenches per (uid, link): (body, world force at the COM, world torque)
+        self._pending: dict[tuple[int, int], tuple[_BodyRec, list[float], list[float]]] = {}
         pb.executePluginCommand(self._pd_plugin, "", [], [], physicsClientId=cid)  # the plugin learns the bodies
         # One collision pass, so the initial state holds contact manifolds (quirks 4 and 5).
         pb.performCollisionDetection(physicsClientId=cid)
         self._initial_state = pb.saveState(physicsClientId=cid)
         self._aabbs_stale = False
+        self._reads: dict[int, tuple] = {}  # engine reads of the current state (see _dof_states)
 
     def reset(self) -> None:
         self._require_compiled()
@@ -572,7 +585,7 @@ class PybulletBackend(Backend):
         self._ctrl[:] = 0.0
         self._pd_dirty = True
         self._pending.clear()
-        self._aabbs_stale = True
+        self._state_changed()
         self._diverged = False
 
     def step(self, n_substeps: int = 1, *, keep_forces: bool = False) -> None:
@@ -590,17 +603,18 @@ class PybulletBackend(Backend):
         else:
             ctrl, gain = self._ctrl.tolist(), self._gain.tolist()
             constant = {id(p): self._plan_torques(p, ctrl, gain, None) for p in self._torque_plans if p.stateless}
-            wrenches = bool(self._pending or self._drag_bodies)
+            held = list(self._pending.values())
+            wrenches = bool(held or self._drag_bodies)
             for _ in range(n_substeps):
                 self._apply_joint_torques(ctrl, gain, constant)
                 if wrenches:
-                    self._apply_body_wrenches()
+                    self._apply_body_wrenches(held)
                 step_simulation(physicsClientId=cid)
                 t += dt
         self._time_s = t
         if not keep_forces:
             self._pending.clear()
-        self._aabbs_stale = True
+        self._state_changed()
 
     def close(self) -> None:
         self._disconnect()
@@ -633,14 +647,14 @@ class PybulletBackend(Backend):
         a NaN or a speed beyond _RUNAWAY_VELOCITY in any base or joint velocity."""
         self._require_compiled()
         if not self._diverged:
-            cid, speeds = self._cid, []
+            speeds = []
             for mb in self._movable:
                 if mb.dynamic_base:
-                    v, w = pb.getBaseVelocity(mb.uid, physicsClientId=cid)
+                    v, w = self._base_velocity(mb.uid)
                     speeds += v
                     speeds += w
                 if mb.dofs:
-                    speeds += [state[1] for state in pb.getJointStates(mb.uid, mb.dofs, physicsClientId=cid)]
+                    speeds += [state[1] for state in self._dof_states(mb)]
             self._diverged = not all(map(_RUNAWAY_VELOCITY.__ge__, map(abs, speeds)))  # NaN fails >=
         return self._diverged
 
@@ -928,6 +942,7 @@ class PybulletBackend(Backend):
         """Static bodies never move: their poses are read once here. The moving ones are read
         per multibody by body_poses(), in the order planned here."""
         self._movable = [mb for mb in self._multibodies if mb.movable]
+        self._multibody_of = {mb.uid: mb for mb in self._multibodies}
         n = len(self._bodies)
         self._static_pos = np.zeros((n, 3))
         self._static_quat = np.tile([1.0, 0.0, 0.0, 0.0], (n, 1))
@@ -1094,13 +1109,13 @@ class PybulletBackend(Backend):
             torques[slot] += _actuator_force(spec[act], ctrl[act], gain[act], q, qd)
         return torques
 
-    def _apply_body_wrenches(self) -> None:
-        """External forces of this step() call and body damping, at the current centres of mass."""
-        cid = self._cid
-        for (uid, link), (rec, force, torque) in self._pending.items():
-            com = self._com_position(rec)
-            pb.applyExternalForce(uid, link, force.tolist(), com, pb.WORLD_FRAME, physicsClientId=cid)
-            pb.applyExternalTorque(uid, link, torque.tolist(), pb.WORLD_FRAME, physicsClientId=cid)
+    def _apply_body_wrenches(self, held: list[tuple[_BodyRec, list[float], list[float]]]) -> None:
+        """The held external wrenches ((body, world force, world torque)) and body damping, at
+        the current centres of mass: PyBullet clears external forces after every substep."""
+        cid, world = self._cid, pb.WORLD_FRAME
+        for rec, force, torque in held:
+            pb.applyExternalForce(rec.uid, rec.link, force, self._com_position(rec), world, physicsClientId=cid)
+            pb.applyExternalTorque(rec.uid, rec.link, torque, world, physicsClientId=cid)
         for rec in self._drag_bodies:  # free bodies, always a multibody's base
             com, orn = pb.getBasePositionAndOrientation(rec.uid, physicsClientId=cid)
             v, w = pb.getBaseVelocity(rec.uid, physicsClientId=cid)
@@ -1131,7 +1146,7 @@ class PybulletBackend(Backend):
         cid = self._cid
         if rec.link < 0:
             pos, orn = pb.getBasePositionAndOrientation(rec.uid, physicsClientId=cid)
-            v, w = pb.getBaseVelocity(rec.uid, physicsClientId=cid)
+            v, w = self._base_velocity(rec.uid)
         else:
             state = pb.getLinkState(rec.uid, rec.link, computeLinkVelocity=1, computeForwardKinematics=1, physicsClientId=cid)
             pos, orn, v, w = state[0], state[1], state[6], state[7]
@@ -1151,6 +1166,26 @@ class PybulletBackend(Backend):
     @staticmethod
     def _com_from_frame(rec: _BodyRec, pos: np.ndarray, quat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return pos + quat_to_mat(quat) @ rec.com_pos, quat_mul(quat, rec.com_quat)
+
+    def _state_changed(self) -> None:
+        """The simulator state moved (a step, a reset, a write): reads cached for the old one go."""
+        self._aabbs_stale = True
+        self._reads.clear()
+
+    def _dof_states(self, mb: _MultiBody) -> tuple:
+        """``getJointStates`` of all of ``mb``'s hinge and slide joints, read once per state: the
+        divergence check and the task's observation ask for the same numbers every step."""
+        states = self._reads.get(mb.uid)
+        if states is None:
+            states = self._reads[mb.uid] = pb.getJointStates(mb.uid, mb.dofs, physicsClientId=self._cid)
+        return states
+
+    def _base_velocity(self, uid: int) -> tuple:
+        """``getBaseVelocity`` (COM linear, angular; world), read once per state like ``_dof_states``."""
+        velocity = self._reads.get(-1 - uid)  # keys: uid for joint states, -1 - uid for base velocities
+        if velocity is None:
+            velocity = self._reads[-1 - uid] = pb.getBaseVelocity(uid, physicsClientId=self._cid)
+        return velocity
 
     def _refresh_aabbs(self) -> None:
         """Bring the broadphase boxes up to date before a ray cast, without changing physics (quirk 4)."""
@@ -1231,7 +1266,7 @@ class PybulletBackend(Backend):
         self._ctrl[:] = arr[self._state_size - n_ctrl :]
         self._pd_dirty = True
         self._time_s = float(arr[1])
-        self._aabbs_stale = True
+        self._state_changed()
         self._pending.clear()  # a restored state starts without apply_force forces (as on MuJoCo)
 
     def _check_state(self, state: np.ndarray) -> np.ndarray:
@@ -1278,7 +1313,7 @@ class PybulletBackend(Backend):
         cid = self._cid
         pb.resetBasePositionAndOrientation(rec.uid, com.tolist(), wxyz_to_xyzw(com_quat), physicsClientId=cid)
         pb.resetBaseVelocity(rec.uid, [0.0, 0.0, 0.0], [0.0, 0.0, 0.0], physicsClientId=cid)
-        self._aabbs_stale = True
+        self._state_changed()
 
     def set_body_velocity(
         self, body: str, linear_m_s: Sequence[float], angular_rad_s: Sequence[float] = (0.0, 0.0, 0.0)
@@ -1292,14 +1327,14 @@ class PybulletBackend(Backend):
         origin, _ = self._frame_from_com(rec, com, com_quat)
         v_com = v_frame + _cross(omega, com - origin)  # PyBullet's base velocity is the COM's
         pb.resetBaseVelocity(rec.uid, v_com.tolist(), omega.tolist(), physicsClientId=self._cid)
-        self._aabbs_stale = True
+        self._state_changed()
 
     def set_joint_position(self, joint: str, value: float, velocity: float = 0.0) -> None:
         rec = self._hinge_or_slide(joint)
         q = _scalar(value, f"joint {joint!r} position")
         qd = _scalar(velocity, f"joint {joint!r} velocity")
         pb.resetJointState(rec.body.uid, rec.index, q, qd, physicsClientId=self._cid)
-        self._aabbs_stale = True
+        self._state_changed()
 
     # -- controls and forces ---------------------------------------------------
     def set_controls(self, controls: Mapping[str, float]) -> None:
@@ -1351,16 +1386,15 @@ class PybulletBackend(Backend):
             raise BackendError(f"apply_force: body {body!r} is static (welded to the world); forces on it do nothing")
         if frame not in ("world", "body"):
             raise BackendError(f"apply_force frame must be 'world' or 'body', got {frame!r}")
-        force = _vector(force_n, 3, "force_n")
-        torque = _vector(torque_nm, 3, "torque_nm")
         if point is None and frame == "world" and rec.com_is_frame:  # it acts at the COM as given
-            force, torque = force.copy(), torque.copy()  # never the caller's arrays
+            force, torque = _floats3(force_n, "force_n"), _floats3(torque_nm, "torque_nm")
         else:
+            force_v, torque_v = _vector(force_n, 3, "force_n"), _vector(torque_nm, 3, "torque_nm")
             com, com_quat = self._com_pose(rec)
             pos, quat = self._frame_from_com(rec, com, com_quat)
             rot = quat_to_mat(quat)
             if frame == "body":
-                force, torque = rot @ force, rot @ torque
+                force_v, torque_v = rot @ force_v, rot @ torque_v
             if point is None:
                 at = pos
             elif isinstance(point, str):
@@ -1368,12 +1402,13 @@ class PybulletBackend(Backend):
             else:
                 local = _vector(point, 3, "apply_force point")
                 at = pos + rot @ local if frame == "body" else local
-            torque = torque + _cross(at - com, force)
+            force, torque = force_v.tolist(), (torque_v + _cross(at - com, force_v)).tolist()
         key = (rec.uid, rec.link)
-        if key in self._pending:
+        if key in self._pending:  # forces on one body in one step add up
             _, old_force, old_torque = self._pending[key]
-            force, torque = force + old_force, torque + old_torque
-        self._pending[key] = (rec, force, torque)
+            force = [a + b for a, b in zip(force, old_force)]
+            torque = [a + b for a, b in zip(torque, old_torque)]
+        self._pending[key] = (rec, force, torque)  # plain floats: sent to PyBullet every substep
 
     # -- kinematics ----------------------------------------------------------
     def body_pose(self, body: str) -> tuple[np.ndarray, np.ndarray]:
@@ -1476,29 +1511,31 @@ class PybulletBackend(Backend):
         self._require_compiled()
         if isinstance(joints, str):
             raise BackendError(f"joint_states takes a sequence of joint names, got the string {joints!r}")
-        groups = self._joint_group(tuple(joints))
+        groups = (type(joints) is tuple and self._joint_groups.get(joints)) or self._joint_group(tuple(joints))
         n = len(joints)
         q, qd = np.empty(n), np.empty(n)
-        for uid, indices, rows in groups:
-            states = pb.getJointStates(uid, indices, physicsClientId=self._cid)
-            q[rows] = [s[0] for s in states]
-            qd[rows] = [s[1] for s in states]
+        for mb, slots, rows in groups:
+            states = self._dof_states(mb)
+            q[rows] = [states[k][0] for k in slots]
+            qd[rows] = [states[k][1] for k in slots]
         return q, qd
 
-    def _joint_group(self, joints: tuple[str, ...]) -> list[tuple[int, list[int], np.ndarray]]:
-        """(uid, joint indices, output rows) per multibody for ``joints``, cached per tuple."""
+    def _joint_group(self, joints: tuple[str, ...]) -> list[tuple[_MultiBody, list[int], np.ndarray]]:
+        """(multibody, positions in its ``dofs``, output rows) per multibody for ``joints``, cached per tuple."""
         groups = self._joint_groups.get(joints)
-        if groups is None:
-            by_uid: dict[int, tuple[list[int], list[int]]] = {}
-            for row, name in enumerate(joints):
-                rec = self._hinge_or_slide(name)
-                indices, rows = by_uid.setdefault(rec.body.uid, ([], []))
-                indices.append(rec.index)
-                rows.append(row)
-            groups = [(uid, indices, np.array(rows, dtype=np.intp)) for uid, (indices, rows) in by_uid.items()]
-            if len(self._joint_groups) >= _JOINT_GROUPS_MAX:
-                self._joint_groups.clear()
-            self._joint_groups[joints] = groups
+        if groups is not None:
+            return groups
+        by_uid: dict[int, tuple[_MultiBody, list[int], list[int]]] = {}
+        for row, name in enumerate(joints):
+            rec = self._hinge_or_slide(name)
+            mb = self._multibody_of[rec.body.uid]
+            _, slots, rows = by_uid.setdefault(mb.uid, (mb, [], []))
+            slots.append(mb.dofs.index(rec.index))
+            rows.append(row)
+        groups = [(mb, slots, np.array(rows, dtype=np.intp)) for mb, slots, rows in by_uid.values()]
+        if len(self._joint_groups) >= _JOINT_GROUPS_MAX:
+            self._joint_groups.clear()
+        self._joint_groups[joints] = groups
         return groups
 
     def contacts(self, body: str) -> list[Contact]:

@@ -601,12 +601,15 @@ class PybulletBackend(Backend):
                 step_simulation(physicsClientId=cid)
                 t += dt  # one addition per substep, as MuJoCo advances its time
         else:
-            ctrl, gain = self._ctrl.tolist(), self._gain.tolist()
-            constant = {id(p): self._plan_torques(p, ctrl, gain, None) for p in self._torque_plans if p.stateless}
+            torques = bool(self._torque_plans)
+            if torques:
+                ctrl, gain = self._ctrl.tolist(), self._gain.tolist()
+                constant = {id(p): self._plan_torques(p, ctrl, gain, None) for p in self._torque_plans if p.stateless}
             held = list(self._pending.values())
             wrenches = bool(held or self._drag_bodies)
             for _ in range(n_substeps):
-                self._apply_joint_torques(ctrl, gain, constant)
+                if torques:
+                    self._apply_joint_torques(ctrl, gain, constant)
                 if wrenches:
                     self._apply_body_wrenches(held)
                 step_simulation(physicsClientId=cid)

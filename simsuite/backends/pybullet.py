@@ -876,6 +876,7 @@ class PybulletBackend(Backend):
         # the same shifted by one row and flattened, for cast_rays: row 0 answers uid -1 (a miss)
         self._ray_table_width = table.shape[1]
         self._ray_table_flat = np.vstack([np.full((1, table.shape[1]), -1, dtype=np.int32), table]).ravel()
+        self._ray_table_base = np.append(table[:, 0], -1).astype(np.int32)  # uid -> row of its base; uid -1 -> -1
         return table
 
     def _make_ray_geoms(self, scene: Scene) -> None:
@@ -905,6 +906,8 @@ class PybulletBackend(Backend):
         # per body row (plus a last entry for index -1, a miss): how many analytic geoms it has
         self._ray_geom_count_of_index = np.append(self._ray_geom_count, 0)
         self._ray_single_geom = bool(np.all(self._ray_geom_count[self._ray_geom_count > 0] == 1))
+        # per body row (plus index -1): its one analytic geom, or -1 (none, or several)
+        self._ray_geom_of_index = np.append(np.where(self._ray_geom_count == 1, self._ray_geom_start, -1), -1)
         self._ray_kinds = sorted(set(kinds))
         # world frames of the geoms (rotation world <- geom, origin): static ones are fixed, so
         # they are computed here once; moving ones are refreshed from their bodies per cast
@@ -912,6 +915,11 @@ class PybulletBackend(Backend):
         self._ray_moving_geoms = np.array(moving, dtype=np.intp)
         self._ray_moving_bodies = tuple(self._bodies[rows[g]].name for g in moving)
         self._ray_geom_rot, self._ray_geom_origin = self._geom_frames(self._static_pos[rows].reshape(-1, 3), self._static_quat[rows].reshape(-1, 4), np.arange(len(rows)))
+        # the same as one (3G, 3) matrix whose rows are the geoms' axes in world coordinates
+        # (geom <- world), and each origin seen in its own geom's axes: a shared ray origin goes
+        # into every static geom's frame with one small product
+        self._ray_geom_axes = np.ascontiguousarray(self._ray_geom_rot.transpose(0, 2, 1)).reshape(-1, 3)
+        self._ray_geom_origin_local = np.einsum("gij,gj->gi", self._ray_geom_axes.reshape(-1, 3, 3), self._ray_geom_origin).reshape(-1)
 
     def _geom_frames(self, body_pos: np.ndarray, body_quat: np.ndarray, geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """World rotation matrices (k, 3, 3) and origins (k, 3) of ``geoms``, given their bodies' poses."""
@@ -1541,24 +1549,35 @@ class PybulletBackend(Backend):
             starts[:] = origin
         self._refresh_aabbs()
         uid, link, fraction = self._ray_test(starts, ends)
-        distance = fraction * max_range
-        np.putmask(distance, uid < 0, np.inf)
-        # one flat lookup: row uid + 1, column link + 1 of the table (row 0 serves a miss)
-        key = (uid + 1) * self._ray_table_width
-        if link is not None:
-            key += link + 1
-        index = self._ray_table_flat.take(key)
-        self._refine_distances(starts, units, index, distance, max_range, origin)
-        return RayHits(distance_m=distance, body_index=index, body_names=self._names)
+        return self._ray_hits(uid, link, fraction, max_range, starts if origin is None else origin, units)
 
-    def _ray_test(self, starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+    def _ray_hits(
+        self, uid: np.ndarray, link: np.ndarray | None, fraction: np.ndarray, max_range: float, starts: np.ndarray, units: np.ndarray, frame_rot: np.ndarray | None = None
+    ) -> RayHits:
+        """rayTestBatch's columns as RayHits, with exact distances to primitives (quirk 11).
+        ``starts``: world origins, (3,) when shared; ``units``: the directions, in world axes or,
+        with ``frame_rot`` (world <- frame), in that frame's axes."""
+        if link is None:  # no body has links: one lookup by uid (its last entry serves uid -1)
+            index = self._ray_table_base.take(uid)
+        else:  # row uid + 1, column link + 1 of the table (row 0 serves a miss)
+            key = (uid + 1) * self._ray_table_width
+            key += link + 1
+            index = self._ray_table_flat.take(key)
+        distance = np.multiply(fraction, max_range, out=fraction)
+        np.putmask(distance, uid < 0, -1.0)  # RayHits' mark of a miss
+        self._refine_distances(starts, units, index, distance, max_range, frame_rot)
+        return RayHits(distance, max_range, self._names, index)
+
+    def _ray_test(self, starts: np.ndarray, ends: np.ndarray, parent: _BodyRec | None = None) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
         """rayTestBatch in chunks below its limit (quirk 9), on all threads; its per-ray tuples
         are read column by column with C iterators (no per-ray Python). The link column is
-        skipped when no body has links (it is then -1 throughout)."""
-        n = len(starts)
+        skipped when no body has links (it is then -1 throughout). With ``parent``, the rays
+        are in that body's COM frame and PyBullet places them."""
+        n, cid = len(starts), self._cid
+        frame = {} if parent is None else {"parentObjectUniqueId": parent.uid, "parentLinkIndex": parent.link}
         hits = ()
         for lo in range(0, n, _RAY_CHUNK):  # rayTestBatch reads numpy rows directly
-            hits += pb.rayTestBatch(starts[lo : lo + _RAY_CHUNK], ends[lo : lo + _RAY_CHUNK], numThreads=0, physicsClientId=self._cid)
+            hits += pb.rayTestBatch(starts[lo : lo + _RAY_CHUNK], ends[lo : lo + _RAY_CHUNK], numThreads=0, physicsClientId=cid, **frame)
         if len(hits) != n:
             raise BackendError(f"rayTestBatch answered {len(hits)} of {n} rays")
         uid = np.fromiter(map(_UID, hits), np.intp, n)
@@ -1566,39 +1585,49 @@ class PybulletBackend(Backend):
         return uid, link, np.fromiter(map(_FRACTION, hits), np.float64, n)
 
     def _refine_distances(
-        self, starts: np.ndarray, units: np.ndarray, index: np.ndarray, distance: np.ndarray, max_range: float, shared: np.ndarray | None = None
+        self, starts: np.ndarray, units: np.ndarray, index: np.ndarray, distance: np.ndarray, max_range: float, frame_rot: np.ndarray | None = None
     ) -> None:
         """Replace Bullet's approximate distances by exact ones where the hit body is made only
         of primitives (quirk 11): the nearest entry over that body's geoms, in place. Static
-        geoms' frames are cached; bodies of one geom (the common case) skip the grouping;
-        ``shared`` is the one origin of all rays, if they have one."""
-        counts = self._ray_geom_count_of_index[index]
-        rays = np.flatnonzero(counts)
-        if rays.size == 0:
-            return
-        rows = index[rays]
+        geoms' frames are cached; bodies of one geom (the common case) skip the grouping.
+        ``starts`` (3,) is the one origin of all rays, else (N, 3); ``units`` are in world axes,
+        or in the axes of ``frame_rot`` (world <- frame)."""
         if self._ray_single_geom:
-            ray_of, geom_of = rays, self._ray_geom_start[rows]
+            geom_of = self._ray_geom_of_index.take(index)
+            rays = (geom_of >= 0).nonzero()[0]
+            if rays.size == 0:
+                return
+            ray_of = rays
+            geom_of = geom_of.take(rays)
         else:  # one (ray, geom) pair per geom of the hit body
+            counts = self._ray_geom_count_of_index.take(index)
+            rays = np.flatnonzero(counts)
+            if rays.size == 0:
+                return
             counts = counts[rays]
             ray_of = np.repeat(rays, counts)
             first = np.cumsum(counts) - counts
-            geom_of = np.repeat(self._ray_geom_start[rows], counts) + np.arange(counts.sum()) - np.repeat(first, counts)
-        rot, origin = self._ray_geom_rot, self._ray_geom_origin
+            geom_of = np.repeat(self._ray_geom_start[index[rays]], counts) + np.arange(counts.sum()) - np.repeat(first, counts)
+        axes = self._ray_geom_axes  # (3G, 3): row 3g + i is axis i of geom g, in world coordinates
         if self._ray_moving_geoms.size:  # current frames of the moving geoms
-            rot, origin = rot.copy(), origin.copy()
+            rot, origin = self._ray_geom_rot.copy(), self._ray_geom_origin.copy()
             pos, quat = self.body_poses(self._ray_moving_bodies)
             rot[self._ray_moving_geoms], origin[self._ray_moving_geoms] = self._geom_frames(pos, quat, self._ray_moving_geoms)
-        r = rot[geom_of]
-        if shared is not None:  # one origin: put it in each geom's frame once, not once per ray
-            o = np.einsum("gji,gj->gi", rot, shared - origin)[geom_of]
+            axes = np.ascontiguousarray(rot.transpose(0, 2, 1)).reshape(-1, 3)
+            origin_local = np.einsum("gij,gj->gi", axes.reshape(-1, 3, 3), origin).reshape(-1)
         else:
-            o = np.einsum("kji,kj->ki", r, starts[ray_of] - origin[geom_of])  # rays in the geom frame
-        d = np.einsum("kji,kj->ki", r, units[ray_of])
+            origin, origin_local = self._ray_geom_origin, self._ray_geom_origin_local
+        if starts.shape == (3,):  # one origin: put it in each geom's frame once, not once per ray
+            o = (axes @ starts - origin_local).reshape(-1, 3).take(geom_of, axis=0)
+        else:
+            o = np.einsum("kij,kj->ki", axes.reshape(-1, 3, 3).take(geom_of, axis=0), starts.take(ray_of, axis=0) - origin.take(geom_of, axis=0))
+        if frame_rot is not None:  # directions in the frame's axes: the geom axes seen from that frame
+            axes = axes @ frame_rot
+        d = np.einsum("kij,kj->ki", axes.reshape(-1, 3, 3).take(geom_of, axis=0), units.take(ray_of, axis=0))  # rays in the geom frame
         # a body of one geom that Bullet says is hit: the ray surely enters the exact shape
         known_hit = self._ray_single_geom
         if len(self._ray_kinds) == 1:
-            t = _ray_primitive(self._ray_kinds[0], o, d, self._ray_geom_size[geom_of], known_hit)
+            t = _ray_primitive(self._ray_kinds[0], o, d, self._ray_geom_size.take(geom_of, axis=0), known_hit)
         else:
             t = np.full(len(geom_of), np.inf)
             kinds = self._ray_geom_kind[geom_of]
@@ -1724,10 +1753,11 @@ class PybulletBackend(Backend):
 
 
 class _PybulletRayFan(RayFan):
-    """A ray fan whose rays are kept in the body's COM frame, the frame PyBullet reports, so a
-    cast is one pose query and one small product (no frame algebra); on a static body the
-    world rays are fixed at build. Inputs were checked when the fan was made, so a cast goes
-    straight to the engine call."""
+    """A ray fan whose rays are kept in the body's COM frame, the frame PyBullet reports. On a
+    body that is a multibody's base, rayTestBatch takes them in that frame (its parent
+    object option) and places them itself, so a cast builds no arrays: one engine call, one
+    pose read for the exact-distance step. On a link, a cast rotates them with one small
+    product; on a static body the world rays are fixed at build."""
 
     def __init__(self, backend: PybulletBackend, body: str, directions: np.ndarray, origin: Sequence[float], max_range_m: float):
         super().__init__(backend, body, directions, origin, max_range_m)
@@ -1741,12 +1771,23 @@ class _PybulletRayFan(RayFan):
             rot = quat_to_mat(quat)
             np.matmul(self._local, (rot @ com_rot).T, out=self._world)
             self._fixed_origin = pos + rot @ rec.com_pos + self._world[-1]
+        self._units = np.ascontiguousarray(self._local[: self.n])  # directions in the COM frame
+        self._offset = self._local[-1].copy()  # the shared origin in the COM frame
+        self._starts = np.empty_like(self._units)  # COM-frame ray ends, for the parent-frame cast
+        self._starts[:] = self._offset
+        self._ends = self._units * self.max_range_m + self._offset
 
     def cast(self) -> RayHits:
         backend, rec = self.backend, self._rec
         backend._require_compiled()
         if self._fixed_origin is not None:
             return backend._cast(self._fixed_origin, self._directions, self.max_range_m)
+        if rec.link >= 0:
+            com, (x, y, z, w) = backend._com_pose_raw(rec)
+            np.matmul(self._local, quat_to_mat((w, x, y, z)).T, out=self._world)
+            return backend._cast(self._world[-1] + com, self._directions, self.max_range_m)
+        backend._refresh_aabbs()
+        uid, link, fraction = backend._ray_test(self._starts, self._ends, rec)
         com, (x, y, z, w) = backend._com_pose_raw(rec)
-        np.matmul(self._local, quat_to_mat((w, x, y, z)).T, out=self._world)
-        return backend._cast(self._world[-1] + com, self._directions, self.max_range_m)
+        rot = quat_to_mat((w, x, y, z))
+        return backend._ray_hits(uid, link, fraction, self.max_range_m, rot @ self._offset + com, self._units, rot)

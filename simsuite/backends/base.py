@@ -62,10 +62,11 @@ class RayHits:
     ``max_range_m``; ``body_index`` is -1 there, else an index into ``body_names``.
 
     Both are derived on first read from the engine's own outputs, which ``raw_distance_m``
-    exposes: the distance along each ray, where a value below 0 or above ``max_range_m``
-    means no hit (each engine marks a miss its own way). A LIDAR turns that array into
-    readings with the few operations it needs anyway, so a scan whose labels are never read
-    pays nothing for them, and nothing for the conversion to ``inf``.
+    exposes: the distance along each ray, where a value outside ``[0, max_range_m]`` (below
+    0, beyond range, or NaN) means no hit: each engine marks a miss its own way, whichever
+    costs it nothing. A LIDAR turns that array into readings with the few operations it needs
+    anyway, so a scan whose labels are never read pays nothing for them, and nothing for the
+    conversion to ``inf``.
     """
 
     __slots__ = ("raw_distance_m", "max_range_m", "body_names", "_ids", "_index_of_id", "_distance", "_index")
@@ -87,7 +88,7 @@ class RayHits:
         """(N,) float64 distance to the first hit [m]; inf where nothing was hit within range."""
         if self._distance is None:
             raw = self.raw_distance_m
-            self._distance = np.where((raw < 0) | (raw > self.max_range_m), np.inf, raw)
+            self._distance = np.where((raw >= 0) & (raw <= self.max_range_m), raw, np.inf)
         return self._distance
 
     @property
@@ -97,7 +98,7 @@ class RayHits:
             ids, table = self._ids, self._index_of_id
             index = ids.astype(np.int32) if table is None else table.take(ids)
             raw = self.raw_distance_m
-            if len(raw) and raw.max() > self.max_range_m:  # an engine may name a hit beyond range (misses map to -1)
+            if len(raw) and np.fmax.reduce(raw) > self.max_range_m:  # an engine may name a hit beyond range (misses map to -1)
                 index = np.where(np.isinf(self.distance_m), np.int32(-1), index)
             self._index = index
         return self._index

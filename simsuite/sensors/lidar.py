@@ -7,8 +7,9 @@ at azimuth ``-fov/2 + i·fov/N`` for a full 360° circle (beam ``N/2`` looks alo
 first looks backwards, as ROS ``LaserScan`` from -π) or ``-fov/2 + i·fov/(N-1)`` for a
 partial field of view (both edges included). At reset the mount rotation is folded in and
 the beams become the backend's ray fan (``Backend.ray_fan``), so a scan costs one pose read,
-one (N + 1, 3) × (3, 3) product and one engine ray call from the shared sensor origin, and a
-few whole-array operations for noise and limits (no per-beam Python).
+one engine ray call from the shared sensor origin (the backend places the beams: a small
+product, or the engine's own frame option) and four or five whole-array operations for
+noise and limits on the engine's own distances (no per-beam Python, no conversion pass).
 
 A scan is a snapshot at the sample instant: a real spinning unit sweeps its beams over
 ``1 / rate_hz`` and smears fast motion; that distortion is not modelled.
@@ -22,9 +23,10 @@ Readings (float32, shape ``(horizontal_samples,)`` for one channel, else
   dropped with probability ``dropout_prob``) reads ``no_return``: ``"max"`` (range_max_m,
   the default, common in RL), ``"inf"`` (ROS REP-117) or ``"zero"``.
 
-Labels: :attr:`Lidar.last_scan` keeps the true distances and the hit bodies of the last
-scan; hit names and semantic classes come from index tables built at reset, so labels
-cost one array lookup, no per-ray Python.
+Labels: :attr:`Lidar.last_scan` keeps the engine's answer for the last scan and derives the
+true distances and the hit bodies from it when they are read, so a scan whose labels are
+never read pays nothing for them; hit names and semantic classes come from index tables
+built at reset, so labels cost one or two array lookups, no per-ray Python.
 
 Mount it outside the robot's own collision geoms (as real units sit on top): the backend
 protocol has no "ignore this body" option for rays.
@@ -187,6 +189,7 @@ class Lidar(Sensor):
         self._dropout = config.dropout_prob if config.noise else 0.0
         self._std, self._rel = np.float32(config.range_noise_std_m), np.float32(config.range_noise_rel)
         self._rmin, self._rmax = np.float32(config.range_min_m), np.float32(config.range_max_m)
+        self._range_min_m, self._range_max_m = config.range_min_m, config.range_max_m
         self._no_return_other = config.no_return != "max"  # "max": the clip writes no_return itself
         self._reshape = config.channels > 1
         self._resolved: ResolvedMount | None = None
@@ -227,29 +230,32 @@ class Lidar(Sensor):
 
     def sample(self, backend: Backend, t_s: float) -> np.ndarray:
         hits = self._fan.cast()
-        raw = hits.raw_distance_m  # a miss reads < 0 or > range_max_m (the fan's range)
+        raw = hits.raw_distance_m  # a miss reads < 0, > range_max_m (the fan's range) or NaN
         dropped = None
-        if self._block is None:  # exact: the float32 cast in the clip's first pass
+        block = self._block
+        if block is None:  # exact: the float32 cast in the clip's first pass
             r = np.fmin(raw, self._rmax, dtype=np.float32)
         else:
-            if not self._block_left:
+            k = self._block_left - 1
+            if k < 0:
                 self._draw_block()
-            k = self._block_left = self._block_left - 1
+                block, k = self._block, self._block_left - 1
+            self._block_left = k
             # the reading d + σ(d)·ξ = d·gain + shift, both pre-drawn; a dropped beam's noise
             # is NaN, which the clip's fmin sends to range_max_m
-            op, noise = self._block[0]
+            op, noise = block[0]
             r = op(raw, noise[k], dtype=np.float32)
-            if len(self._block) > 1:
-                r += self._block[1][1][k]
+            if len(block) > 1:
+                r += block[1][1][k]
             if self._dropout:
                 dropped = self._drop[k]
             np.fmin(r, self._rmax, out=r)
         np.fmax(r, self._rmin, out=r)
         # misses (< 0) and hits closer than range_min_m read no_return; with "max" the clip
-        # already sent hits beyond range and dropped beams there
-        np.putmask(r, raw < self.config.range_min_m, self._no_return)
+        # already sent misses marked NaN, hits beyond range and dropped beams there
+        np.putmask(r, raw < self._range_min_m, self._no_return)
         if self._no_return_other:
-            np.putmask(r, raw > self.config.range_max_m, self._no_return)
+            np.putmask(r, ~(raw <= self._range_max_m), self._no_return)
             if dropped is not None:
                 r[dropped] = self._no_return
         if self._reshape:

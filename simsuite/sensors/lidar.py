@@ -250,6 +250,10 @@ class Lidar(Sensor):
             if self._dropout:
                 dropped = self._drop[k]
             np.fmin(r, self._rmax, out=r)
+            if not self._no_return_other and np.fmax.reduce(raw) > self._range_max_m:
+                # a hit the engine reports beyond range (MuJoCo's cutoff culls geoms, not
+                # hits) whose noise brought it below range_max_m is still no return
+                np.putmask(r, raw > self._range_max_m, self._no_return)
         np.fmax(r, self._rmin, out=r)
         # misses (< 0) and hits closer than range_min_m read no_return; with "max" the clip
         # already sent misses marked NaN, hits beyond range and dropped beams there
@@ -286,7 +290,7 @@ class Lidar(Sensor):
             if not block:
                 block.append((np.add, np.zeros((scans, n), dtype=np.float32)))
             block[0][1].reshape(-1)[flat] = np.nan
-        self._block = block
+        self._block = [(op, list(rows)) for op, rows in block]  # per-scan rows, taken without a slicing call
         self._block_left = scans
 
 

@@ -280,9 +280,7 @@ class _BoxRays:
         np.matmul(self.frames, pose, out=self.table_frames)  # [A | o] of every geom at once
         per_ray = self.table.take(uid, axis=1)  # uid -1 takes the last column
         a_o = per_ray[:12].reshape(3, 4, -1)
-        terms = a_o[:, :3] * units_t
-        d = np.add(terms[:, 0], terms[:, 1])
-        d += terms[:, 2]  # (3, N): the directions in each ray's geom axes
+        d = np.einsum("ijk,jk->ik", a_o[:, :3], units_t)  # (3, N): the directions in each ray's geom axes
         with np.errstate(divide="ignore", invalid="ignore"):
             t = np.copysign(per_ray[12:], d)
             t += a_o[:, 3]

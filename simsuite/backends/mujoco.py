@@ -771,7 +771,7 @@ class _MujocoRayFan(RayFan):
     """A ray fan that reads the body frame from MjData views made once (``xmat``, ``xpos``,
     ``xquat``: the engine writes into the same memory every step), rotates the rays with
     ``mju_mulMatMatT`` into its buffer, places the origin with ``mju_trnVecPose`` and casts
-    with one ``mj_multiRay``: four engine calls and no numpy arithmetic."""
+    with one ``mj_multiRay``: three engine calls and no numpy arithmetic."""
 
     def __init__(self, backend: MujocoBackend, body: str, directions: np.ndarray, origin: Sequence[float], max_range_m: float):
         super().__init__(backend, body, directions, origin, max_range_m)

@@ -125,6 +125,65 @@ def test_20000_random_rays_agree_across_backends():
           f"hit/miss disagreements: {(np.isfinite(a.distance_m) != np.isfinite(b.distance_m)).sum()}")
 
 
+def box_world() -> Scene:
+    """A floor plane and single boxes at random poses, one of them free to move, and a
+    carrier body without geoms: PyBullet's short exact ray path (quirk 11) applies."""
+    from simsuite.scene import Inertial
+
+    rng = np.random.default_rng(11)
+    scene = Scene(name="box_world")
+    scene.add(floor())
+    for i in range(12):
+        pos = (*rng.uniform(-4.0, 4.0, 2), rng.uniform(0.2, 1.5))
+        scene.add(Body(f"box{i}", pos=pos, quat=quat_from_axis_angle(rng.normal(size=3), rng.uniform(0, np.pi)), geoms=[Geom(f"box{i}_geom", "box", tuple(rng.uniform(0.1, 0.6, 3)))]))
+    scene.add(Body("cart", pos=(2.0, 2.0, 0.3), joint=Joint("cart_free", "free"), geoms=[Geom("cart_geom", "box", (0.3, 0.2, 0.3))]))
+    inertial = Inertial(1.0, (0.01, 0.02, 0.03), pos=(0.05, 0.02, -0.03), quat=quat_from_axis_angle((1, 1, 0), 0.6))
+    scene.add(Body("carrier", pos=(0.0, 0.0, 0.6), joint=Joint("carrier_free", "free"), inertial=inertial))
+    return scene
+
+
+def test_box_worlds_take_the_short_exact_ray_path_with_the_same_answers():
+    """In a world of single boxes and planes, PyBullet answers rays from one origin from the
+    hit uid alone (exact box and plane entries, no Bullet fraction); that path gives what the
+    general path (per-ray origins) gives, and what MuJoCo gives, also through a ray fan on a
+    moving body and with a moving box."""
+    scene = box_world()
+    rng = np.random.default_rng(3)
+    directions = rng.normal(size=(20_000, 3))
+    origin = np.array([0.1, -0.2, 0.8])
+    pybullet, mujoco = make_backend("pybullet"), make_backend("mujoco")
+    try:
+        pybullet.compile(scene)
+        mujoco.compile(scene)
+        assert pybullet._box_rays is not None  # the short path is the one under test
+        for pose in [((2.0, 2.0, 0.3), (1.0, 0.0, 0.0, 0.0)), ((0.8, 1.2, 0.9), quat_from_axis_angle((0.3, 1.0, 0.2), 0.8))]:
+            for backend in (pybullet, mujoco):
+                backend.set_body_pose("cart", *pose)
+            short = pybullet.cast_rays(origin, directions, max_range_m=9.0)
+            general = pybullet.cast_rays(np.tile(origin, (len(directions), 1)), directions, max_range_m=9.0)
+            assert np.array_equal(short.body_index, general.body_index)
+            assert np.array_equal(np.isinf(short.distance_m), np.isinf(general.distance_m))
+            hit = np.isfinite(general.distance_m)
+            assert hit.sum() > 5_000 and np.abs(short.distance_m[hit] - general.distance_m[hit]).max() < 1e-9
+            assert "cart" in {short.body_names[i] for i in short.body_index[hit]}
+            exact = mujoco.cast_rays(origin, directions, max_range_m=9.0)
+            same = (exact.body_index == short.body_index) & hit
+            assert same.sum() > 0.99 * hit.sum()  # Bullet's rounded box edges decide a few others
+            assert np.abs(exact.distance_m[same] - short.distance_m[same]).max() < 1e-9
+        fan = pybullet.ray_fan("carrier", directions[:2000], (0.1, -0.05, 0.3), max_range_m=9.0)
+        pybullet.set_body_pose("carrier", (0.4, -0.3, 0.8), quat_from_axis_angle((0.2, 0.5, 1.0), 1.1))
+        pos, quat = pybullet.body_pose("carrier")
+        rot = quat_to_mat(quat)
+        expect = pybullet.cast_rays(pos + rot @ [0.1, -0.05, 0.3], directions[:2000] @ rot.T, max_range_m=9.0)
+        hits = fan.cast()
+        assert np.array_equal(hits.body_index, expect.body_index)
+        hit = np.isfinite(expect.distance_m)
+        assert np.array_equal(np.isfinite(hits.distance_m), hit) and np.abs(hits.distance_m[hit] - expect.distance_m[hit]).max() < 1e-9
+    finally:
+        pybullet.close()
+        mujoco.close()
+
+
 def contact_scene() -> Scene:
     scene = sliding_box_scene(0.5)
     pend = pendulum_scene().bodies[0]

@@ -181,6 +181,28 @@ def test_no_return_value_and_min_range(room, mode, value):
     assert np.all(short[truth < 5.0] == np.float32(value if mode != "max" else 12.0))
 
 
+@pytest.mark.parametrize("mode,value", [("max", 2.0), ("inf", math.inf), ("zero", 0.0)])
+def test_no_return_value_with_noise_and_dropout(room, mode, value):
+    """Misses, hits beyond range and dropped beams read the no-return value with noise on too
+    (each engine marks a miss its own way; a dropped beam's noise is NaN)."""
+    lidar = make_sensor({"preset": "rplidar_a1", "range_max_m": 2.0, "range_min_m": 0.5, "range_noise_std_m": 0.01, "range_noise_rel": 0.01,
+                         "dropout_prob": 0.2, "no_return": mode, "body": "robot"})
+    lidar.reset(room, np.random.default_rng(0))
+    origin, rot = sensor_world_pose(room, "robot", (0, 0, 0), (1, 0, 0, 0))
+    truth = room_distance(origin, lidar.directions_sensor @ rot.T)
+    for _ in range(3):
+        ranges = lidar.sample(room, 0.0)
+        dropped = np.zeros(len(ranges), bool)
+        dropped[lidar.last_scan.dropped] = True
+        beyond = truth > 2.0
+        assert dropped.any() and (beyond & ~dropped).any()
+        assert np.all(ranges[dropped | beyond] == np.float32(value))
+        inside = ~dropped & (truth >= 0.6) & (truth <= 1.9)
+        assert inside.any() and np.abs(ranges[inside] - truth[inside]).max() < 0.1
+        assert np.array_equal(np.isinf(lidar.last_scan.distance_m), beyond)
+        assert lidar.observation_space.contains(ranges)
+
+
 # ---------------------------------------------------------------------------
 # LIDAR noise
 

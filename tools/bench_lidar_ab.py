@@ -10,7 +10,7 @@ its best round; with ``--clock cpu`` the rounds are timed in this process's CPU 
 threads), which waiting for a core does not inflate. ``engine share`` is the fraction of a
 path's CPU time spent inside the engine's ray call (tools/benchmark.py).
 
-Usage: ``python tools/bench_lidar_ab.py [--before REV] [--rounds N] [--clock wall|cpu] [--backend NAME]``;
+Usage: ``python tools/bench_lidar_ab.py [--before REV] [--rounds N] [--clock wall|cpu] [--backend NAME] [--no-labels]``;
 writes ``runs/bench/lidar_ab[_cpu].json``.
 """
 
@@ -61,7 +61,7 @@ def before_scene():
     return bench_scene(scene_mod, transforms.quat_from_axis_angle)
 
 
-def measure(backend_name: str, scan: str, rounds: int, clock) -> list[object]:
+def measure(backend_name: str, scan: str, rounds: int, clock, labels: bool = True) -> list[object]:
     backends_old = importlib.import_module(f"{OLD}.backends")
     sensors_old = importlib.import_module(f"{OLD}.sensors")
     spec = {**SCANS[scan], **MOUNT}
@@ -79,6 +79,8 @@ def measure(backend_name: str, scan: str, rounds: int, clock) -> list[object]:
         "before": lambda: (old.sample(old_backend, 0.0), old.last_scan.labels),
         "after": lambda: (new.sample(new_backend, 0.0), new.last_scan.labels),
     }
+    if not labels:  # the readings alone, the path of issue 4's bar
+        variants["before"], variants["after"] = lambda: old.sample(old_backend, 0.0), lambda: new.sample(new_backend, 0.0)
     t0 = time.perf_counter()
     variants["raw"]()
     calls = max(1, int(0.002 / (time.perf_counter() - t0)))  # ~2 ms blocks: some run uninterrupted
@@ -107,6 +109,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=60, help="interleaved rounds per scan (default 60)")
     parser.add_argument("--backend", choices=["mujoco", "pybullet"], action="append", help="default: both")
     parser.add_argument("--clock", choices=["wall", "cpu"], default="wall", help="time per wall second (default) or per process CPU second")
+    parser.add_argument("--no-labels", action="store_true", help="time Lidar.sample alone, without reading last_scan.labels")
     args = parser.parse_args()
     clock = time.perf_counter if args.clock == "wall" else time.process_time
     load_before = os.getloadavg()
@@ -115,14 +118,15 @@ def main() -> None:
         import_before(args.before, Path(tmp))
         for backend_name in args.backend or ["mujoco", "pybullet"]:
             for scan in SCANS:
-                rows.append(measure(backend_name, scan, args.rounds, clock))
+                rows.append(measure(backend_name, scan, args.rounds, clock, labels=not args.no_labels))
     before_rev = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", args.before], capture_output=True, text=True).stdout.strip()
     report(
         "lidar_ab" if args.clock == "wall" else "lidar_ab_cpu",
         ["backend", "scan", "raw µs", "before µs", "after µs", "before vs raw", "after vs raw", "engine share before", "engine share after"],
         rows,
         extra={"before": f"{args.before} ({before_rev})", "clock": args.clock, "load_average": [load_before, os.getloadavg()],
-               "notes": "before/after = Lidar.sample + last_scan.labels of the older commit / this tree; raw = engine ray call; best of interleaved rounds"},
+               "labels": not args.no_labels,
+               "notes": "before/after = Lidar.sample (+ last_scan.labels unless --no-labels) of the older commit / this tree; raw = engine ray call; best of interleaved rounds"},
     )
     print(f"before = {args.before} ({before_rev}); load average before/after: {load_before[0]:.1f} / {os.getloadavg()[0]:.1f} on {os.cpu_count()} cpus")
 

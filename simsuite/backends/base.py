@@ -57,14 +57,51 @@ class Contact:
     distance_m: float  # < 0 is penetration
 
 
-@dataclass(frozen=True)
 class RayHits:
-    """Results of a batch of rays. ``distance_m`` is ``inf`` where nothing was hit
-    within ``max_range_m``; ``body_index`` is -1 there, else an index into ``body_names``."""
+    """Results of a batch of rays. ``distance_m`` is ``inf`` where nothing was hit within
+    ``max_range_m``; ``body_index`` is -1 there, else an index into ``body_names``.
 
-    distance_m: np.ndarray  # (N,) float64
-    body_index: np.ndarray  # (N,) int32
-    body_names: tuple[str, ...]  # the backend's body table (index -> name)
+    Both are derived on first read from the engine's own outputs, which ``raw_distance_m``
+    exposes: the distance along each ray, where a value outside ``[0, max_range_m]`` (below
+    0, beyond range, or NaN) means no hit: each engine marks a miss its own way, whichever
+    costs it nothing. A LIDAR turns that array into readings with the few operations it needs
+    anyway, so a scan whose labels are never read pays nothing for them, and nothing for the
+    conversion to ``inf``.
+    """
+
+    __slots__ = ("raw_distance_m", "max_range_m", "body_names", "_ids", "_index_of_id", "_distance", "_index")
+
+    def __init__(
+        self, raw_distance_m: np.ndarray, max_range_m: float, body_names: tuple[str, ...], ids: np.ndarray, index_of_id: np.ndarray | None = None
+    ):
+        """``ids``: what the engine says was hit, per ray; ``index_of_id`` maps an id to a row of
+        ``body_names`` (its last entry serves id -1, a miss), or None when ``ids`` are rows already."""
+        self.raw_distance_m = raw_distance_m  # (N,) float64
+        self.max_range_m = max_range_m
+        self.body_names = body_names  # the backend's body table (index -> name)
+        self._ids, self._index_of_id = ids, index_of_id
+        self._distance: np.ndarray | None = None
+        self._index: np.ndarray | None = None
+
+    @property
+    def distance_m(self) -> np.ndarray:
+        """(N,) float64 distance to the first hit [m]; inf where nothing was hit within range."""
+        if self._distance is None:
+            raw = self.raw_distance_m
+            self._distance = np.where((raw >= 0) & (raw <= self.max_range_m), raw, np.inf)
+        return self._distance
+
+    @property
+    def body_index(self) -> np.ndarray:
+        """(N,) int32 row of the hit body in ``body_names``; -1 where nothing was hit within range."""
+        if self._index is None:
+            ids, table = self._ids, self._index_of_id
+            index = ids.astype(np.int32) if table is None else table.take(ids)
+            raw = self.raw_distance_m
+            if len(raw) and np.fmax.reduce(raw) > self.max_range_m:  # an engine may name a hit beyond range (misses map to -1)
+                index = np.where(np.isinf(self.distance_m), np.int32(-1), index)
+            self._index = index
+        return self._index
 
     @property
     def names(self) -> list[str | None]:

@@ -505,11 +505,10 @@ class MujocoBackend(Backend):
         return _MujocoRayFan(self, body, directions, origin, max_range_m)
 
     def _ray_hits(self, geom: np.ndarray, dist: np.ndarray, max_range_m: float) -> RayHits:
-        """mj_multiRay's outputs (geom -1 and dist -1 for a miss) as RayHits, in place."""
-        if len(dist) and dist.max() > max_range_m:  # the cutoff culls geoms, not hits beyond it (rare)
-            geom[dist > max_range_m] = -1
-        np.putmask(dist, geom < 0, np.inf)
-        return RayHits(dist, self._body_index_of_geom.take(geom), self._names)  # its last entry serves geom -1
+        """mj_multiRay's outputs as RayHits: it marks a miss with geom -1 and distance -1, and
+        may report a hit beyond the cutoff (it culls geoms, not hits); RayHits reads both as
+        misses when its distances or body rows are asked for."""
+        return RayHits(dist, max_range_m, self._names, geom, self._body_index_of_geom)  # its last entry serves geom -1
 
     def _rays_by_origin(self, origins: np.ndarray, directions: np.ndarray, max_range_m: float, geom: np.ndarray, dist: np.ndarray) -> None:
         """mj_multiRay takes one origin: group the rays by origin, one call per group."""
@@ -760,21 +759,28 @@ def _non_negative(name: str, v: float) -> float:
 
 
 class _MujocoRayFan(RayFan):
-    """A ray fan that reads the body frame from MjData (``xmat``, no quaternion), rotates the
-    rays with ``mju_mulMatMatT`` into its buffer and casts them with one ``mj_multiRay``."""
+    """A ray fan that reads the body frame from MjData views made once (``xmat``, ``xpos``,
+    ``xquat``: the engine writes into the same memory every step), rotates the rays with
+    ``mju_mulMatMatT`` into its buffer, places the origin with ``mju_trnVecPose`` and casts
+    with one ``mj_multiRay``: three engine calls and no numpy arithmetic."""
 
     def __init__(self, backend: MujocoBackend, body: str, directions: np.ndarray, origin: Sequence[float], max_range_m: float):
         super().__init__(backend, body, directions, origin, max_range_m)
-        self._bid = backend._body_id(body)
-        self._model = backend.model
+        bid = backend._body_id(body)
+        self._model, self._data = backend.model, backend.data
+        self._xmat, self._xpos, self._xquat = self._data.xmat[bid].reshape(3, 3), self._data.xpos[bid], self._data.xquat[bid]
+        self._rays, self._offset = self._local[: self.n], self._local[self.n].copy()
+        self._origin = np.empty(3)  # the world origin of this cast (mj_multiRay reads it during the call only)
         self._flat = self._directions.reshape(-1)  # a view of the buffer, as mj_multiRay reads it
+        self._index_of_geom = backend._body_index_of_geom
 
     def cast(self) -> RayHits:
-        backend, bid, n = self.backend, self._bid, self.n
-        m, d = backend.model, backend.data
-        if m is not self._model:
+        backend, n = self.backend, self.n
+        m, d = self._model, self._data
+        if backend.model is not m or backend.data is not d:
             raise BackendError("this ray fan's scene was recompiled or closed: make a new one with ray_fan()")
-        mujoco.mju_mulMatMatT(self._world, self._local, d.xmat[bid].reshape(3, 3))
+        mujoco.mju_mulMatMatT(self._directions, self._rays, self._xmat)
+        mujoco.mju_trnVecPose(self._origin, self._xpos, self._xquat, self._offset)
         geom, dist = np.empty(n, dtype=np.int32), np.empty(n)
-        mujoco.mj_multiRay(m, d, d.xpos[bid] + self._world[n], self._flat, None, 1, -1, geom, dist, None, n, self.max_range_m)
-        return backend._ray_hits(geom, dist, self.max_range_m)
+        mujoco.mj_multiRay(m, d, self._origin, self._flat, None, 1, -1, geom, dist, None, n, self.max_range_m)
+        return RayHits(dist, self.max_range_m, backend._names, geom, self._index_of_geom)

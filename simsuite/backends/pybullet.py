@@ -73,6 +73,12 @@ PyBullet 3.2.7 behaviours worked around here (each reproduced in a scratch exper
     bodies with a mesh keep Bullet's distance. When every such body has one geom, Bullet's hit
     says the ray enters that geom, and a box's entry is just its farthest near-face plane.
     ``rayTestBatch`` answers with a tuple per ray; its columns are read with ``np.fromiter``.
+    In a world whose colliding bodies are all multibody bases of one box or one plane (rooms,
+    floor plans), a shared-origin cast reads only the uid column: the exact entry into the
+    hit geom is computed for every ray from one per-uid table (``_BoxRays``), Bullet's
+    fraction is read only in the rare case the exact entry has none (a ray starting inside a
+    box), and a miss comes out NaN. Bullet's box distances are off by up to 6 mm for about
+    0.4% of box hits, far from edges too, so the exact step cannot be skipped.
 12. ``setJointMotorControlArray(..., PD_CONTROL)`` costs 1-3 ms per call (it re-syncs the
     plugin's view of every body), more than the physics of a control step; the plugin's own
     command (``executePluginCommand``: set = 1 or remove = 2, body id, link; floats q*, q̇*, kd,
@@ -96,7 +102,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from operator import itemgetter
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Callable, Mapping, Sequence
 
 import numpy as np
 import pybullet as pb
@@ -129,6 +135,7 @@ _UNIT_QUAT_TOL = 1e-6
 _TOKENS = itertools.count(1)  # state tokens, unique within the process
 _HULL_FILES: dict[tuple[str, int, tuple[float, ...]], tuple[str, int]] = {}  # (mesh, mtime, scale) -> (OBJ, vertices)
 _UID, _LINK, _FRACTION = itemgetter(0), itemgetter(1), itemgetter(2)  # rayTestBatch result columns
+_IDENTITY = np.eye(3)
 _RAY_SHAPES = {"box": 0, "sphere": 1, "capsule": 2, "cylinder": 3}  # geoms with an analytic ray test
 _JOINT_TYPES = {"hinge": pb.JOINT_REVOLUTE, "slide": pb.JOINT_PRISMATIC, None: pb.JOINT_FIXED}
 _POSITION, _VELOCITY, _TORQUE = 0, 1, 2
@@ -196,6 +203,91 @@ class _JointRec:
     index: int  # PyBullet joint index (= link index); -1 for a free joint
     range: tuple[float, float] | None
     damping: float
+
+
+@dataclass
+class _RayAnswer:
+    """rayTestBatch's answer, one tuple per ray in chunks of up to ``_RAY_CHUNK``: a column
+    is read with a C iterator over the chunks, without joining them first."""
+
+    chunks: list[tuple]
+    n: int
+
+    def column(self, field: Callable[[tuple], object], dtype: type) -> np.ndarray:
+        rows = self.chunks[0] if len(self.chunks) == 1 else itertools.chain.from_iterable(self.chunks)
+        return np.fromiter(map(field, rows), dtype, self.n)
+
+
+@dataclass
+class _BoxRays:
+    """Per-cast table of the box-and-plane worlds' exact ray path (see ``_make_box_rays``).
+
+    Column u of ``table`` (15, U + 1) belongs to the body of PyBullet uid u and holds, rows
+    0-11, the (3, 4) matrix [A | o] of its geom, row-major: A takes the rays' directions into
+    the geom's axes and o is the rays' origin in the geom's frame; rows 12-14 hold its half
+    sizes. Column-per-uid, so that a cast gathers each quantity as one contiguous row and
+    every per-ray operation runs on contiguous memory. The last column serves uid -1 (a
+    miss), and so do uids without a geom: its half sizes are NaN, so a miss's entry distance
+    comes out NaN, RayHits' mark of a miss, at no extra cost.
+    """
+
+    frames: np.ndarray  # (U + 1, 3, 4) [geom <- world rotation | -(the geom's origin in its own axes)]
+    table: np.ndarray  # (15, U + 1), rewritten per cast
+    table_frames: np.ndarray  # (U + 1, 3, 4): a view of table rows 0-11, the matmul's output
+    moving: np.ndarray  # uids of the bodies that move
+    moving_bodies: tuple[str, ...]
+    is_moving: np.ndarray  # (U + 1,) bool
+    geom_pos: np.ndarray  # (U + 1, 3) geom frames in their bodies, for the moving ones' refresh
+    geom_quat: np.ndarray  # (U + 1, 4)
+
+    @classmethod
+    def build(cls, recs: list[_BodyRec], geoms: list[Geom], static_pos: np.ndarray, static_quat: np.ndarray, n_uids: int) -> "_BoxRays":
+        frames = np.zeros((n_uids + 1, 3, 4))
+        frames[:, :, :3] = np.eye(3)
+        table = np.zeros((15, n_uids + 1))
+        table[12:] = np.nan
+        geom_pos, geom_quat = np.zeros((n_uids + 1, 3)), np.tile([1.0, 0.0, 0.0, 0.0], (n_uids + 1, 1))
+        uids = np.array([rec.uid for rec in recs], dtype=np.intp)
+        for rec, geom in zip(recs, geoms):
+            table[12:, rec.uid] = geom.size if geom.type == "box" else (math.inf, math.inf, 0.0)
+            geom_pos[rec.uid], geom_quat[rec.uid] = geom.pos, geom.quat
+        table_frames = table[:12].T.reshape(n_uids + 1, 3, 4)
+        assert np.shares_memory(table_frames, table)  # a view, written in place by matmul
+        moving = np.array([rec.uid for rec in recs if not rec.static], dtype=np.intp)
+        is_moving = np.zeros(n_uids + 1, dtype=bool)
+        is_moving[moving] = True
+        moving_bodies = tuple(rec.name for rec in recs if not rec.static)
+        boxes = cls(frames, table, table_frames, moving, moving_bodies, is_moving, geom_pos, geom_quat)
+        rows = [rec.row for rec in recs]
+        boxes._set_frames(uids, static_pos[rows].reshape(-1, 3), static_quat[rows].reshape(-1, 4))
+        return boxes
+
+    def _set_frames(self, uids: np.ndarray, body_pos: np.ndarray, body_quat: np.ndarray) -> None:
+        rot, origin = _frames(body_pos, body_quat, self.geom_pos[uids], self.geom_quat[uids])
+        axes = rot.transpose(0, 2, 1)
+        self.frames[uids, :, :3] = axes
+        self.frames[uids, :, 3] = -np.einsum("gij,gj->gi", axes, origin)
+
+    def refresh_moving(self, pos: np.ndarray, quat: np.ndarray) -> None:
+        """The moving geoms' frames, from their bodies' poses now."""
+        self._set_frames(self.moving, pos, quat)
+
+    def entry_distances(self, uid: np.ndarray, pose: np.ndarray, units_t: np.ndarray) -> np.ndarray:
+        """The exact entry distance of each ray into the geom of the body it hit (NaN for a
+        miss): the farthest of the box's three near-face planes, as in ``_ray_box_entry``.
+        ``pose`` (4, 4) places the rays' frame in the world; ``units_t`` (3, N) holds their
+        directions in that frame."""
+        np.matmul(self.frames, pose, out=self.table_frames)  # [A | o] of every geom at once
+        per_ray = self.table.take(uid, axis=1)  # uid -1 takes the last column
+        a_o = per_ray[:12].reshape(3, 4, -1)
+        d = np.einsum("ijk,jk->ik", a_o[:, :3], units_t)  # (3, N): the directions in each ray's geom axes
+        with np.errstate(divide="ignore", invalid="ignore"):
+            t = np.copysign(per_ray[12:], d)
+            t += a_o[:, 3]
+            t /= d
+        entry = np.fmin(t[0], t[1], out=t[0])  # fmin skips the NaN of a zero direction component
+        np.fmin(entry, t[2], out=entry)
+        return np.negative(entry, out=entry)
 
 
 @dataclass
@@ -283,6 +375,18 @@ def _rotate_batch(q: np.ndarray, v: np.ndarray) -> np.ndarray:
     w, u = q[:, :1], q[:, 1:]
     t = 2.0 * _cross_rows(u, v)
     return v + w * t + _cross_rows(u, t)
+
+
+def _frames(body_pos: np.ndarray, body_quat: np.ndarray, geom_pos: np.ndarray, geom_quat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """World rotation matrices (k, 3, 3) and origins (k, 3) of geoms placed at ``geom_pos``,
+    ``geom_quat`` in bodies at ``body_pos``, ``body_quat`` (w, x, y, z)."""
+    w, x, y, z = _quat_mul_batch(body_quat, geom_quat).T
+    rot = np.stack([
+        1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y),
+        2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x),
+        2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y),
+    ], axis=1).reshape(-1, 3, 3)
+    return rot, body_pos + _rotate_batch(body_quat, geom_pos)
 
 
 def _right_product_matrix(p: np.ndarray) -> np.ndarray:
@@ -557,6 +661,7 @@ class PybulletBackend(Backend):
         self._ray_table = self._make_ray_table()
         self._cache_static_poses()
         self._make_ray_geoms(scene)
+        self._make_box_rays(scene)
         self._param_names = self._list_params()
         self._param_set = set(self._param_names)
         self._warn_unsupported(scene)
@@ -893,6 +998,7 @@ class PybulletBackend(Backend):
         # the same shifted by one row and flattened, for cast_rays: row 0 answers uid -1 (a miss)
         self._ray_table_width = table.shape[1]
         self._ray_table_flat = np.vstack([np.full((1, table.shape[1]), -1, dtype=np.int32), table]).ravel()
+        self._ray_table_base = np.append(table[:, 0], -1).astype(np.int32)  # uid -> row of its base; uid -1 -> -1
         return table
 
     def _make_ray_geoms(self, scene: Scene) -> None:
@@ -922,6 +1028,8 @@ class PybulletBackend(Backend):
         # per body row (plus a last entry for index -1, a miss): how many analytic geoms it has
         self._ray_geom_count_of_index = np.append(self._ray_geom_count, 0)
         self._ray_single_geom = bool(np.all(self._ray_geom_count[self._ray_geom_count > 0] == 1))
+        # per body row (plus index -1): its one analytic geom, or -1 (none, or several)
+        self._ray_geom_of_index = np.append(np.where(self._ray_geom_count == 1, self._ray_geom_start, -1), -1)
         self._ray_kinds = sorted(set(kinds))
         # world frames of the geoms (rotation world <- geom, origin): static ones are fixed, so
         # they are computed here once; moving ones are refreshed from their bodies per cast
@@ -929,17 +1037,35 @@ class PybulletBackend(Backend):
         self._ray_moving_geoms = np.array(moving, dtype=np.intp)
         self._ray_moving_bodies = tuple(self._bodies[rows[g]].name for g in moving)
         self._ray_geom_rot, self._ray_geom_origin = self._geom_frames(self._static_pos[rows].reshape(-1, 3), self._static_quat[rows].reshape(-1, 4), np.arange(len(rows)))
+        # the same as one (3G, 3) matrix whose rows are the geoms' axes in world coordinates
+        # (geom <- world), and each origin seen in its own geom's axes: a shared ray origin goes
+        # into every static geom's frame with one small product
+        self._ray_geom_axes = np.ascontiguousarray(self._ray_geom_rot.transpose(0, 2, 1)).reshape(-1, 3)
+        self._ray_geom_origin_local = np.einsum("gij,gj->gi", self._ray_geom_axes.reshape(-1, 3, 3), self._ray_geom_origin).reshape(-1)
 
     def _geom_frames(self, body_pos: np.ndarray, body_quat: np.ndarray, geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """World rotation matrices (k, 3, 3) and origins (k, 3) of ``geoms``, given their bodies' poses."""
-        quat = _quat_mul_batch(body_quat, self._ray_geom_quat[geoms])
-        w, x, y, z = quat.T
-        rot = np.stack([
-            1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y),
-            2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x),
-            2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y),
-        ], axis=1).reshape(-1, 3, 3)
-        return rot, body_pos + _rotate_batch(body_quat, self._ray_geom_pos[geoms])
+        return _frames(body_pos, body_quat, self._ray_geom_pos[geoms], self._ray_geom_quat[geoms])
+
+    def _make_box_rays(self, scene: Scene) -> None:
+        """The short exact path of quirk 11, for worlds whose colliding bodies are multibody
+        bases of one box or one plane each (rooms, floor plans, benchmark clutter): there a
+        ray's uid alone names its geom, and the exact entry into it needs neither Bullet's
+        fraction nor its link column. A plane is a box of half size (inf, inf, 0): its entry
+        is the crossing of its z = 0 face. Other worlds take the general path."""
+        self._box_rays = None
+        if self._ray_table_width != 1:
+            return
+        recs, geoms = [], []
+        for body, _, _ in scene.walk():
+            colliding = [geom for geom in body.geoms if geom.collide]
+            if not colliding:
+                continue
+            if len(colliding) != 1 or colliding[0].type not in ("box", "plane"):
+                return
+            recs.append(self._body_by_name[body.name])
+            geoms.append(colliding[0])
+        self._box_rays = _BoxRays.build(recs, geoms, self._static_pos, self._static_quat, len(self._ray_table_base) - 1)
 
     def _cache_static_poses(self) -> None:
         """Static bodies never move: their poses are read once here. The moving ones are read
@@ -1573,72 +1699,116 @@ class PybulletBackend(Backend):
 
     def _cast(self, starts: np.ndarray, units: np.ndarray, max_range: float) -> RayHits:
         """cast_rays on checked inputs: origins (3,) shared or (N, 3), unit directions (N, 3)."""
-        origin = starts if starts.shape == (3,) else None
+        shared = starts.shape == (3,)
         ends = units * max_range
         ends += starts
-        if origin is not None:  # rayTestBatch reads a contiguous array faster than a broadcast one
+        if shared:  # rayTestBatch reads a contiguous array faster than a broadcast one
+            pose = np.eye(4)
+            pose[:3, 3] = starts
             starts = np.empty_like(units)
-            starts[:] = origin
+            starts[:] = pose[:3, 3]
         self._refresh_aabbs()
-        uid, link, fraction = self._ray_test(starts, ends)
-        distance = fraction * max_range
-        np.putmask(distance, uid < 0, np.inf)
-        # one flat lookup: row uid + 1, column link + 1 of the table (row 0 serves a miss)
-        key = (uid + 1) * self._ray_table_width
-        if link is not None:
-            key += link + 1
-        index = self._ray_table_flat.take(key)
-        self._refine_distances(starts, units, index, distance, max_range, origin)
-        return RayHits(distance_m=distance, body_index=index, body_names=self._names)
+        hits = self._ray_test(starts, ends)
+        if shared:
+            return self._ray_hits(hits, max_range, units, pose=pose)
+        return self._ray_hits(hits, max_range, units, starts=starts)
 
-    def _ray_test(self, starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
-        """rayTestBatch in chunks below its limit (quirk 9), on all threads; its per-ray tuples
-        are read column by column with C iterators (no per-ray Python). The link column is
-        skipped when no body has links (it is then -1 throughout)."""
-        n = len(starts)
-        hits = ()
-        for lo in range(0, n, _RAY_CHUNK):  # rayTestBatch reads numpy rows directly
-            hits += pb.rayTestBatch(starts[lo : lo + _RAY_CHUNK], ends[lo : lo + _RAY_CHUNK], numThreads=0, physicsClientId=self._cid)
-        if len(hits) != n:
-            raise BackendError(f"rayTestBatch answered {len(hits)} of {n} rays")
-        uid = np.fromiter(map(_UID, hits), np.intp, n)
-        link = np.fromiter(map(_LINK, hits), np.intp, n) if self._ray_table_width > 1 else None
-        return uid, link, np.fromiter(map(_FRACTION, hits), np.float64, n)
+    def _ray_hits(
+        self, hits: _RayAnswer, max_range: float, units: np.ndarray, *, pose: np.ndarray | None = None, starts: np.ndarray | None = None, units_t: np.ndarray | None = None
+    ) -> RayHits:
+        """rayTestBatch's answer as RayHits, with exact distances to primitives (quirk 11).
+        Rays from one origin come with ``pose`` (4, 4): the frame of their directions
+        ``units`` (N, 3) in the world, its origin theirs (``units_t``: the directions
+        transposed, if the caller keeps them); others with their world ``starts`` (N, 3) and
+        world ``units``. The per-ray tuples are read column by column with C iterators (no
+        per-ray Python), only the columns needed."""
+        uid = hits.column(_UID, np.intp)
+        boxes = self._box_rays
+        if boxes is not None and pose is not None:
+            if boxes.moving.size and boxes.is_moving.take(uid).any():
+                boxes.refresh_moving(*self.body_poses(boxes.moving_bodies))
+            distance = boxes.entry_distances(uid, pose, np.ascontiguousarray(units.T) if units_t is None else units_t)
+            # a start inside a box, or every ray a miss (rare): Bullet's distance where the exact one has none
+            if not (np.fmin.reduce(distance) >= 0 and np.fmax.reduce(distance) <= max_range):
+                bullet = hits.column(_FRACTION, np.float64) * max_range
+                odd = ~((distance >= 0) & (distance <= max_range))
+                distance[odd] = bullet[odd]
+                distance[uid < 0] = np.nan
+            return RayHits(distance, max_range, self._names, uid, self._ray_table_base)
+        if self._ray_table_width == 1:  # no body has links: one lookup by uid (its last entry serves uid -1)
+            index = self._ray_table_base.take(uid)
+        else:  # row uid + 1, column link + 1 of the table (row 0 serves a miss)
+            key = (uid + 1) * self._ray_table_width
+            key += hits.column(_LINK, np.intp)
+            key += 1
+            index = self._ray_table_flat.take(key)
+        distance = hits.column(_FRACTION, np.float64)
+        distance *= max_range
+        np.putmask(distance, uid < 0, -1.0)  # RayHits' mark of a miss
+        if pose is None:
+            self._refine_distances(starts, units, index, distance, max_range)
+        else:
+            self._refine_distances(pose[:3, 3], units, index, distance, max_range, pose[:3, :3])
+        return RayHits(distance, max_range, self._names, index)
+
+    def _ray_test(self, starts: np.ndarray, ends: np.ndarray, parent: _BodyRec | None = None) -> _RayAnswer:
+        """rayTestBatch in chunks below its limit (quirk 9), on all threads. With ``parent``,
+        the rays are in that body's COM frame and PyBullet places them."""
+        n, cid = len(starts), self._cid
+        frame = {} if parent is None else {"parentObjectUniqueId": parent.uid, "parentLinkIndex": parent.link}
+        chunks = [
+            pb.rayTestBatch(starts[lo : lo + _RAY_CHUNK], ends[lo : lo + _RAY_CHUNK], numThreads=0, physicsClientId=cid, **frame)
+            for lo in range(0, n, _RAY_CHUNK)  # rayTestBatch reads numpy rows directly
+        ]
+        answered = sum(map(len, chunks))
+        if answered != n:
+            raise BackendError(f"rayTestBatch answered {answered} of {n} rays")
+        return _RayAnswer(chunks, n)
 
     def _refine_distances(
-        self, starts: np.ndarray, units: np.ndarray, index: np.ndarray, distance: np.ndarray, max_range: float, shared: np.ndarray | None = None
+        self, starts: np.ndarray, units: np.ndarray, index: np.ndarray, distance: np.ndarray, max_range: float, frame_rot: np.ndarray | None = None
     ) -> None:
         """Replace Bullet's approximate distances by exact ones where the hit body is made only
         of primitives (quirk 11): the nearest entry over that body's geoms, in place. Static
-        geoms' frames are cached; bodies of one geom (the common case) skip the grouping;
-        ``shared`` is the one origin of all rays, if they have one."""
-        counts = self._ray_geom_count_of_index[index]
-        rays = np.flatnonzero(counts)
-        if rays.size == 0:
-            return
-        rows = index[rays]
+        geoms' frames are cached; bodies of one geom (the common case) skip the grouping.
+        ``starts`` (3,) is the one origin of all rays, else (N, 3); ``units`` are in world axes,
+        or in the axes of ``frame_rot`` (world <- frame)."""
         if self._ray_single_geom:
-            ray_of, geom_of = rays, self._ray_geom_start[rows]
+            geom_of = self._ray_geom_of_index.take(index)
+            rays = (geom_of >= 0).nonzero()[0]
+            if rays.size == 0:
+                return
+            ray_of = rays
+            geom_of = geom_of.take(rays)
         else:  # one (ray, geom) pair per geom of the hit body
+            counts = self._ray_geom_count_of_index.take(index)
+            rays = np.flatnonzero(counts)
+            if rays.size == 0:
+                return
             counts = counts[rays]
             ray_of = np.repeat(rays, counts)
             first = np.cumsum(counts) - counts
-            geom_of = np.repeat(self._ray_geom_start[rows], counts) + np.arange(counts.sum()) - np.repeat(first, counts)
-        rot, origin = self._ray_geom_rot, self._ray_geom_origin
+            geom_of = np.repeat(self._ray_geom_start[index[rays]], counts) + np.arange(counts.sum()) - np.repeat(first, counts)
+        axes = self._ray_geom_axes  # (3G, 3): row 3g + i is axis i of geom g, in world coordinates
         if self._ray_moving_geoms.size:  # current frames of the moving geoms
-            rot, origin = rot.copy(), origin.copy()
+            rot, origin = self._ray_geom_rot.copy(), self._ray_geom_origin.copy()
             pos, quat = self.body_poses(self._ray_moving_bodies)
             rot[self._ray_moving_geoms], origin[self._ray_moving_geoms] = self._geom_frames(pos, quat, self._ray_moving_geoms)
-        r = rot[geom_of]
-        if shared is not None:  # one origin: put it in each geom's frame once, not once per ray
-            o = np.einsum("gji,gj->gi", rot, shared - origin)[geom_of]
+            axes = np.ascontiguousarray(rot.transpose(0, 2, 1)).reshape(-1, 3)
+            origin_local = np.einsum("gij,gj->gi", axes.reshape(-1, 3, 3), origin).reshape(-1)
         else:
-            o = np.einsum("kji,kj->ki", r, starts[ray_of] - origin[geom_of])  # rays in the geom frame
-        d = np.einsum("kji,kj->ki", r, units[ray_of])
+            origin, origin_local = self._ray_geom_origin, self._ray_geom_origin_local
+        if starts.shape == (3,):  # one origin: put it in each geom's frame once, not once per ray
+            o = (axes @ starts - origin_local).reshape(-1, 3).take(geom_of, axis=0)
+        else:
+            o = np.einsum("kij,kj->ki", axes.reshape(-1, 3, 3).take(geom_of, axis=0), starts.take(ray_of, axis=0) - origin.take(geom_of, axis=0))
+        if frame_rot is not None:  # directions in the frame's axes: the geom axes seen from that frame
+            axes = axes @ frame_rot
+        d = np.einsum("kij,kj->ki", axes.reshape(-1, 3, 3).take(geom_of, axis=0), units.take(ray_of, axis=0))  # rays in the geom frame
         # a body of one geom that Bullet says is hit: the ray surely enters the exact shape
         known_hit = self._ray_single_geom
         if len(self._ray_kinds) == 1:
-            t = _ray_primitive(self._ray_kinds[0], o, d, self._ray_geom_size[geom_of], known_hit)
+            t = _ray_primitive(self._ray_kinds[0], o, d, self._ray_geom_size.take(geom_of, axis=0), known_hit)
         else:
             t = np.full(len(geom_of), np.inf)
             kinds = self._ray_geom_kind[geom_of]
@@ -1764,10 +1934,11 @@ class PybulletBackend(Backend):
 
 
 class _PybulletRayFan(RayFan):
-    """A ray fan whose rays are kept in the body's COM frame, the frame PyBullet reports, so a
-    cast is one pose query and one small product (no frame algebra); on a static body the
-    world rays are fixed at build. Inputs were checked when the fan was made, so a cast goes
-    straight to the engine call."""
+    """A ray fan whose rays are kept in the body's COM frame, the frame PyBullet reports. On a
+    body that is a multibody's base, rayTestBatch takes them in that frame (its parent
+    object option) and places them itself, so a cast builds no arrays: one engine call, one
+    pose read for the exact-distance step. On a link, a cast rotates them with one small
+    product; on a static body the world rays are fixed at build."""
 
     def __init__(self, backend: PybulletBackend, body: str, directions: np.ndarray, origin: Sequence[float], max_range_m: float):
         super().__init__(backend, body, directions, origin, max_range_m)
@@ -1781,12 +1952,30 @@ class _PybulletRayFan(RayFan):
             rot = quat_to_mat(quat)
             np.matmul(self._local, (rot @ com_rot).T, out=self._world)
             self._fixed_origin = pos + rot @ rec.com_pos + self._world[-1]
+        self._units = np.ascontiguousarray(self._local[: self.n])  # directions in the COM frame
+        self._units_t = np.ascontiguousarray(self._units.T)
+        self._offset = self._local[-1].copy()  # the shared origin in the COM frame
+        self._starts = np.empty_like(self._units)  # COM-frame ray ends, for the parent-frame cast
+        self._starts[:] = self._offset
+        self._ends = self._units * self.max_range_m + self._offset
+        self._com_pose = np.eye(4)  # the COM frame in the world, rewritten per cast
+        self._mount = np.eye(4)  # the rays' frame in the COM frame: the COM axes at the shared origin
+        self._mount[:3, 3] = self._offset
 
     def cast(self) -> RayHits:
         backend, rec = self.backend, self._rec
         backend._require_compiled()
         if self._fixed_origin is not None:
             return backend._cast(self._fixed_origin, self._directions, self.max_range_m)
-        com, (x, y, z, w) = backend._com_pose_raw(rec)
-        np.matmul(self._local, quat_to_mat((w, x, y, z)).T, out=self._world)
-        return backend._cast(self._world[-1] + com, self._directions, self.max_range_m)
+        if rec.link >= 0:
+            com, (x, y, z, w) = backend._com_pose_raw(rec)
+            np.matmul(self._local, quat_to_mat((w, x, y, z)).T, out=self._world)
+            return backend._cast(self._world[-1] + com, self._directions, self.max_range_m)
+        backend._refresh_aabbs()
+        hits = backend._ray_test(self._starts, self._ends, rec)
+        com, orn = backend._com_pose_raw(rec)
+        com_pose = self._com_pose
+        com_pose[:3, :3].flat = pb.getMatrixFromQuaternion(orn)
+        com_pose[:3, 3] = com
+        pose = np.matmul(com_pose, self._mount)  # the rays' frame: the COM frame moved to their origin
+        return backend._ray_hits(hits, self.max_range_m, self._units, pose=pose, units_t=self._units_t)

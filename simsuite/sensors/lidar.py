@@ -7,8 +7,9 @@ at azimuth ``-fov/2 + i·fov/N`` for a full 360° circle (beam ``N/2`` looks alo
 first looks backwards, as ROS ``LaserScan`` from -π) or ``-fov/2 + i·fov/(N-1)`` for a
 partial field of view (both edges included). At reset the mount rotation is folded in and
 the beams become the backend's ray fan (``Backend.ray_fan``), so a scan costs one pose read,
-one (N + 1, 3) × (3, 3) product and one engine ray call from the shared sensor origin, and a
-few whole-array operations for noise and limits (no per-beam Python).
+one engine ray call from the shared sensor origin (the backend places the beams: a small
+product, or the engine's own frame option) and four or five whole-array operations for
+noise and limits on the engine's own distances (no per-beam Python, no conversion pass).
 
 A scan is a snapshot at the sample instant: a real spinning unit sweeps its beams over
 ``1 / rate_hz`` and smears fast motion; that distortion is not modelled.
@@ -22,9 +23,10 @@ Readings (float32, shape ``(horizontal_samples,)`` for one channel, else
   dropped with probability ``dropout_prob``) reads ``no_return``: ``"max"`` (range_max_m,
   the default, common in RL), ``"inf"`` (ROS REP-117) or ``"zero"``.
 
-Labels: :attr:`Lidar.last_scan` keeps the true distances and the hit bodies of the last
-scan; hit names and semantic classes come from index tables built at reset, so labels
-cost one array lookup, no per-ray Python.
+Labels: :attr:`Lidar.last_scan` keeps the engine's answer for the last scan and derives the
+true distances and the hit bodies from it when they are read, so a scan whose labels are
+never read pays nothing for them; hit names and semantic classes come from index tables
+built at reset, so labels cost one or two array lookups, no per-ray Python.
 
 Mount it outside the robot's own collision geoms (as real units sit on top): the backend
 protocol has no "ignore this body" option for rays.
@@ -39,7 +41,7 @@ from typing import Literal
 import gymnasium
 import numpy as np
 
-from simsuite.backends.base import Backend
+from simsuite.backends.base import Backend, RayHits
 from simsuite.sensors.base import Mount, ResolvedMount, Sensor, SensorError, check_timing, child_rng
 from simsuite.transforms import quat_to_mat
 
@@ -122,17 +124,25 @@ class LidarConfig:
 
 
 class LidarScan:
-    """The last scan with its ground truth; the heavier products are computed on request."""
+    """The last scan with its ground truth; the truth and labels are derived on request."""
 
-    __slots__ = ("t_s", "ranges", "distance_m", "body_index", "dropped", "_lidar")
+    __slots__ = ("t_s", "ranges", "dropped", "_hits", "_lidar")
 
-    def __init__(self, t_s, ranges, distance_m, body_index, dropped, lidar: "Lidar"):
+    def __init__(self, t_s: float, ranges: np.ndarray, hits: RayHits, dropped: np.ndarray | None, lidar: "Lidar"):
         self.t_s = t_s
         self.ranges = ranges  # the reading (noisy), float32, the sensor's shape
-        self.distance_m = distance_m  # true distances, float64, flat; inf where nothing was hit
-        self.body_index = body_index  # hit body per beam, flat, index into body_names; -1 = none
         self.dropped = dropped  # flat indices of the beams dropped by noise, or None
-        self._lidar = lidar
+        self._hits, self._lidar = hits, lidar
+
+    @property
+    def distance_m(self) -> np.ndarray:
+        """True distances, float64, flat; inf where nothing was hit within range_max_m."""
+        return self._hits.distance_m
+
+    @property
+    def body_index(self) -> np.ndarray:
+        """Hit body per beam, flat, index into the backend's body_names; -1 = none."""
+        return self._hits.body_index
 
     @property
     def valid(self) -> np.ndarray:
@@ -179,6 +189,9 @@ class Lidar(Sensor):
         self._dropout = config.dropout_prob if config.noise else 0.0
         self._std, self._rel = np.float32(config.range_noise_std_m), np.float32(config.range_noise_rel)
         self._rmin, self._rmax = np.float32(config.range_min_m), np.float32(config.range_max_m)
+        self._range_min_m, self._range_max_m = config.range_min_m, config.range_max_m
+        self._no_return_other = config.no_return != "max"  # "max": the clip writes no_return itself
+        self._reshape = config.channels > 1
         self._resolved: ResolvedMount | None = None
         self.classes: tuple[str, ...] = ()
         self.last_scan: LidarScan | None = None
@@ -199,6 +212,7 @@ class Lidar(Sensor):
         self._fan = backend.ray_fan(m.body, self.directions_sensor @ m.rot.T, m.pos, self.config.range_max_m)
         self._rng = child_rng(rng)
         self._block_left = 0  # scans left in the pre-drawn noise block
+        self._block = [] if self._noisy or self._dropout else None  # (ufunc, (scans, n) noise) pairs
         # label tables indexed by RayHits.body_index; the extra last row serves index -1
         names = backend.body_names
         classes = {b.name: b.semantic_class for b, _, _ in backend.scene.walk()}
@@ -215,61 +229,68 @@ class Lidar(Sensor):
         return pos + rot @ self._offset, rot @ self._resolved.rot
 
     def sample(self, backend: Backend, t_s: float) -> np.ndarray:
-        cfg = self.config
         hits = self._fan.cast()
-        d = hits.distance_m  # inf where no return within range_max_m
-        r = np.empty(self._n, dtype=np.float32)
+        raw = hits.raw_distance_m  # a miss reads < 0, > range_max_m (the fan's range) or NaN
         dropped = None
-        if self._noisy or self._dropout:
-            if not self._block_left:
+        block = self._block
+        if block is None:  # exact: the float32 cast in the clip's first pass
+            r = np.fmin(raw, self._rmax, dtype=np.float32)
+        else:
+            k = self._block_left - 1
+            if k < 0:
                 self._draw_block()
-            k = self._block_left = self._block_left - 1
+                block, k = self._block, self._block_left - 1
+            self._block_left = k
+            # the reading d + σ(d)·ξ = d·gain + shift, both pre-drawn; a dropped beam's noise
+            # is NaN, which the clip's fmin sends to range_max_m
+            op, noise = block[0]
+            r = op(raw, noise[k], dtype=np.float32)
+            if len(block) > 1:
+                r += block[1][1][k]
             if self._dropout:
                 dropped = self._drop[k]
-        # the reading d + σ(d)·ξ = d·(1 + rel·ξ) + std·ξ, both factors pre-drawn; fmin sends a
-        # miss (inf, or NaN from inf·0) to range_max_m, the clip's upper end
-        if not self._noisy:
-            np.fmin(d, self._rmax, out=r, casting="same_kind")  # float64 -> float32 in the same pass
-        else:
-            if self._gain is not None:
-                np.multiply(d, self._gain[k], out=r, casting="same_kind")
-                if self._shift is not None:
-                    r += self._shift[k]
-            else:
-                np.add(d, self._shift[k], out=r, casting="same_kind")
             np.fmin(r, self._rmax, out=r)
+            if not self._no_return_other and np.fmax.reduce(raw) > self._range_max_m:
+                # a hit the engine reports beyond range (MuJoCo's cutoff culls geoms, not
+                # hits) whose noise brought it below range_max_m is still no return
+                np.putmask(r, raw > self._range_max_m, self._no_return)
         np.fmax(r, self._rmin, out=r)
-        if cfg.no_return == "max":  # the clip already sent misses to range_max
-            if d.min() < cfg.range_min_m:  # one pass; hits this close are rare
-                r[d < cfg.range_min_m] = self._no_return
-        else:
-            r[(d < cfg.range_min_m) | np.isinf(d)] = self._no_return
-        if dropped is not None:
-            r[dropped] = self._no_return
-        ranges = r.reshape(cfg.shape)
-        self.last_scan = LidarScan(t_s, ranges, d, hits.body_index, dropped, self)
-        return ranges
+        # misses (< 0) and hits closer than range_min_m read no_return; with "max" the clip
+        # already sent misses marked NaN, hits beyond range and dropped beams there
+        np.putmask(r, raw < self._range_min_m, self._no_return)
+        if self._no_return_other:
+            np.putmask(r, ~(raw <= self._range_max_m), self._no_return)
+            if dropped is not None:
+                r[dropped] = self._no_return
+        if self._reshape:
+            r = r.reshape(self.config.shape)
+        self.last_scan = LidarScan(t_s, r, hits, dropped, self)
+        return r
 
     def _draw_block(self) -> None:
         """Noise for the next few scans (about 65k beams) in two generator calls, so that a
         small scan does not pay the generator's per-call cost every time. The draws come in
         a fixed order from the sensor's own generator: reproducible from the seed. Stored as
         the reading's gain 1 + rel·ξ (floored at 0: a reading that would be negative is
-        clipped to range_min_m either way) and shift std·ξ, so a scan applies them in two
-        operations."""
+        clipped to range_min_m either way) and shift std·ξ, so a scan applies them in one or
+        two operations; dropped beams get NaN in the first of them."""
         cfg, n = self.config, self._n
         scans = max(1, _BLOCK_BEAMS // n)
+        block = []
         if self._noisy:
             z = self._rng.standard_normal((scans, n), dtype=np.float32)
-            self._gain = self._shift = None
             if cfg.range_noise_rel > 0:
-                self._gain = np.maximum(1 + self._rel * z, 0, dtype=np.float32)
+                block.append((np.multiply, np.maximum(1 + self._rel * z, 0, dtype=np.float32)))
             if cfg.range_noise_std_m > 0:
-                self._shift = z * self._std
+                block.append((np.add, z * self._std))
         if self._dropout:  # per scan, the (few) indices of dropped beams
             flat = _bernoulli_indices(self._rng, scans * n, self._dropout)
             cuts = np.searchsorted(flat, np.arange(1, scans) * n)
             self._drop = [part - row * n for row, part in enumerate(np.split(flat, cuts))]
+            if not block:
+                block.append((np.add, np.zeros((scans, n), dtype=np.float32)))
+            block[0][1].reshape(-1)[flat] = np.nan
+        self._block = [(op, list(rows)) for op, rows in block]  # per-scan rows, taken without a slicing call
         self._block_left = scans
 
 

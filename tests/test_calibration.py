@@ -314,3 +314,27 @@ def test_identifiability_comes_from_the_laplace_width_when_known():
     assert silent.laplace_ratio("tyre.friction") == pytest.approx(0.4 * np.sqrt(12))
     assert not silent.identifiable("tyre.friction")
     assert FitResult(["tyre.friction"], {"tyre.friction": 1.0}, narrow, prior).identifiable("tyre.friction")
+
+
+def test_grid_start_finds_a_narrow_basin_a_descent_from_the_centre_misses():
+    """A jagged cost (as contact-rich Grasp replays have): a narrow basin around the truth and
+    a wide local one at the prior's centre. Levenberg-Marquardt from the centre stays in the
+    local one; started from the best of a 9-point grid, it finds the truth. The likelihood
+    profile then rules out most of the prior for the parameter the data see and none of it
+    for the one they do not."""
+    from simsuite.calibration.localize import likelihood_share
+
+    truth = 0.27
+
+    def f(p: np.ndarray) -> np.ndarray:
+        near = np.exp(-((p[0] - truth) / 0.05) ** 2)
+        local = 1.0 - 0.5 * np.exp(-((p[0] - 0.6) / 0.3) ** 2)  # a wide dip to 0.5 at 0.6
+        return np.array([(1.0 - near) * local + 0.0 * p[1]])  # 0 only at the truth; p[1] unseen
+
+    predict = lambda points: [f(p) for p in points]  # noqa: E731
+    target, steps = np.array([0.0]), np.array([0.02, 0.02])
+    assert abs(least_squares(predict, target, steps).center[0] - 0.6) < 0.05
+    fit = least_squares(predict, target, steps, grid=9)
+    assert fit.center[0] == pytest.approx(truth, abs=0.01)
+    share = likelihood_share(predict, target, fit.center, noise_std=0.05)
+    assert share[0] < 0.5 and share[1] == 1.0

@@ -72,6 +72,7 @@ def main() -> None:
     ap.add_argument("--every", type=int, default=3, help="use every n-th transition")
     ap.add_argument("--experiment", choices=("designed", "expert"), default="designed",
                     help="what the proxy flies: the family's informative design (simsuite.calibration.excitation) or its scripted expert")
+    ap.add_argument("--grid", type=int, default=0, help="start the least-squares fit from the best of this many points per parameter (jagged contact costs: Grasp)")
     ap.add_argument("--option", action="append", default=[], help="env option key=value, e.g. mission=waypoints")
     args = ap.parse_args()
     options = {k: _value(v) for k, v in (o.split("=", 1) for o in args.option)}
@@ -91,7 +92,7 @@ def main() -> None:
         t0 = time.perf_counter()
         fit = fit_cmaes(lambda: gymnasium.make(args.env, **options), data, prior, names, seed=seed, generations=args.generations,
                         k_samples=args.k_samples, every=args.every, popsize=args.popsize, obs_floor=0.005, warm_start=not args.cold_start,
-                        dims=FIT_DIMS.get(args.env),
+                        dims=FIT_DIMS.get(args.env), grid=args.grid,
                         progress=lambda g, v: print(f"  generation {g}/{args.generations}: log-likelihood {v:.1f}", flush=True))
         walls.append(time.perf_counter() - t0)
         sims.append(fit.sim_steps)
@@ -112,10 +113,10 @@ def main() -> None:
              f"{sum(w < IDENTIFIED for w in share[n])}/{len(share[n])}", f"{np.median(share[n]):.2f}", f"{np.median(laplace[n]):.2f}",
              where_identified(n)]
             for n in names]
-    report(f"calibration_{args.env.split('/')[-1]}" + "".join(f"_{v}" for v in options.values()) + ("_expert" if args.experiment == "expert" else "") + ("_cold" if args.cold_start else "") + (f"_from{args.first}" if args.first else ""), ["parameter", "error", "median", "worst",
+    report(f"calibration_{args.env.split('/')[-1]}" + "".join(f"_{v}" for v in options.values()) + ("_expert" if args.experiment == "expert" else "") + ("_cold" if args.cold_start else "") + (f"_grid{args.grid}" if args.grid else "") + (f"_from{args.first}" if args.first else ""), ["parameter", "error", "median", "worst",
            f"identified (prior share < {IDENTIFIED})", "prior share not ruled out (median)", "Laplace/prior std (median)",
            "median where identified"], rows,
-           {"seeds": list(range(args.first, args.first + args.seeds)), "experiment": args.experiment, "warm_start": not args.cold_start, "transitions": transitions, "wall_s": walls, "sim_control_steps": sims, "errors": errors, "laplace_ratio": laplace, "likelihood_share": share,
+           {"seeds": list(range(args.first, args.first + args.seeds)), "experiment": args.experiment, "grid": args.grid, "warm_start": not args.cold_start, "transitions": transitions, "wall_s": walls, "sim_control_steps": sims, "errors": errors, "laplace_ratio": laplace, "likelihood_share": share,
             "fit_steps_per_s": rates, "single_env_steps_per_s": singles})
     print(f"fit wall-clock: median {np.median(walls):.0f} s; simulated control steps per fit: {int(np.median(sims)):,}; "
           f"throughput in the fit {np.median(rates):.0f} steps/s vs single env {np.median(singles):.0f} steps/s "

@@ -218,7 +218,7 @@ def draw(rng: np.random.Generator, mu: np.ndarray, sigma: np.ndarray, lows: np.n
 def fit_cmaes(make_env: Callable[[], gymnasium.Env], rollouts: Sequence[Rollout], prior: ParamSpace, names: list[str],
               seed: int = 0, workers: int | None = None, k_samples: int = 4, generations: int = 30, popsize: int = 10,
               every: int = 2, obs_floor: float = 1e-3, warm_start: bool = True, dims: Sequence[int] | None = None,
-              profile: bool = True, progress: Callable[[int, float], None] | None = None) -> FitResult:
+              profile: bool = True, grid: int = 0, progress: Callable[[int, float], None] | None = None) -> FitResult:
     """Fit truncated normals over ``names`` to the rollouts' transitions (see the module docstring).
     ``every``: use every n-th transition; ``obs_floor``: observation-noise floor [obs units];
     ``warm_start``: start CMA-ES at the noise-free least-squares fit
@@ -227,7 +227,9 @@ def fit_cmaes(make_env: Callable[[], gymnasium.Env], rollouts: Sequence[Rollout]
     converge in 8 dimensions from nominal. ``dims``: the observation entries the likelihood
     compares (default all; e.g. Drive-v0's vehicle state without its clearance ring, whose
     rays jump where they graze an obstacle's corner). ``profile``: finish with the likelihood
-    profile across the prior at the fitted means (which parameters the data identify)."""
+    profile across the prior at the fitted means (which parameters the data identify); ``grid``:
+    the least-squares start begins from the best of that many points per parameter
+    (:func:`~simsuite.calibration.localize.least_squares`), for jagged contact-rich costs."""
     import cma
 
     t0 = time.perf_counter()
@@ -242,7 +244,7 @@ def fit_cmaes(make_env: Callable[[], gymnasium.Env], rollouts: Sequence[Rollout]
         if warm_start:  # the means start at the least-squares fit, the spreads narrow
             steps, quantized = fd_steps(make_env, names, lows, highs)
             ls = least_squares(lambda points: pool.map(_predict_point, [lows + p * (highs - lows) for p in points]),
-                               tr.next_obs[:, dims].ravel(), steps, quantized=quantized)
+                               tr.next_obs[:, dims].ravel(), steps, quantized=quantized, grid=grid)
             x0, step0, start_sims = np.r_[ls.center, np.full(len(names), WARM_LOG_SIGMA)], WARM_STEP, ls.simulations
             laplace = dict(zip(names, (ls.laplace_std(obs_floor) * (highs - lows)).tolist()))
         else:  # the means start at nominal, the spreads wide

@@ -104,9 +104,15 @@ def write_report(out: Path, env_id: str, result: FitResult, truth: Mapping[str, 
     posterior = "NPE" in str(meta.get("method", ""))
 
     def identified(name: str) -> str:
-        if not posterior:  # DROPO's σ is the width that best explains the data's spread, not an uncertainty
+        if not posterior and name in result.likelihood_share:  # DROPO's σ is a spread, not an uncertainty: the profile is
+            share = result.likelihood_share[name]
+            return (f"yes: the likelihood profile rules out {1 - share:.0%} of the prior" if result.identifiable(name) else
+                    f"no: the data cannot tell values apart across {share:.0%} of the prior")
+        if not posterior:
             return "(use --method npe)"
-        return "yes" if result.identifiable(name) else "no: about as wide as the prior"
+        interval = getattr(result, "intervals", {}).get(name)
+        where = f" (90 % HPD {interval[0]:.4g} to {interval[1]:.4g})" if interval else ""
+        return ("yes" if result.identifiable(name) else "no: about as wide as the prior") + where
 
     for name in names:
         p = result.prior[name]

@@ -320,7 +320,7 @@ def test_grid_start_finds_a_narrow_basin_a_descent_from_the_centre_misses():
     """A jagged cost (as contact-rich Grasp replays have): a narrow basin around the truth and
     a wide local one at the prior's centre. Levenberg-Marquardt from the centre stays in the
     local one; started from the best of a 9-point grid, it finds the truth. The likelihood
-    profile then rules out most of the prior for the parameter the data see and none of it
+    slice then rules out most of the prior for the parameter the data see and none of it
     for the one they do not."""
     from simsuite.calibration.localize import likelihood_share
 

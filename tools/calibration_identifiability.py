@@ -1,11 +1,11 @@
 """Which parameters an experiment identifies (issue 7), before paying for a fit: for seeded
 hidden-parameter PROXY instances (±30 % off nominal, plus observation noise), the proxy runs
 the experiment; at the hidden truth, the noise-free one-step replays give (1) the likelihood
-profile across the prior, one parameter at a time: the share of the prior within a
+slice across the prior, one parameter at a time: the share of the prior within a
 log-likelihood drop of 2 of the best (below 0.5: identified; near 1: the data cannot tell its
 values apart), and (2) the Laplace standard deviation σ·sqrt(diag((JᵀJ)⁻¹)) over the prior's
 (uniform) one, which assumes a smooth cost (contact-rich replays are not: there it claims
-precision the profile does not show). Compares the family's designed experiment
+precision the slice does not show). Compares the family's designed experiment
 (simsuite.calibration.excitation) with its scripted expert.
 
     python tools/calibration_identifiability.py [--env SimSuite/Grasp-v0] [--instances 3] [--rollouts 5] [--seconds 5]
@@ -36,7 +36,7 @@ IDENTIFIED = 0.5  # prior share not ruled out below this: identified
 
 
 def identifiability(env, names: list[str], truth: dict[str, float], data, dims, noise_std: float) -> tuple[np.ndarray, np.ndarray]:
-    """Per parameter: the prior share the likelihood profile at the truth cannot rule out, and
+    """Per parameter: the prior share the likelihood slice at the truth cannot rule out, and
     the Laplace std / prior std from the one-step replays' Jacobian there."""
     sim, prior = env.unwrapped, env.unwrapped.param_space
     lows, highs = prior.subset(names).bounds()

@@ -2,7 +2,7 @@
 of the env (±30 % off nominal, latency 0–40 ms, plus observation noise), rollouts of the
 family's designed experiment (or ``--experiment expert``), a CMA-ES (DROPO) fit; prints
 per-parameter median and worst relative error (latency: absolute), which parameters the data
-identify (the share of the prior the fit's likelihood profile cannot rule out, below 0.5;
+identify (the share of the prior the fit's likelihood slice cannot rule out, below 0.5;
 the Laplace width beside it), wall-clock, simulated control steps, and the fit's simulation
 throughput (all workers) against single-env stepping measured in the same run. Writes
 runs/bench/calibration_<env>.json.
@@ -31,7 +31,7 @@ from simsuite.calibration.excitation import experiment  # noqa: E402
 from simsuite.calibration.dropo import fit_cmaes  # noqa: E402
 
 
-IDENTIFIED = 0.5  # share of the prior the likelihood profile cannot rule out below this: identified
+IDENTIFIED = 0.5  # share of the prior the likelihood slice cannot rule out below this: identified
 
 
 def error(name: str, fitted: float, truth: float) -> float:
@@ -82,7 +82,7 @@ def main() -> None:
     steps = int(round(args.seconds / env.unwrapped.task.control_dt_s))
     errors, walls, sims, rates, singles, transitions = {n: [] for n in names}, [], [], [], [], []
     laplace = {n: [] for n in names}  # the least-squares Laplace σ over the prior's
-    share = {n: [] for n in names}  # the share of the prior the likelihood profile cannot rule out: < 0.5 identified
+    share = {n: [] for n in names}  # the share of the prior the likelihood slice cannot rule out: < 0.5 identified
     for seed in range(args.first, args.first + args.seeds):
         truth = draw_hidden(prior, names, np.random.default_rng(seed), 0.3, {"actuation.latency_s": (0.0, 0.04)})
         data = collect(env, experiment(1000 + seed) if args.experiment == "designed" else make_expert, args.rollouts, steps, seed=1000 + seed, params={**truth, "observation.noise_std": 0.005},

@@ -41,6 +41,7 @@ def main() -> None:
     ap.add_argument("--transitions", type=int, default=32, help="real transitions in the summaries")
     ap.add_argument("--sbc", type=int, default=0, help="held-out simulations (from the instance's box) per instance for SBC")
     ap.add_argument("--ensemble", type=int, default=2, help="flows per round (a mixture: more conservative)")
+    ap.add_argument("--flow", choices=("logit", "box"), default="logit", help="the flow's space (box: sbi's default, for comparison)")
     ap.add_argument("--tag", default="", help="suffix of the log and summary names (keeps trial runs apart)")
     args = ap.parse_args()
     names = DEFAULT_NAMES[ENV_ID]
@@ -61,7 +62,7 @@ def main() -> None:
 
         post = fit_npe(lambda: gymnasium.make(ENV_ID), data, prior, names, OBS_DIMS[ENV_ID], SENSOR_NOISE,
                        simulations=args.simulations, rounds=args.rounds, k_transitions=args.transitions, seed=seed,
-                       sbc=args.sbc, ensemble=args.ensemble, progress=progress)
+                       sbc=args.sbc, ensemble=args.ensemble, flow_space=args.flow, progress=progress)
         row = {"instance": seed, "truth": truth, "wall_s": post.wall_s, "simulations": post.simulations, "sbc": post.sbc,
                "width": {n: post.width_ratio(n) for n in names}}
         for kind in KINDS:

@@ -110,7 +110,7 @@ class FitResult:
 
     def identifiable(self, name: str, ratio: float = 0.5) -> bool:
         """Whether the data narrowed the parameter: the share of the prior the likelihood
-        profile cannot rule out (:func:`~simsuite.calibration.localize.likelihood_share`), else
+        slice cannot rule out (:func:`~simsuite.calibration.localize.likelihood_share`), else
         the Laplace standard deviation of the least-squares start, else the fitted σ, below
         ``ratio`` (× the prior's uniform standard deviation for the last two)."""
         if name in self.likelihood_share:
@@ -227,7 +227,7 @@ def fit_cmaes(make_env: Callable[[], gymnasium.Env], rollouts: Sequence[Rollout]
     converge in 8 dimensions from nominal. ``dims``: the observation entries the likelihood
     compares (default all; e.g. Drive-v0's vehicle state without its clearance ring, whose
     rays jump where they graze an obstacle's corner). ``profile``: finish with the likelihood
-    profile across the prior at the fitted means (which parameters the data identify); ``grid``:
+    slice across the prior through the fitted means (which parameters the data identify); ``grid``:
     the least-squares start begins from the best of that many points per parameter
     (:func:`~simsuite.calibration.localize.least_squares`), for jagged contact-rich costs."""
     import cma

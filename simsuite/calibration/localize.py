@@ -130,7 +130,9 @@ def likelihood_share(predict: Predict, target: np.ndarray, center: np.ndarray, n
     the others held at ``center``: near 1 the data cannot tell the parameter's values apart.
     Unlike the Laplace width this needs no smooth cost: contact-rich replays (Grasp) jump with
     a parameter where a contact flips, and a finite-difference slope there claims precision
-    the data do not have. ``d·points`` simulations."""
+    the data do not have. It is a slice, not a profile (the others are not refitted): in a
+    jagged cost a slice through a wrong optimum can rule out the truth, so a small share is a
+    necessary sign of identification, not a proof. ``d·points`` simulations."""
     grid = np.linspace(0.0, 1.0, points)
     pts = []
     for i in range(len(center)):

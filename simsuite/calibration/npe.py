@@ -150,18 +150,24 @@ def _run(pool, values: np.ndarray, seeds: list[int], done: int, progress: Callab
     return np.array(xs)
 
 
-def _train(box, theta, summaries, seed: int, ensemble: int = 1):
+FLOWS = ("logit", "box")  # the flow's space: the box mapped to the real line, or the box itself (sbi's default)
+
+
+def _train(box, theta, summaries, seed: int, ensemble: int = 1, flow_space: str = "logit"):
     """Fresh NPEs (masked autoregressive flows) on all simulations so far; with ``ensemble`` >
     1, an equal-weight mixture of that many, each from its own seed. The flow works on the box
     mapped to the real line (logit): on the box itself its smooth density cannot reach a flat
     posterior's edges, so the posterior of a parameter the data cannot identify bulged toward
-    the middle and its interval missed truths near the prior's edges."""
+    the middle and its interval missed truths near the prior's edges. ``flow_space="box"``:
+    sbi's default flow on the box itself (for comparison)."""
     import torch
     from sbi.inference import NPE
     from sbi.inference.posteriors import EnsemblePosterior
     from sbi.neural_nets import posterior_nn
 
-    flow = posterior_nn(model="zuko_maf", z_score_theta="transform_to_unconstrained", x_dist=box)
+    if flow_space not in FLOWS:
+        raise ValueError(f"flow_space must be one of {FLOWS}, got {flow_space!r}")
+    flow = posterior_nn(model="zuko_maf", z_score_theta="transform_to_unconstrained", x_dist=box) if flow_space == "logit" else "maf"
     members = []
     for k in range(ensemble):
         torch.manual_seed(seed + 7919 * k)
@@ -190,12 +196,12 @@ def sbc_coverage(posterior, theta: np.ndarray, summaries: np.ndarray, level: flo
 def fit_npe(make_env: Callable[[], gymnasium.Env], rollouts: Sequence[Rollout], prior: ParamSpace, names: list[str],
             dims: Sequence[int], noise: Mapping[str, float], simulations: int = 800, rounds: int = 1,
             k_transitions: int = 32, seed: int = 0, workers: int | None = None, sbc: int = 0, ensemble: int = 2,
-            progress: Callable[[int], None] | None = None) -> Posterior:
+            flow_space: str = "logit", progress: Callable[[int], None] | None = None) -> Posterior:
     """Posterior over ``names`` given the rollouts (``simulations`` in all, the localization's
     included; the rest split over ``rounds``). ``noise``: the real sensor's noise parameters
     (``observation.noise_std`` [obs units] sets the summary's σ too); ``sbc``: held-out box
     simulations to check the round-1 estimator's calibration on (not counted); ``ensemble``:
-    flows per round."""
+    flows per round; ``flow_space``: see :func:`_train`."""
     import torch
     from sbi.utils import BoxUniform, RestrictedPrior, get_density_thresholder
 
@@ -226,7 +232,7 @@ def fit_npe(make_env: Callable[[], gymnasium.Env], rollouts: Sequence[Rollout], 
             thetas.append(theta)
             done += n
             theta_all = torch.tensor(np.concatenate(thetas), dtype=torch.float32)
-            posterior = _train(box, theta_all, compress(np.concatenate(raws)), seed + 100 * r, ensemble)
+            posterior = _train(box, theta_all, compress(np.concatenate(raws)), seed + 100 * r, ensemble, flow_space)
             posterior = posterior.set_default_x(x_summary)
             if r == 0 and sbc:
                 held = box.sample((sbc,)).numpy().astype(np.float64)

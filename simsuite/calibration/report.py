@@ -104,9 +104,9 @@ def write_report(out: Path, env_id: str, result: FitResult, truth: Mapping[str, 
     posterior = "NPE" in str(meta.get("method", ""))
 
     def identified(name: str) -> str:
-        if not posterior and name in result.likelihood_share:  # DROPO's σ is a spread, not an uncertainty: the profile is
+        if not posterior and name in result.likelihood_share:  # DROPO's σ is a spread, not an uncertainty: the slice is
             share = result.likelihood_share[name]
-            return (f"yes: the likelihood profile rules out {1 - share:.0%} of the prior" if result.identifiable(name) else
+            return (f"yes: the likelihood slice rules out {1 - share:.0%} of the prior" if result.identifiable(name) else
                     f"no: the data cannot tell values apart across {share:.0%} of the prior")
         if not posterior:
             return "(use --method npe)"

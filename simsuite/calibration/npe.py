@@ -207,6 +207,7 @@ def fit_npe(make_env: Callable[[], gymnasium.Env], rollouts: Sequence[Rollout], 
 
     t0 = time.perf_counter()
     torch.set_num_threads(1)  # small networks: more threads only contend with the simulation workers
+    torch.manual_seed(seed)  # the box draws come from torch's generator: unseeded, a fit depended on what ran before it
     dims = np.asarray(dims)
     tr = pick_transitions(rollouts, dims, k_transitions)
     x_o = tr.next_obs[:, dims].ravel()

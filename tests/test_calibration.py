@@ -236,3 +236,105 @@ def test_latency_samples_fill_their_physics_step():
     high, low = out[:5000], out[5000:]
     assert high.min() >= 0.0275 and high.max() < 0.0325 and np.quantile(high, 0.95) > 0.032
     assert low.min() >= 0.0 and low.max() < 0.0025
+
+
+def test_hpd_interval_reaches_the_edge_a_central_one_cuts():
+    """A posterior cut by the prior's edge (density rising to it): the highest-density interval
+    runs to the edge, where the central one drops the outer 5 % and a truth near the edge with
+    it; it is also the shorter. A flat posterior keeps 90 % of the prior either way."""
+    from simsuite.calibration.npe import Posterior, hpd_interval
+
+    rng = np.random.default_rng(0)
+    rising = np.sqrt(rng.uniform(size=20_000))  # density 2u on [0, 1]
+    low, high = hpd_interval(rising, 0.9)
+    c_low, c_high = np.quantile(rising, [0.05, 0.95])
+    assert high > 0.999 and c_high < 0.98 and high - low < c_high - c_low
+    flat = rng.uniform(size=20_000)
+    assert np.diff(hpd_interval(flat, 0.9))[0] == pytest.approx(0.9, abs=0.01)
+    post = Posterior(["a"], np.array([0.0]), np.array([1.0]), rising[:, None], 0, 0.0)
+    assert post.interval("a") == (low, high) and post.interval("a", kind="central") == pytest.approx((c_low, c_high))
+    assert post.interval_share("a") == pytest.approx(high - low)
+    with pytest.raises(ValueError, match="'hpd' or 'central'"):
+        post.interval("a", kind="equal-tailed")
+    with pytest.raises(ValueError, match="level"):
+        hpd_interval(flat, 1.5)
+
+
+def test_npe_flow_keeps_a_flat_posterior_flat_to_the_edges():
+    """The flow works on the box mapped to the real line: for a parameter the data say nothing
+    about, the posterior stays about as wide as the prior, with as much mass near the edges as
+    in the middle (on the box itself it bulged toward the middle and its interval missed
+    truths near the edges); the parameter the data do measure is narrow."""
+    pytest.importorskip("sbi")
+    import torch
+    from sbi.utils import BoxUniform
+
+    from simsuite.calibration.npe import _train
+
+    rng = np.random.default_rng(0)
+    theta = rng.uniform(size=(1500, 2))
+    x = np.c_[theta[:, 0] + 0.02 * rng.standard_normal(1500), rng.standard_normal(1500)]  # only θ0 shows
+    box = BoxUniform(torch.zeros(2), torch.ones(2))
+    torch.set_num_threads(1)
+    post = _train(box, torch.tensor(theta, dtype=torch.float32), x, seed=0, ensemble=1)
+    draws = post.sample((4000,), x=torch.tensor([0.5, 0.0]), show_progress_bars=False).numpy()
+    assert draws[:, 0].std() < 0.05 and abs(np.median(draws[:, 0]) - 0.5) < 0.05
+    counts = np.histogram(draws[:, 1], bins=10, range=(0, 1))[0]
+    assert draws[:, 1].std() > 0.85 / np.sqrt(12) and counts[[0, -1]].min() > 0.6 * counts.mean(), counts
+
+
+def test_drive_experiment_brakes_hard_and_weaves(backend_name):
+    """The designed Drive-v0 experiment (the expert's lane keeping plus a steering slalom and
+    a pedal swinging between full throttle and full braking) decelerates near the car's full
+    braking and yaws both ways, where the expert drives gently; it stays on the road."""
+    env = gymnasium.make("SimSuite/Drive-v0", backend=backend_name)
+    slalom = collect(env, experiment(0), 2, 100, seed=5, noise=0.0)
+    gentle = collect(env, make_expert, 2, 100, seed=5, noise=0.0)
+    assert [r.steps for r in slalom] == [100, 100]
+
+    def extremes(rollouts):
+        obs = np.concatenate([np.diff(r.obs[:, [5, 7]], axis=0) for r in rollouts])
+        yaw = np.concatenate([r.obs[:, 7] for r in rollouts])
+        return obs[:, 0].min() / env.unwrapped.task.control_dt_s, yaw.min(), yaw.max()
+
+    decel, yaw_low, yaw_high = extremes(slalom)
+    assert decel < -5.0 and yaw_low < -0.2 < 0.2 < yaw_high, (decel, yaw_low, yaw_high)
+    assert extremes(gentle)[0] > -3.0
+
+
+def test_identifiability_comes_from_the_laplace_width_when_known():
+    """A warm-started CMA-ES starts with narrow spreads that nothing widens where the data are
+    silent, so identifiability is judged by the least-squares start's Laplace width."""
+    from simsuite.calibration.dropo import FitResult
+
+    prior = gymnasium.make("SimSuite/Drive-v0").unwrapped.param_space
+    width = prior["tyre.friction"].high - prior["tyre.friction"].low
+    narrow = {"tyre.friction": 0.001}
+    silent = FitResult(["tyre.friction"], {"tyre.friction": 1.0}, narrow, prior, laplace_std={"tyre.friction": 0.4 * width})
+    assert silent.laplace_ratio("tyre.friction") == pytest.approx(0.4 * np.sqrt(12))
+    assert not silent.identifiable("tyre.friction")
+    assert FitResult(["tyre.friction"], {"tyre.friction": 1.0}, narrow, prior).identifiable("tyre.friction")
+
+
+def test_grid_start_finds_a_narrow_basin_a_descent_from_the_centre_misses():
+    """A jagged cost (as contact-rich Grasp replays have): a narrow basin around the truth and
+    a wide local one at the prior's centre. Levenberg-Marquardt from the centre stays in the
+    local one; started from the best of a 9-point grid, it finds the truth. The likelihood
+    slice then rules out most of the prior for the parameter the data see and none of it
+    for the one they do not."""
+    from simsuite.calibration.localize import likelihood_share
+
+    truth = 0.27
+
+    def f(p: np.ndarray) -> np.ndarray:
+        near = np.exp(-((p[0] - truth) / 0.05) ** 2)
+        local = 1.0 - 0.5 * np.exp(-((p[0] - 0.6) / 0.3) ** 2)  # a wide dip to 0.5 at 0.6
+        return np.array([(1.0 - near) * local + 0.0 * p[1]])  # 0 only at the truth; p[1] unseen
+
+    predict = lambda points: [f(p) for p in points]  # noqa: E731
+    target, steps = np.array([0.0]), np.array([0.02, 0.02])
+    assert abs(least_squares(predict, target, steps).center[0] - 0.6) < 0.05
+    fit = least_squares(predict, target, steps, grid=9)
+    assert fit.center[0] == pytest.approx(truth, abs=0.01)
+    share = likelihood_share(predict, target, fit.center, noise_std=0.05)
+    assert share[0] < 0.5 and share[1] == 1.0

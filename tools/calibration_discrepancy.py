@@ -5,16 +5,25 @@ observation errors are compared. Proxies:
 
 - ``unmodeled``: hidden parameters ±30 % off nominal plus effects the fitted model lacks
   (sensor noise, action noise, wind for UAV-v0, action delay for Drive-v0);
-- ``backend``: PyBullet as the reality of the MuJoCo model (engine-neutral states), no noise.
+- ``backend``: PyBullet as the reality of the MuJoCo model (engine-neutral states), with the
+  sensor noise of ``--backend-noise`` (0.005; 0 for none). Its noise floor is measured too: the
+  same experiment recorded on MuJoCo itself (same noise) and replayed on MuJoCo, i.e. the
+  discrepancy if the engines were identical. Only what exceeds that floor is an engine gap.
 
-Writes runs/bench/calibration_discrepancy.json.
+The proxy drives the family's designed experiment (``--experiment designed``,
+simsuite.calibration.excitation: UAV circle, Drive slalom with hard braking) or its scripted
+expert. Discrepancies are over the observation entries the fit compares (``FIT_DIMS``: Drive's
+vehicle state without its clearance ring) and, for reference, over the whole observation.
 
-    python tools/calibration_discrepancy.py [--env SimSuite/Drive-v0] [--proxy backend] [--generations 15]
+Writes runs/bench/calibration_discrepancy_<envs>_<proxies>.json.
+
+    python tools/calibration_discrepancy.py [--env SimSuite/Drive-v0] [--proxy backend] [--generations 15] [--experiment expert]
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import time
 from pathlib import Path
@@ -28,9 +37,10 @@ from calibration_study import single_env_rate  # noqa: E402
 
 import simsuite  # noqa: E402,F401
 from simsuite.agents.experts import make_expert  # noqa: E402
-from simsuite.calibration.cli import DEFAULT_NAMES  # noqa: E402
+from simsuite.calibration.cli import DEFAULT_NAMES, FIT_DIMS  # noqa: E402
 from simsuite.calibration.collect import collect, draw_hidden  # noqa: E402
 from simsuite.calibration.dropo import Transitions, fit_cmaes  # noqa: E402
+from simsuite.calibration.excitation import experiment  # noqa: E402
 from simsuite.calibration.report import one_step_error, trajectory_error  # noqa: E402
 
 UNMODELED = {  # what the proxy has and the fitted model lacks
@@ -41,35 +51,52 @@ SEGMENT_S = 0.5  # replay length between re-synchronizations [s]
 
 
 def study(env_id: str, proxy: str, seed: int, rollouts: int, seconds: float, generations: int,
-          unmodeled: dict[str, float]) -> dict:
+          unmodeled: dict[str, float], designed: bool = True, backend_noise: float = 0.005, names: list[str] | None = None) -> dict:
     env = gymnasium.make(env_id)
-    prior, names = env.unwrapped.param_space, DEFAULT_NAMES[env_id]
+    prior, names, dims = env.unwrapped.param_space, names or DEFAULT_NAMES[env_id], FIT_DIMS.get(env_id)
     dt = env.unwrapped.task.control_dt_s
+    steps, segment = int(round(seconds / dt)), max(1, int(round(SEGMENT_S / dt)))
+    policy = (lambda: experiment(1000 + seed)) if designed else (lambda: make_expert)
+    noise = {"observation.noise_std": backend_noise} if backend_noise > 0 else {}
     if proxy == "unmodeled":
         truth = draw_hidden(prior, names, np.random.default_rng(seed), 0.3, {"actuation.latency_s": (0.0, 0.04)})
         reality, params, portable = env, {**truth, **unmodeled}, False
     else:
-        truth, reality, params, portable = None, gymnasium.make(env_id, backend="pybullet"), {}, True
-    data = collect(reality, make_expert, rollouts, int(round(seconds / dt)), seed=1000 + seed, params=params, noise=0.02,
+        truth, reality, params, portable = None, gymnasium.make(env_id, backend="pybullet"), noise, True
+    data = collect(reality, policy(), rollouts, steps, seed=1000 + seed, params=params, noise=0.02,
                    source=f"proxy:{proxy}", portable=portable)
     nominal = {n: prior[n].nominal for n in names}
-    check, segment = Transitions.from_rollouts(data, every=3), max(1, int(round(SEGMENT_S / dt)))
+    check = Transitions.from_rollouts(data, every=3)
+    row = {"env": env_id, "proxy": proxy, "unmodeled": unmodeled if proxy == "unmodeled" else noise, "truth": truth,
+           "experiment": "designed" if designed else "expert", "dims": dims, "names": names}
+    if proxy == "backend":  # the floor: the same experiment on MuJoCo itself, replayed on MuJoCo
+        own = collect(env, policy(), rollouts, steps, seed=1000 + seed, params=noise, noise=0.02, portable=True)
+        row["floor_trajectory"] = trajectory_error(env, nominal, own, segment, dims)
+        row["floor_trajectory_all"] = trajectory_error(env, nominal, own, segment)
     # the likelihood's noise floor: the sensor's σ, or (noise-free engines) the nominal model's own error scale
-    floor = max(unmodeled.get("observation.noise_std", 0.0), 1e-3) if proxy == "unmodeled" else max(one_step_error(env, names, nominal, check), 1e-6)
+    sensor = (unmodeled if proxy == "unmodeled" else noise).get("observation.noise_std", 0.0)
+    floor = max(sensor, 1e-3) if sensor > 0 or proxy == "unmodeled" else max(one_step_error(env, names, nominal, check, dims), 1e-6)
     t0 = time.perf_counter()
     fit = fit_cmaes(lambda: gymnasium.make(env_id), data, prior, names, seed=seed, generations=generations, k_samples=3, every=3,
-                    obs_floor=floor, progress=lambda g, v: print(f"  generation {g}/{generations}: log-likelihood {v:.1f}", flush=True))
+                    obs_floor=floor, dims=dims,
+                    progress=lambda g, v: print(f"  generation {g}/{generations}: log-likelihood {v:.1f}", flush=True))
     wall = time.perf_counter() - t0
-    row = {"env": env_id, "proxy": proxy, "unmodeled": unmodeled if proxy == "unmodeled" else {}, "truth": truth, "fitted": fit.mean, "fit_wall_s": wall, "sim_steps": fit.sim_steps,
-           "obs_floor": floor}
+    row.update({"fitted": fit.mean, "laplace_ratio": {n: fit.laplace_ratio(n) for n in names}, "fit_wall_s": wall,
+                "sim_steps": fit.sim_steps, "obs_floor": floor})
     for label, values in (("nominal", nominal), ("calibrated", fit.mean)) + ((("truth", truth),) if truth else ()):
-        row[f"one_step_{label}"] = one_step_error(env, names, values, check)
-        row[f"trajectory_{label}"] = trajectory_error(env, values, data, segment)
+        row[f"one_step_{label}"] = one_step_error(env, names, values, check, dims)
+        row[f"trajectory_{label}"] = trajectory_error(env, values, data, segment, dims)
+        row[f"trajectory_all_{label}"] = trajectory_error(env, values, data, segment)
     row["fit_steps_per_s"], row["single_env_steps_per_s"] = fit.sim_steps / wall, single_env_rate(env)
     row["reduction"] = 1 - row["trajectory_calibrated"] / row["trajectory_nominal"] if row["trajectory_nominal"] > 0 else 0.0
+    if "floor_trajectory" in row:  # the engine gap: what exceeds the noise floor (independent errors add in squares)
+        gap = {k: math.sqrt(max(row[f"trajectory_{k}"] ** 2 - row["floor_trajectory"] ** 2, 0.0)) for k in ("nominal", "calibrated")}
+        row["gap_nominal"], row["gap_calibrated"] = gap["nominal"], gap["calibrated"]
+        row["gap_reduction"] = 1 - gap["calibrated"] / gap["nominal"] if gap["nominal"] > 0 else 0.0
     print(f"{env_id} proxy={proxy}: fitted {fit.mean}" + (f" truth {truth}" if truth else ""), flush=True)
     print(f"  trajectory RMS nominal {row['trajectory_nominal']:.5f} → calibrated {row['trajectory_calibrated']:.5f}"
-          f" ({row['reduction']:.0%} less); one-step {row['one_step_nominal']:.5f} → {row['one_step_calibrated']:.5f}; fit {wall:.0f} s, "
+          f" ({row['reduction']:.0%} less)" + (f"; noise floor {row['floor_trajectory']:.5f}" if "floor_trajectory" in row else "")
+          + f"; one-step {row['one_step_nominal']:.5f} → {row['one_step_calibrated']:.5f}; fit {wall:.0f} s, "
           f"{row['fit_steps_per_s']:.0f} steps/s in the fit vs {row['single_env_steps_per_s']:.0f} single-env", flush=True)
     return row
 
@@ -82,17 +109,26 @@ def main() -> None:
     ap.add_argument("--rollouts", type=int, default=3)
     ap.add_argument("--seconds", type=float, default=5.0)
     ap.add_argument("--generations", type=int, default=15)
+    ap.add_argument("--params", default="", help="comma-separated parameters to fit (default: the family's, DEFAULT_NAMES)")
+    ap.add_argument("--experiment", choices=("designed", "expert"), default="designed")
+    ap.add_argument("--backend-noise", type=float, default=0.005, help="sensor noise of the backend proxy [obs units]")
     ap.add_argument("--unmodeled", default="", help="the proxy's unmodeled effects, e.g. observation.noise_std=0.005,wind.speed_m_s=0.2 "
                     "(default: the env's entry in UNMODELED)")
     args = ap.parse_args()
     given = {k: float(v) for k, v in (item.split("=", 1) for item in args.unmodeled.split(",") if item)}
     envs, proxies = args.env or ["SimSuite/UAV-v0", "SimSuite/Drive-v0"], args.proxy or ["unmodeled", "backend"]
-    rows = [study(e, p, args.seed, args.rollouts, args.seconds, args.generations, given or UNMODELED[e]) for e in envs for p in proxies]
+    rows = [study(e, p, args.seed, args.rollouts, args.seconds, args.generations, given or UNMODELED[e], args.experiment == "designed",
+                  args.backend_noise, [n for n in args.params.split(",") if n] or None) for e in envs for p in proxies]
+    nan = float("nan")
     table = [[r["env"].split("/")[-1], r["proxy"], f"{r['trajectory_nominal']:.5f}", f"{r['trajectory_calibrated']:.5f}",
-              f"{r['reduction']:.0%}", f"{r.get('trajectory_truth', float('nan')):.5f}", f"{r['fit_wall_s']:.0f}"] for r in rows]
-    name = "calibration_discrepancy" + "".join(f"_{e.split('/')[-1]}" for e in envs) + "".join(f"_{p}" for p in proxies)
-    report(name, ["env", "proxy", "trajectory RMS nominal", "calibrated", "reduction", "truth", "fit s"], table,
-           {"rows": rows, "segment_s": SEGMENT_S})
+              f"{r['reduction']:.0%}", f"{r.get('floor_trajectory', nan):.5f}", f"{r.get('gap_nominal', nan):.5f}",
+              f"{r.get('gap_calibrated', nan):.5f}", f"{r.get('trajectory_truth', nan):.5f}",
+              f"{r['trajectory_all_nominal']:.4f} / {r['trajectory_all_calibrated']:.4f}", f"{r['fit_wall_s']:.0f}"] for r in rows]
+    name = ("calibration_discrepancy" + "".join(f"_{e.split('/')[-1]}" for e in envs) + "".join(f"_{p}" for p in proxies)
+            + ("_expert" if args.experiment == "expert" else "") + ("_params" if args.params else ""))
+    report(name, ["env", "proxy", "trajectory RMS nominal", "calibrated", "reduction", "noise floor", "engine gap nominal",
+                  "engine gap calibrated", "truth", "all entries nominal / calibrated", "fit s"], table,
+           {"rows": rows, "segment_s": SEGMENT_S, "experiment": args.experiment})
 
 
 if __name__ == "__main__":

@@ -26,10 +26,10 @@ import simsuite  # noqa: E402,F401
 from simsuite.calibration.cli import DEFAULT_NAMES, OBS_DIMS, SENSOR_NOISE  # noqa: E402
 from simsuite.calibration.collect import collect, draw_hidden  # noqa: E402
 from simsuite.calibration.excitation import experiment  # noqa: E402
-from simsuite.calibration.npe import fit_npe  # noqa: E402
+from simsuite.calibration.npe import IDENTIFIED_WIDTH, fit_npe  # noqa: E402
 
 ENV_ID = "SimSuite/UAV-v0"
-IDENTIFIED_WIDTH = 0.5  # posterior/prior std below this: identified (the rule of FitResult.identifiable)
+KINDS = ("hpd", "central")  # the reported interval first
 
 
 def main() -> None:
@@ -41,6 +41,7 @@ def main() -> None:
     ap.add_argument("--transitions", type=int, default=32, help="real transitions in the summaries")
     ap.add_argument("--sbc", type=int, default=0, help="held-out simulations (from the instance's box) per instance for SBC")
     ap.add_argument("--ensemble", type=int, default=2, help="flows per round (a mixture: more conservative)")
+    ap.add_argument("--flow", choices=("logit", "box"), default="logit", help="the flow's space (box: sbi's default, for comparison)")
     ap.add_argument("--tag", default="", help="suffix of the log and summary names (keeps trial runs apart)")
     args = ap.parse_args()
     names = DEFAULT_NAMES[ENV_ID]
@@ -48,6 +49,8 @@ def main() -> None:
     prior = env.unwrapped.param_space
     log = Path(f"runs/bench/npe_coverage{args.tag}.jsonl")
     log.parent.mkdir(parents=True, exist_ok=True)
+    samples_dir = Path(f"runs/bench/npe_samples{args.tag}")  # each posterior's samples, for later checks
+    samples_dir.mkdir(parents=True, exist_ok=True)
     for seed in range(args.first, args.first + args.instances):
         truth = draw_hidden(prior, names, np.random.default_rng(seed), 0.3, {"actuation.latency_s": (0.0, 0.04)})
         data = collect(env, experiment(1000 + seed), 5, 250, seed=1000 + seed, params={**truth, **SENSOR_NOISE}, noise=0.02)
@@ -59,26 +62,45 @@ def main() -> None:
 
         post = fit_npe(lambda: gymnasium.make(ENV_ID), data, prior, names, OBS_DIMS[ENV_ID], SENSOR_NOISE,
                        simulations=args.simulations, rounds=args.rounds, k_transitions=args.transitions, seed=seed,
-                       sbc=args.sbc, ensemble=args.ensemble, progress=progress)
+                       sbc=args.sbc, ensemble=args.ensemble, flow_space=args.flow, progress=progress)
         row = {"instance": seed, "truth": truth, "wall_s": post.wall_s, "simulations": post.simulations, "sbc": post.sbc,
-               "interval": {n: post.interval(n, 0.9) for n in names}, "width": {n: post.width_ratio(n) for n in names}}
-        row["hit"] = {n: bool(row["interval"][n][0] <= truth[n] <= row["interval"][n][1]) for n in names}
+               "width": {n: post.width_ratio(n) for n in names}}
+        for kind in KINDS:
+            row[f"interval_{kind}"] = {n: post.interval(n, 0.9, kind) for n in names}
+            row[f"share_{kind}"] = {n: post.interval_share(n, 0.9, kind) for n in names}
+            row[f"hit_{kind}"] = {n: bool(row[f"interval_{kind}"][n][0] <= truth[n] <= row[f"interval_{kind}"][n][1]) for n in names}
+        np.savez_compressed(samples_dir / f"instance_{seed:03d}.npz", samples=post.samples, names=np.array(names),
+                            truth=np.array([truth[n] for n in names]), lows=post.lows, highs=post.highs)
         with log.open("a") as f:
             f.write(json.dumps(row) + "\n")
-        print(f"instance {seed}: " + ", ".join(f"{n} {'in' if row['hit'][n] else 'OUT'} (width {row['width'][n]:.2f})" for n in names)
+        print(f"instance {seed}: " + ", ".join(f"{n} {'in' if row['hit_hpd'][n] else 'OUT'} (width {row['width'][n]:.2f})" for n in names)
               + f"  {post.wall_s:.0f} s" + (f"; SBC {post.sbc}" if post.sbc else ""), flush=True)
     summarize(log, names, args.tag)
 
 
 def summarize(log: Path, names: list[str], tag: str = "") -> None:
-    """The table over every instance in the log (latest result per instance)."""
-    rows = {r["instance"]: r for r in map(json.loads, log.read_text().splitlines())}.values()
-    table = [[n, f"{sum(r['hit'][n] for r in rows)}/{len(rows)}", f"{np.median([r['width'][n] for r in rows]):.2f}",
-              f"{sum(r['width'][n] < IDENTIFIED_WIDTH for r in rows)}/{len(rows)}",
+    """The table over every instance in the log (latest result per instance): coverage of the
+    highest-density and of the central 90 % interval, split by whether the posterior identifies
+    the parameter, and how much of the prior the intervals keep (their honesty)."""
+    rows = list({r["instance"]: r for r in map(json.loads, log.read_text().splitlines())}.values())
+
+    def hits(n: str, kind: str, subset=None) -> str:
+        sel = [r for r in rows if subset is None or (r["width"][n] < IDENTIFIED_WIDTH) == subset]
+        return f"{sum(r[f'hit_{kind}'][n] for r in sel)}/{len(sel)}" if sel else "-"
+
+    def share(n: str, subset: bool) -> str:
+        sel = [r["share_hpd"][n] for r in rows if (r["width"][n] < IDENTIFIED_WIDTH) == subset]
+        return f"{np.median(sel):.2f}" if sel else "-"
+
+    table = [[n, hits(n, "hpd"), hits(n, "central"), hits(n, "hpd", True), hits(n, "hpd", False),
+              f"{np.median([r['width'][n] for r in rows]):.2f}", f"{sum(r['width'][n] < IDENTIFIED_WIDTH for r in rows)}/{len(rows)}",
+              share(n, True), share(n, False),
               f"{np.mean([r['sbc'][n] for r in rows if r['sbc']]):.2f}" if any(r["sbc"] for r in rows) else "-"] for n in names]
-    report(f"npe_coverage{tag}", ["parameter", "90% interval covers truth", "posterior/prior width (median)",
-                                   f"identified (width < {IDENTIFIED_WIDTH})", "SBC coverage of 90%"], table,
-           {"instances": len(rows), "wall_s": [r["wall_s"] for r in rows], "rows": list(rows)})
+    report(f"npe_coverage{tag}", ["parameter", "HPD 90% covers truth", "central 90% covers", "HPD covers, identified",
+                                   "HPD covers, not identified", "posterior/prior std (median)",
+                                   f"identified (std ratio < {IDENTIFIED_WIDTH})", "HPD length / prior, identified (median)",
+                                   "HPD length / prior, not identified (median)", "SBC coverage of 90% HPD"], table,
+           {"instances": len(rows), "wall_s": [r["wall_s"] for r in rows], "rows": rows})
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ from typing import Any, Callable, Sequence
 import gymnasium
 import numpy as np
 
-from simsuite.calibration.localize import fd_steps, least_squares
+from simsuite.calibration.localize import PROFILE_POINTS, fd_steps, least_squares, likelihood_share
 from simsuite.calibration.rollouts import Rollout
 from simsuite.randomization import Param, ParamSpace
 from simsuite.randomization.space import _truncnormal
@@ -85,6 +85,15 @@ class FitResult:
     evaluations: int = 0
     sim_steps: int = 0
     wall_s: float = 0.0
+    laplace_std: dict[str, float] = field(default_factory=dict)  # the least-squares start's σ²(JᵀJ)⁻¹, parameter units
+    likelihood_share: dict[str, float] = field(default_factory=dict)  # share of the prior the data cannot rule out
+
+    def laplace_ratio(self, name: str) -> float:
+        """The least-squares fit's Laplace standard deviation over the prior's (uniform) one:
+        how much the data narrow the parameter, whatever spread CMA-ES settled on (a
+        warm-started σ starts narrow and nothing widens it where the likelihood is flat)."""
+        p = self.prior[name]
+        return self.laplace_std[name] / ((p.high - p.low) / math.sqrt(12))
 
     def space(self) -> ParamSpace:
         """The fitted distribution as a ParamSpace (truncated normals on the prior's bounds),
@@ -100,8 +109,14 @@ class FitResult:
         return ParamSpace(params)
 
     def identifiable(self, name: str, ratio: float = 0.5) -> bool:
-        """Whether the data narrowed the parameter: fitted σ below ``ratio`` × the prior's
-        (uniform) standard deviation."""
+        """Whether the data narrowed the parameter: the share of the prior the likelihood
+        slice cannot rule out (:func:`~simsuite.calibration.localize.likelihood_share`), else
+        the Laplace standard deviation of the least-squares start, else the fitted σ, below
+        ``ratio`` (× the prior's uniform standard deviation for the last two)."""
+        if name in self.likelihood_share:
+            return self.likelihood_share[name] < ratio
+        if name in self.laplace_std:
+            return self.laplace_ratio(name) < ratio
         p = self.prior[name]
         return self.std[name] < ratio * (p.high - p.low) / math.sqrt(12)
 
@@ -140,8 +155,9 @@ class WorldCache:
 
 
 def _init_worker(make_env: Callable[[], gymnasium.Env], transitions: Transitions, names: list[str],
-                 lows: np.ndarray, highs: np.ndarray, k_samples: int, obs_floor: float) -> None:
-    _WORKER.update(env=WorldCache(make_env), tr=transitions, names=names, lows=lows, highs=highs, k=k_samples, floor=obs_floor)
+                 lows: np.ndarray, highs: np.ndarray, k_samples: int, obs_floor: float, dims: np.ndarray) -> None:
+    _WORKER.update(env=WorldCache(make_env), tr=transitions, names=names, lows=lows, highs=highs, k=k_samples, floor=obs_floor,
+                   dims=dims)
 
 
 def predict(env, names: list[str], values: np.ndarray, transitions: Transitions,
@@ -172,16 +188,17 @@ def predict(env, names: list[str], values: np.ndarray, transitions: Transitions,
 def _predict_point(values: np.ndarray) -> np.ndarray:
     """Noise-free next observations of every transition (flat) under one parameter set."""
     w = _WORKER
-    return predict(w["env"], w["names"], values, w["tr"]).ravel()
+    return predict(w["env"], w["names"], values, w["tr"])[:, w["dims"]].ravel()
 
 
 def _loglik(x: np.ndarray, seed: int) -> float:
     w = _WORKER
     mu, sigma = decode(x, w["lows"], w["highs"])
     rng = np.random.default_rng(seed)
-    preds = np.stack([predict(w["env"], w["names"], draw(rng, mu, sigma, w["lows"], w["highs"]), w["tr"]) for _ in range(w["k"])])
+    dims = w["dims"]
+    preds = np.stack([predict(w["env"], w["names"], draw(rng, mu, sigma, w["lows"], w["highs"]), w["tr"])[:, dims] for _ in range(w["k"])])
     var = preds.var(axis=0) + w["floor"] ** 2
-    resid = w["tr"].next_obs - preds.mean(axis=0)
+    resid = w["tr"].next_obs[:, dims] - preds.mean(axis=0)
     return float(-0.5 * np.sum(resid**2 / var + np.log(2 * math.pi * var)))
 
 
@@ -200,29 +217,36 @@ def draw(rng: np.random.Generator, mu: np.ndarray, sigma: np.ndarray, lows: np.n
 
 def fit_cmaes(make_env: Callable[[], gymnasium.Env], rollouts: Sequence[Rollout], prior: ParamSpace, names: list[str],
               seed: int = 0, workers: int | None = None, k_samples: int = 4, generations: int = 30, popsize: int = 10,
-              every: int = 2, obs_floor: float = 1e-3, warm_start: bool = True,
-              progress: Callable[[int, float], None] | None = None) -> FitResult:
+              every: int = 2, obs_floor: float = 1e-3, warm_start: bool = True, dims: Sequence[int] | None = None,
+              profile: bool = True, grid: int = 0, progress: Callable[[int, float], None] | None = None) -> FitResult:
     """Fit truncated normals over ``names`` to the rollouts' transitions (see the module docstring).
     ``every``: use every n-th transition; ``obs_floor``: observation-noise floor [obs units];
     ``warm_start``: start CMA-ES at the noise-free least-squares fit
     (:func:`~simsuite.calibration.localize.least_squares`, a few dozen simulations) with narrow
     spreads, not at nominal with wide ones: 20 generations of a 10-candidate population do not
-    converge in 8 dimensions from nominal."""
+    converge in 8 dimensions from nominal. ``dims``: the observation entries the likelihood
+    compares (default all; e.g. Drive-v0's vehicle state without its clearance ring, whose
+    rays jump where they graze an obstacle's corner). ``profile``: finish with the likelihood
+    slice across the prior through the fitted means (which parameters the data identify); ``grid``:
+    the least-squares start begins from the best of that many points per parameter
+    (:func:`~simsuite.calibration.localize.least_squares`), for jagged contact-rich costs."""
     import cma
 
     t0 = time.perf_counter()
     tr = Transitions.from_rollouts(rollouts, every=every)
     sub = prior.subset(names)
     lows, highs = sub.bounds()
+    dims = np.arange(tr.next_obs.shape[1]) if dims is None else np.asarray(dims)
     workers = workers or mp.cpu_count()
     ctx = mp.get_context("fork")
-    history, evaluations, start_sims = [], 0, 0
-    with ctx.Pool(workers, _init_worker, (make_env, tr, names, lows, highs, k_samples, obs_floor)) as pool:
+    history, evaluations, start_sims, laplace = [], 0, 0, {}
+    with ctx.Pool(workers, _init_worker, (make_env, tr, names, lows, highs, k_samples, obs_floor, dims)) as pool:
         if warm_start:  # the means start at the least-squares fit, the spreads narrow
             steps, quantized = fd_steps(make_env, names, lows, highs)
             ls = least_squares(lambda points: pool.map(_predict_point, [lows + p * (highs - lows) for p in points]),
-                               tr.next_obs.ravel(), steps, quantized=quantized)
+                               tr.next_obs[:, dims].ravel(), steps, quantized=quantized, grid=grid)
             x0, step0, start_sims = np.r_[ls.center, np.full(len(names), WARM_LOG_SIGMA)], WARM_STEP, ls.simulations
+            laplace = dict(zip(names, (ls.laplace_std(obs_floor) * (highs - lows)).tolist()))
         else:  # the means start at nominal, the spreads wide
             x0 = np.r_[(np.array([sub[n].nominal for n in names]) - lows) / (highs - lows), np.full(len(names), 0.75)]
             step0 = 0.25
@@ -239,6 +263,13 @@ def fit_cmaes(make_env: Callable[[], gymnasium.Env], rollouts: Sequence[Rollout]
                             "mean": dict(zip(names, mu.tolist())), "std": dict(zip(names, sigma.tolist()))})
             if progress:
                 progress(gen + 1, float(max(values)))
-    mu, sigma = decode(es.result.xfavorite, lows, highs)
+        mu, sigma = decode(es.result.xfavorite, lows, highs)
+        share, profile_sims = {}, 0
+        if profile:
+            target, center = tr.next_obs[:, dims].ravel(), (mu - lows) / (highs - lows)
+            points = likelihood_share(lambda ps: pool.map(_predict_point, [lows + p * (highs - lows) for p in ps]), target, center,
+                                      obs_floor)
+            share, profile_sims = dict(zip(names, points.tolist())), len(names) * PROFILE_POINTS
     return FitResult(names, dict(zip(names, mu.tolist())), dict(zip(names, sigma.tolist())), prior, history,
-                     evaluations, (evaluations * k_samples + start_sims) * len(tr), time.perf_counter() - t0)
+                     evaluations, (evaluations * k_samples + start_sims + profile_sims) * len(tr), time.perf_counter() - t0, laplace,
+                     share)

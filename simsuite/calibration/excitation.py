@@ -159,8 +159,44 @@ def make_uav_circle(env: gymnasium.Env, rng: np.random.Generator) -> Policy:
     return policy
 
 
+SLALOM_STEER = (0.25, 0.4)  # slalom amplitude added to the expert's steering, a fraction of full lock
+SLALOM_HZ = (0.4, 0.6)  # slalom frequency [Hz]: about the car's yaw bandwidth at 10-15 m/s
+PEDAL_CYCLE_S = 2.5  # full throttle, then full brake, every cycle
+BRAKE_SHARE = 0.4  # the braking part of each pedal cycle
+BRAKE_ABOVE_M_S = 3.0  # brakes only above this speed: the car never stops (no reverse gear)
+
+
+def make_drive_slalom(env: gymnasium.Env, rng: np.random.Generator) -> Policy:
+    """The Drive expert's lane keeping plus a slalom on the steering and a pedal that swings
+    between full throttle and full braking. On the expert's gentle lane keeping, mass barely
+    shows (the speed loop asks for small accelerations), tyre friction not at all (the tyres
+    never near their grip) and steering gain only through slow corrections. Full throttle and
+    braking give the acceleration per known wheel torque (mass); braking at 6.6 m/s² and the
+    slalom's 5-9 m/s² lateral accelerations load the tyres toward their grip (friction, where
+    the friction is low enough to reach); the slalom's yaw response to a known steering
+    command gives the steering gain. The expert's Stanley loop stays in the loop, so the car
+    weaves around its lane instead of leaving the road. Each rollout draws its slalom
+    amplitude, frequency and phase and its pedal phase."""
+    expert, dt = make_expert(env), env.unwrapped.task.control_dt_s
+    amp, hz = rng.uniform(*SLALOM_STEER), rng.uniform(*SLALOM_HZ)
+    phase, pedal_phase = rng.uniform(0, 2 * math.pi), rng.uniform(0, PEDAL_CYCLE_S)
+    clock = {"t": 0.0}
+
+    def policy(obs: np.ndarray) -> np.ndarray:
+        action = np.asarray(expert(obs), dtype=np.float64)
+        t = clock["t"]
+        clock["t"] += dt
+        action[0] += amp * math.sin(2 * math.pi * hz * t + phase)
+        braking = ((t + pedal_phase) % PEDAL_CYCLE_S) > (1 - BRAKE_SHARE) * PEDAL_CYCLE_S
+        action[1] = -1.0 if braking and obs[5] > BRAKE_ABOVE_M_S else 1.0
+        return np.clip(action, -1.0, 1.0).astype(np.float32)
+
+    return policy
+
+
 # task class name -> the designed experiment (env, Generator) -> Policy
-DESIGNS: dict[str, Callable[[gymnasium.Env, np.random.Generator], Policy]] = {"UAVTask": make_uav_circle}
+DESIGNS: dict[str, Callable[[gymnasium.Env, np.random.Generator], Policy]] = {"UAVTask": make_uav_circle,
+                                                                              "DriveTask": make_drive_slalom}
 
 
 def experiment(seed: int) -> Callable[[gymnasium.Env], Policy]:

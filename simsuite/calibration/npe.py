@@ -50,6 +50,7 @@ from simsuite.randomization import ParamSpace
 
 BOX_SIGMAS = 6.0  # the simulation box: this many Laplace standard deviations either side of the estimate
 MIN_HALF_STEPS = 2.0  # and at least this many finite-difference steps (latency: ±2 physics steps)
+IDENTIFIED_WIDTH = 0.5  # posterior/prior std below this: identified (the rule of FitResult.identifiable)
 
 
 @dataclass
@@ -62,9 +63,16 @@ class Posterior:
     wall_s: float
     sbc: dict[str, float] = field(default_factory=dict)  # per parameter: held-out coverage of the 90 % interval
 
-    def interval(self, name: str, level: float = 0.9) -> tuple[float, float]:
+    def interval(self, name: str, level: float = 0.9, kind: str = "hpd") -> tuple[float, float]:
+        """The ``level`` credible interval of one marginal: ``hpd``, the shortest interval
+        holding that share of the samples (it reaches the prior's edge when the posterior is
+        cut there), or ``central``, equal tails (which always leaves the outer tail out)."""
         col = self.samples[:, self.names.index(name)]
-        return float(np.quantile(col, (1 - level) / 2)), float(np.quantile(col, (1 + level) / 2))
+        if kind == "central":
+            return float(np.quantile(col, (1 - level) / 2)), float(np.quantile(col, (1 + level) / 2))
+        if kind != "hpd":
+            raise ValueError(f"interval kind must be 'hpd' or 'central', got {kind!r}")
+        return hpd_interval(col, level)
 
     def mean(self) -> dict[str, float]:
         return dict(zip(self.names, self.samples.mean(axis=0).tolist()))
@@ -76,6 +84,29 @@ class Posterior:
         """Posterior std / uniform prior std: near 1 means the data do not identify it."""
         i = self.names.index(name)
         return float(self.samples[:, i].std() / ((self.highs[i] - self.lows[i]) / np.sqrt(12)))
+
+    def interval_share(self, name: str, level: float = 0.9, kind: str = "hpd") -> float:
+        """The credible interval's length over the prior's: how much the data narrowed it."""
+        i = self.names.index(name)
+        lo, hi = self.interval(name, level, kind)
+        return float((hi - lo) / (self.highs[i] - self.lows[i]))
+
+    def identified(self, name: str, ratio: float = IDENTIFIED_WIDTH) -> bool:
+        """False where the posterior is about as wide as the prior: the data cannot tell."""
+        return self.width_ratio(name) < ratio
+
+
+def hpd_interval(values: np.ndarray, level: float = 0.9) -> tuple[float, float]:
+    """The shortest interval that holds ``level`` of the samples (the highest-density interval
+    of a unimodal marginal). A posterior cut by the prior's edge puts it against that edge,
+    where a central interval would drop the outer tail and with it a truth near the edge."""
+    if not 0 < level < 1:
+        raise ValueError(f"level must be in (0, 1), got {level}")
+    x = np.sort(np.asarray(values, dtype=np.float64))
+    k = min(len(x), max(1, int(np.ceil(level * len(x)))))
+    widths = x[k - 1:] - x[:len(x) - k + 1]
+    i = int(np.argmin(widths))
+    return float(x[i]), float(x[i + k - 1])
 
 
 _W: dict[str, Any] = {}
@@ -119,17 +150,28 @@ def _run(pool, values: np.ndarray, seeds: list[int], done: int, progress: Callab
     return np.array(xs)
 
 
-def _train(box, theta, summaries, seed: int, ensemble: int = 1):
-    """Fresh NPEs (sbi's default masked autoregressive flow) on all simulations so far; with
-    ``ensemble`` > 1, an equal-weight mixture of that many, each from its own seed."""
+FLOWS = ("logit", "box")  # the flow's space: the box mapped to the real line, or the box itself (sbi's default)
+
+
+def _train(box, theta, summaries, seed: int, ensemble: int = 1, flow_space: str = "logit"):
+    """Fresh NPEs (masked autoregressive flows) on all simulations so far; with ``ensemble`` >
+    1, an equal-weight mixture of that many, each from its own seed. The flow works on the box
+    mapped to the real line (logit): on the box itself its smooth density cannot reach a flat
+    posterior's edges, so the posterior of a parameter the data cannot identify bulged toward
+    the middle and its interval missed truths near the prior's edges. ``flow_space="box"``:
+    sbi's default flow on the box itself (for comparison)."""
     import torch
     from sbi.inference import NPE
     from sbi.inference.posteriors import EnsemblePosterior
+    from sbi.neural_nets import posterior_nn
 
+    if flow_space not in FLOWS:
+        raise ValueError(f"flow_space must be one of {FLOWS}, got {flow_space!r}")
+    flow = posterior_nn(model="zuko_maf", z_score_theta="transform_to_unconstrained", x_dist=box) if flow_space == "logit" else "maf"
     members = []
     for k in range(ensemble):
         torch.manual_seed(seed + 7919 * k)
-        inference = NPE(prior=box, show_progress_bars=False)
+        inference = NPE(prior=box, density_estimator=flow, show_progress_bars=False)
         inference.append_simulations(theta, torch.tensor(summaries, dtype=torch.float32))
         with contextlib.redirect_stdout(io.StringIO()):  # sbi prints every epoch; our bar shows progress
             estimator = inference.train(force_first_round_loss=True, show_train_summary=False)
@@ -138,7 +180,7 @@ def _train(box, theta, summaries, seed: int, ensemble: int = 1):
 
 
 def sbc_coverage(posterior, theta: np.ndarray, summaries: np.ndarray, level: float = 0.9, samples: int = 500) -> np.ndarray:
-    """Per parameter: how often the ``level`` central interval of ``posterior`` given held-out
+    """Per parameter: how often the ``level`` highest-density interval of ``posterior`` given held-out
     summaries holds the θ that produced them (simulation-based calibration; ≈ ``level`` when
     the estimator is calibrated)."""
     import torch
@@ -146,25 +188,26 @@ def sbc_coverage(posterior, theta: np.ndarray, summaries: np.ndarray, level: flo
     hits = np.zeros(theta.shape[1])
     for th, s in zip(theta, summaries):
         draws = posterior.sample((samples,), x=torch.tensor(s, dtype=torch.float32), show_progress_bars=False).numpy()
-        lo, hi = np.quantile(draws, (1 - level) / 2, axis=0), np.quantile(draws, (1 + level) / 2, axis=0)
-        hits += (lo <= th) & (th <= hi)
+        bounds = np.array([hpd_interval(draws[:, i], level) for i in range(draws.shape[1])])
+        hits += (bounds[:, 0] <= th) & (th <= bounds[:, 1])
     return hits / len(theta)
 
 
 def fit_npe(make_env: Callable[[], gymnasium.Env], rollouts: Sequence[Rollout], prior: ParamSpace, names: list[str],
             dims: Sequence[int], noise: Mapping[str, float], simulations: int = 800, rounds: int = 1,
             k_transitions: int = 32, seed: int = 0, workers: int | None = None, sbc: int = 0, ensemble: int = 2,
-            progress: Callable[[int], None] | None = None) -> Posterior:
+            flow_space: str = "logit", progress: Callable[[int], None] | None = None) -> Posterior:
     """Posterior over ``names`` given the rollouts (``simulations`` in all, the localization's
     included; the rest split over ``rounds``). ``noise``: the real sensor's noise parameters
     (``observation.noise_std`` [obs units] sets the summary's σ too); ``sbc``: held-out box
     simulations to check the round-1 estimator's calibration on (not counted); ``ensemble``:
-    flows per round."""
+    flows per round; ``flow_space``: see :func:`_train`."""
     import torch
     from sbi.utils import BoxUniform, RestrictedPrior, get_density_thresholder
 
     t0 = time.perf_counter()
     torch.set_num_threads(1)  # small networks: more threads only contend with the simulation workers
+    torch.manual_seed(seed)  # the box draws come from torch's generator: unseeded, a fit depended on what ran before it
     dims = np.asarray(dims)
     tr = pick_transitions(rollouts, dims, k_transitions)
     x_o = tr.next_obs[:, dims].ravel()
@@ -190,7 +233,7 @@ def fit_npe(make_env: Callable[[], gymnasium.Env], rollouts: Sequence[Rollout], 
             thetas.append(theta)
             done += n
             theta_all = torch.tensor(np.concatenate(thetas), dtype=torch.float32)
-            posterior = _train(box, theta_all, compress(np.concatenate(raws)), seed + 100 * r, ensemble)
+            posterior = _train(box, theta_all, compress(np.concatenate(raws)), seed + 100 * r, ensemble, flow_space)
             posterior = posterior.set_default_x(x_summary)
             if r == 0 and sbc:
                 held = box.sample((sbc,)).numpy().astype(np.float64)

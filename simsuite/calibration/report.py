@@ -12,18 +12,23 @@ from simsuite.calibration.dropo import FitResult, Transitions, WorldCache, _stat
 from simsuite.calibration.rollouts import Rollout
 
 
-def one_step_error(env, names: Sequence[str], values: Mapping[str, float], transitions: Transitions) -> float:
-    """RMS one-step prediction error [obs units] from the real states under given values."""
+def one_step_error(env, names: Sequence[str], values: Mapping[str, float], transitions: Transitions,
+                   dims: Sequence[int] | None = None) -> float:
+    """RMS one-step prediction error [obs units] from the real states under given values
+    (over the observation entries ``dims``, default all)."""
     vec = np.array([float(values[n]) for n in names])
     pred = predict(env.unwrapped, list(names), vec, transitions)
-    return float(np.sqrt(np.mean((pred - transitions.next_obs) ** 2)))
+    sel = slice(None) if dims is None else np.asarray(dims)
+    return float(np.sqrt(np.mean((pred[:, sel] - transitions.next_obs[:, sel]) ** 2)))
 
 
-def trajectory_error(env, values: Mapping[str, float], rollouts: Sequence[Rollout], segment_steps: int) -> float:
+def trajectory_error(env, values: Mapping[str, float], rollouts: Sequence[Rollout], segment_steps: int,
+                     dims: Sequence[int] | None = None) -> float:
     """RMS observation error [obs units] of the simulator replaying the real actions open loop
     over segments of ``segment_steps``, each restarted from the real state (SimOpt's
     segment-wise re-synchronization): the trajectory discrepancy, where one-step errors are
-    too small to show drift."""
+    too small to show drift. ``dims``: the observation entries compared (default all)."""
+    sel = slice(None) if dims is None else np.asarray(dims)
     worlds, sq, count = WorldCache(env=env), 0.0, 0
     for r in rollouts:
         real, portable = _state_obs(r), r.meta.get("env_state_layout") == "portable"
@@ -33,8 +38,9 @@ def trajectory_error(env, values: Mapping[str, float], rollouts: Sequence[Rollou
             for k in range(start, start + segment_steps):
                 obs, _, terminated, _, _ = sim.step(r.actions[k])
                 obs = obs["state"] if isinstance(obs, dict) else obs
-                sq += float(np.sum((obs - real[k + 1]) ** 2))
-                count += obs.size
+                err = (obs - real[k + 1])[sel]
+                sq += float(np.sum(err**2))
+                count += err.size
                 if terminated:
                     break
     if not count:
@@ -98,9 +104,15 @@ def write_report(out: Path, env_id: str, result: FitResult, truth: Mapping[str, 
     posterior = "NPE" in str(meta.get("method", ""))
 
     def identified(name: str) -> str:
-        if not posterior:  # DROPO's σ is the width that best explains the data's spread, not an uncertainty
+        if not posterior and name in result.likelihood_share:  # DROPO's σ is a spread, not an uncertainty: the slice is
+            share = result.likelihood_share[name]
+            return (f"yes: the likelihood slice rules out {1 - share:.0%} of the prior" if result.identifiable(name) else
+                    f"no: the data cannot tell values apart across {share:.0%} of the prior")
+        if not posterior:
             return "(use --method npe)"
-        return "yes" if result.identifiable(name) else "no: about as wide as the prior"
+        interval = getattr(result, "intervals", {}).get(name)
+        where = f" (90 % HPD {interval[0]:.4g} to {interval[1]:.4g})" if interval else ""
+        return ("yes" if result.identifiable(name) else "no: about as wide as the prior") + where
 
     for name in names:
         p = result.prior[name]

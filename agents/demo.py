@@ -46,18 +46,26 @@ SETTINGS = {  # proxy instances, rollouts, fit generations and stride, tuning bu
 
 
 def run_demo(out: Path, quick: bool = False, seed: int = 0, ppo_timesteps: int = 0, console: Console | None = None,
-             iterations: int | None = None) -> dict[str, Any]:
+             iterations: int | None = None, jobs: int = 1) -> dict[str, Any]:
     """The loop on ``instances`` proxy realities (1 with ``quick``, else 3: seeds ``seed``,
-    ``seed + 1``, ...), each in ``out/proxy_<seed>/``, and a summary across them in ``out``."""
+    ``seed + 1``, ...), each in ``out/proxy_<seed>/``, and a summary across them in ``out``.
+    ``jobs`` > 1 runs that many proxy realities at once, each in its own process (the same
+    results: every instance is seeded by its own seed; a PPO run uses one core)."""
     console = console or Console()
+    if jobs < 1:
+        raise ValueError(f"jobs must be at least 1, got {jobs}")
     cfg = dict(SETTINGS["quick" if quick else "default"])
     if iterations:
         cfg["iterations"] = iterations
     t_start = time.perf_counter()
-    runs = []
-    for k in range(cfg["instances"]):
-        console.print(f"[bold]proxy reality {k + 1}/{cfg['instances']}[/bold] (seed {seed + k})")
-        runs.append(_instance(out / f"proxy_{seed + k}", cfg, seed + k, ppo_timesteps, console))
+    seeds = [seed + k for k in range(cfg["instances"])]
+    if jobs > 1 and len(seeds) > 1:
+        runs = _parallel_instances(out, cfg, seeds, ppo_timesteps, jobs, console)
+    else:
+        runs = []
+        for k, s in enumerate(seeds):
+            console.print(f"[bold]proxy reality {k + 1}/{len(seeds)}[/bold] (seed {s})")
+            runs.append(_instance(out / f"proxy_{s}", cfg, s, ppo_timesteps, console))
     labels = list(runs[0]["results"])
     across = {label: {"success_mean": float(np.mean([r["results"][label]["success"] for r in runs])),
                       "success_std": float(np.std([r["results"][label]["success"] for r in runs])),
@@ -67,6 +75,34 @@ def run_demo(out: Path, quick: bool = False, seed: int = 0, ppo_timesteps: int =
     _plot(out / "transfer.png", runs)
     report = _overview(out, runs, summary)
     return {**summary, "report": str(report)}
+
+
+def _parallel_instances(out: Path, cfg: dict[str, Any], seeds: list[int], ppo_timesteps: int, jobs: int,
+                        console: Console) -> list[dict[str, Any]]:
+    """Up to ``jobs`` instances at a time, each in a fresh process; their summaries are read
+    back from ``proxy_<seed>/summary.json`` (their progress lines interleave)."""
+    import multiprocessing as mp
+
+    ctx = mp.get_context("forkserver")  # clean workers: the instances' own pools fork from them
+    pending, running = list(seeds), []
+    while pending or running:
+        while pending and len(running) < jobs:
+            s = pending.pop(0)
+            console.print(f"[bold]proxy reality seed {s}[/bold]: started in its own process")
+            proc = ctx.Process(target=_instance_job, args=(out / f"proxy_{s}", cfg, s, ppo_timesteps))
+            proc.start()
+            running.append((s, proc))
+        s, proc = running.pop(0)
+        proc.join()
+        if proc.exitcode != 0:
+            raise RuntimeError(f"the proxy reality with seed {s} failed (exit code {proc.exitcode}); see its output above")
+        console.print(f"[bold]proxy reality seed {s}[/bold]: done")
+    return [json.loads((out / f"proxy_{s}" / "summary.json").read_text()) for s in seeds]
+
+
+def _instance_job(out: Path, cfg: dict[str, Any], seed: int, ppo_timesteps: int) -> None:
+    """One instance in a worker process; :func:`_instance` writes its summary.json."""
+    _instance(out, cfg, seed, ppo_timesteps, Console())
 
 
 def _instance(out: Path, cfg: dict[str, Any], seed: int, ppo_timesteps: int, console: Console) -> dict[str, Any]:

@@ -37,7 +37,7 @@ Layout = tuple[str, int | None, int | None]
 
 
 def layouts(workers: list[int]) -> list[Layout]:
-    out: list[Layout] = [(f"{w} env{'s' * (w > 1)}, one per worker process", w, w) for w in workers]
+    out: list[Layout] = [(f"{w} envs, one per worker process" if w > 1 else "1 env in this process", w, w) for w in workers]
     return out + [("{n} envs in this process", None, None), ("{n} envs in 2 worker processes", None, 2)]
 
 

@@ -3,9 +3,10 @@ for PPO policies trained on the calibrated distribution, on nominal parameters a
 uniform randomization.
 
 Each proxy seed is the one `simsuite demo` uses (same hidden parameters, same rollouts, same
-CMA-ES calibration, same PPO seed, same evaluation episodes), so the PPO rows equal those of
-`simsuite demo --ppo-timesteps N`. The demo also tunes a controller per distribution before it
-trains; this script skips that and runs the 3 × 3 trainings as parallel processes (``--jobs``).
+CMA-ES calibration, same PPO seed, same evaluation episodes): the inputs of the PPO rows of
+`simsuite demo --ppo-timesteps N` (not compared cell by cell). The demo also tunes a controller
+per distribution before it trains; this script skips that and runs the 3 × 3 trainings as
+parallel processes (``--jobs``).
 A calibrated ``fitted.yaml`` already in ``--out`` (e.g. from the demo) is reused.
 
     python tools/ppo_transfer.py [--seeds 0 1 2] [--timesteps 400000] [--jobs 9] [--out runs/ppo_transfer]

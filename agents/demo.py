@@ -39,6 +39,7 @@ from simsuite.randomization import ParamSpace
 ENV_ID = "SimSuite/UAV-v0"
 NAMES = ["quadrotor.mass_kg", "motor.kf", "drag.xy_n_s_m", "actuation.latency_s"]
 SENSOR_NOISE = {"observation.noise_std": 0.005}  # the proxy's, which no simulator space models
+EVAL_SEED = 50_000  # the first evaluation episode's seed on the proxy (far from training's), for every row
 SETTINGS = {  # proxy instances, rollouts, fit generations and stride, tuning budget, evaluation episodes
     "quick": dict(instances=1, iterations=1, rollouts=3, fit_generations=6, every=6, tune_generations=3, tune_samples=3, episodes=10),
     "default": dict(instances=3, iterations=1, rollouts=5, fit_generations=20, every=1, tune_generations=8, tune_samples=6, episodes=30),
@@ -46,27 +47,71 @@ SETTINGS = {  # proxy instances, rollouts, fit generations and stride, tuning bu
 
 
 def run_demo(out: Path, quick: bool = False, seed: int = 0, ppo_timesteps: int = 0, console: Console | None = None,
-             iterations: int | None = None) -> dict[str, Any]:
+             iterations: int | None = None, jobs: int = 1) -> dict[str, Any]:
     """The loop on ``instances`` proxy realities (1 with ``quick``, else 3: seeds ``seed``,
-    ``seed + 1``, ...), each in ``out/proxy_<seed>/``, and a summary across them in ``out``."""
+    ``seed + 1``, ...), each in ``out/proxy_<seed>/``, and a summary across them in ``out``.
+    ``jobs`` > 1 runs that many proxy realities at once, each in its own process (the same
+    results: every instance is seeded by its own seed; a PPO run uses one core)."""
     console = console or Console()
+    if jobs < 1:
+        raise ValueError(f"jobs must be at least 1, got {jobs}")
     cfg = dict(SETTINGS["quick" if quick else "default"])
     if iterations:
         cfg["iterations"] = iterations
     t_start = time.perf_counter()
-    runs = []
-    for k in range(cfg["instances"]):
-        console.print(f"[bold]proxy reality {k + 1}/{cfg['instances']}[/bold] (seed {seed + k})")
-        runs.append(_instance(out / f"proxy_{seed + k}", cfg, seed + k, ppo_timesteps, console))
+    seeds = [seed + k for k in range(cfg["instances"])]
+    if jobs > 1 and len(seeds) > 1:
+        runs = _parallel_instances(out, cfg, seeds, ppo_timesteps, jobs, console)
+    else:
+        runs = []
+        for k, s in enumerate(seeds):
+            console.print(f"[bold]proxy reality {k + 1}/{len(seeds)}[/bold] (seed {s})")
+            runs.append(_instance(out / f"proxy_{s}", cfg, s, ppo_timesteps, console))
     labels = list(runs[0]["results"])
     across = {label: {"success_mean": float(np.mean([r["results"][label]["success"] for r in runs])),
                       "success_std": float(np.std([r["results"][label]["success"] for r in runs])),
                       "per_instance": [r["results"][label]["success"] for r in runs]} for label in labels}
-    summary = {"instances": [r["seed"] for r in runs], "across": across, "wall_s": time.perf_counter() - t_start, "quick": quick}
+    summary = {"instances": [r["seed"] for r in runs], "across": across, "wall_s": time.perf_counter() - t_start, "quick": quick,
+               "ppo_timesteps": ppo_timesteps}
     (out / "summary.json").write_text(json.dumps(summary, indent=2))
     _plot(out / "transfer.png", runs)
     report = _overview(out, runs, summary)
     return {**summary, "report": str(report)}
+
+
+def _parallel_instances(out: Path, cfg: dict[str, Any], seeds: list[int], ppo_timesteps: int, jobs: int,
+                        console: Console) -> list[dict[str, Any]]:
+    """Up to ``jobs`` instances at a time, each in a fresh process; their summaries are read
+    back from ``proxy_<seed>/summary.json`` (their progress lines interleave)."""
+    import multiprocessing as mp
+
+    ctx = mp.get_context("forkserver")  # clean workers: the instances' own pools fork from them
+    pending, running = list(seeds), []
+    while pending or running:
+        while pending and len(running) < jobs:
+            s = pending.pop(0)
+            console.print(f"[bold]proxy reality seed {s}[/bold]: started in its own process")
+            proc = ctx.Process(target=_instance_job, args=(out / f"proxy_{s}", cfg, s, ppo_timesteps))
+            proc.start()
+            running.append((s, proc))
+        s, proc = running.pop(0)
+        proc.join()
+        if proc.exitcode != 0:
+            raise RuntimeError(f"the proxy reality with seed {s} failed (exit code {proc.exitcode}); see its output above")
+        console.print(f"[bold]proxy reality seed {s}[/bold]: done")
+    return [json.loads((out / f"proxy_{s}" / "summary.json").read_text()) for s in seeds]
+
+
+def proxy_reality(prior: ParamSpace, seed: int) -> tuple[dict[str, float], dict[str, float]]:
+    """Proxy ``seed``'s hidden parameters (±30 % of nominal, 0–40 ms latency) and the reality
+    it flies: those plus the sensor noise that no simulator space models."""
+    truth = draw_hidden(prior, NAMES, np.random.default_rng(seed), 0.3, {"actuation.latency_s": (0.0, 0.04)})
+    return truth, {**truth, **SENSOR_NOISE}
+
+
+def _instance_job(out: Path, cfg: dict[str, Any], seed: int, ppo_timesteps: int) -> None:
+    """One instance in a worker process; :func:`_instance` writes its summary.json."""
+    _instance(out, cfg, seed, ppo_timesteps, Console())
 
 
 def _instance(out: Path, cfg: dict[str, Any], seed: int, ppo_timesteps: int, console: Console) -> dict[str, Any]:
@@ -74,8 +119,7 @@ def _instance(out: Path, cfg: dict[str, Any], seed: int, ppo_timesteps: int, con
     out.mkdir(parents=True, exist_ok=True)
     env = gymnasium.make(ENV_ID)
     prior = env.unwrapped.param_space
-    truth = draw_hidden(prior, NAMES, np.random.default_rng(seed), 0.3, {"actuation.latency_s": (0.0, 0.04)})
-    reality = {**truth, **SENSOR_NOISE}
+    truth, reality = proxy_reality(prior, seed)
     timings: dict[str, float] = {}
     timings = dict.fromkeys(("collect", "calibrate", "tune"), 0.0)
     data: list = []
@@ -133,7 +177,7 @@ def _instance(out: Path, cfg: dict[str, Any], seed: int, ppo_timesteps: int, con
         for label, ctrl in controllers.items():
             runs = []
             for k in range(cfg["episodes"]):
-                runs.append(episode(env, reality, ctrl["model"], ctrl["gains"], 50_000 + k))
+                runs.append(episode(env, reality, ctrl["model"], ctrl["gains"], EVAL_SEED + k))
                 bar.advance(task)
             results[label] = _summary(runs)
         timings["evaluate"] = time.perf_counter() - t0
@@ -163,18 +207,25 @@ def _summary(runs: list[tuple[float, bool]]) -> dict[str, Any]:
 
 def _ppo(out: Path, distributions, reality, timesteps: int, seed: int, episodes: int, console: Console) -> dict[str, Any]:
     """PPO (agents/configs/uav.yaml) trained on each distribution, evaluated on the proxy."""
-    from simsuite.agents.evaluate import evaluate
-    from simsuite.agents.train import train
-
     results = {}
     for label, space in distributions.items():
         console.print(f"PPO on {label} ({timesteps:,} steps)")
-        run = train(ENV_ID, None, randomize=space if space is not None else False, timesteps=timesteps, seed=seed,
-                    out_dir=out / "ppo" / label.replace(" ", "_"))
-        res = evaluate(run, episodes=episodes, params=reality, target="proxy:hidden")
-        results[f"PPO, {label}"] = {"success": res.success_rate, "ci95": list(res.success_ci), "return_mean": res.mean_return,
-                                    "return_std": float("nan"), "episodes": episodes}
+        results[f"PPO, {label}"] = ppo_on_proxy(out / "ppo" / label.replace(" ", "_"), space, reality, timesteps, seed, episodes)
     return results
+
+
+def ppo_on_proxy(out: Path, space: ParamSpace | None, reality: dict[str, float], timesteps: int, seed: int,
+                 episodes: int, progress: bool = True) -> dict[str, Any]:
+    """One PPO policy trained on ``space`` (None: nominal parameters), then flown on the proxy
+    reality on the episodes the tuned controllers fly (seeds from EVAL_SEED); a row of the demo's table."""
+    from simsuite.agents.evaluate import evaluate
+    from simsuite.agents.train import train
+
+    run = train(ENV_ID, None, randomize=space if space is not None else False, timesteps=timesteps, seed=seed, out_dir=out,
+                progress=progress)
+    res = evaluate(run, episodes=episodes, params=reality, target="proxy:hidden", seed=EVAL_SEED)
+    return {"success": res.success_rate, "ci95": list(res.success_ci), "return_mean": res.mean_return,
+            "return_std": float(np.std(res.returns)), "episodes": episodes}
 
 
 def _video(path: Path, env, reality, ctrl) -> Path | None:
@@ -221,7 +272,7 @@ def _plot(path: Path, runs: list[dict[str, Any]]) -> None:
     ax.set_xticks(np.arange(len(labels)), labels)
     ax.set_ylabel("success on the PROXY reality [%]")
     ax.set_ylim(0, 105)
-    ax.set_title("UAV-v0 hover: controller tuned per distribution")
+    ax.set_title("UAV-v0 hover: a controller (or PPO policy) per distribution")
     ax.legend(fontsize=7, loc="lower right")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -232,17 +283,39 @@ def _overview(out: Path, runs: list[dict[str, Any]], summary: dict[str, Any]) ->
     lines = ["# SimSuite demo: the sim-to-real loop on UAV-v0 (hover) against PROXY realities", "",
              f"{len(runs)} proxy realit{'y' if len(runs) == 1 else 'ies'} (hidden mass, thrust coefficient, drag and motor "
              "latency, plus sensor noise). For each: rollouts → CMA-ES calibration → a controller tuned per distribution "
-             "→ evaluation on that proxy. Not a real robot: a proxy.", "",
-             "| tuned on | success, mean ± std over proxies | per proxy |", "|---|---|---|"]
+             "→ evaluation on that proxy. Not a real robot: a proxy.", ""]
+    if summary.get("ppo_timesteps"):
+        lines += [f"Rows \"PPO, …\": a Stable-Baselines3 PPO policy (`agents/configs/uav.yaml`, seeded with the proxy's seed) "
+                  f"trained for {summary['ppo_timesteps']:,} env steps on that distribution, flown deterministically on the "
+                  "same proxy episodes (seeds) as the tuned controllers.", ""]
+    lines += ["| trained / tuned on | success, mean ± std over proxies | per proxy |", "|---|---|---|"]
     for label, r in summary["across"].items():
         lines.append(f"| {label} | {r['success_mean']:.0%} ± {r['success_std']:.0%} | "
                      + ", ".join(f"{v:.0%}" for v in r["per_instance"]) + " |")
+    lines += ["", "Hidden parameters of each proxy reality (relative to nominal; latency in ms):", "",
+              "| proxy seed | " + " | ".join(NAMES) + " |", "|---|" + "---|" * len(NAMES)]
+    nominal = nominal_values()
+    lines += [f"| {r['seed']} | " + " | ".join(relative_value(n, r["truth"][n], nominal[n]) for n in NAMES) + " |" for r in runs]
     lines += ["", "![transfer](transfer.png)", "", "Per proxy reality (calibration table, transfer, video):", ""]
     lines += [f"- [proxy seed {r['seed']}](proxy_{r['seed']}/report.md)" for r in runs]
     lines += ["", f"Wall-clock: {summary['wall_s']:.0f} s."]
     path = out / "report.md"
     path.write_text("\n".join(lines) + "\n")
     return path
+
+
+def relative_value(name: str, value: float, nominal: float) -> str:
+    """A hidden value as a reader compares it: latency in ms, the rest in % off nominal."""
+    if name.endswith("latency_s"):
+        return f"{value * 1e3:.0f} ms"
+    return f"{value:.4g} ({(value / nominal - 1) * 100:+.0f} %)"
+
+
+def nominal_values() -> dict[str, float]:
+    env = gymnasium.make(ENV_ID)
+    space = env.unwrapped.param_space
+    env.close()
+    return {name: space[name].nominal for name in NAMES}
 
 
 def _report(out: Path, s: dict[str, Any], video: Path | None) -> Path:

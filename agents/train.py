@@ -3,8 +3,9 @@
 :func:`train` is the function behind ``simsuite train SimSuite/UAV-v0 --randomize fitted.yaml``:
 hyperparameters per family in ``agents/configs/<family>.yaml`` (PPO, or SAC where it learns
 faster), randomization from a ParamSpace file or object (a calibrated ``fitted.yaml`` from
-``simsuite calibrate`` or a hand-written wide one), one worker process per core
-(SubprocVecEnv), observation and reward normalization (VecNormalize), checkpoints, CSV logs
+``simsuite calibrate`` or a hand-written wide one), parallel envs (in worker processes, one or
+a group each, or in this process for cheap steps: the config's ``vec_env`` and ``workers``),
+observation and reward normalization (VecNormalize), checkpoints, CSV logs
 (and TensorBoard when it is installed), a progress bar and one seed for everything.
 
 A run folder holds everything needed to use the policy again, and no pickles but SB3's zip::
@@ -38,7 +39,7 @@ CONFIG_DIR = Path(__file__).resolve().parent / "configs"
 FAMILY_CONFIGS = {"SimSuite/UAV-v0": "uav", "SimSuite/Nav-v0": "nav"}
 ALGOS = ("PPO", "SAC")
 _CONFIG_KEYS = {"algo", "env_kwargs", "lidar_sectors", "n_envs", "timesteps", "normalize", "policy", "policy_kwargs",
-                "algo_kwargs", "checkpoint_every", "torch_threads", "vec_env"}
+                "algo_kwargs", "checkpoint_every", "torch_threads", "vec_env", "workers"}
 
 
 # -- configuration -------------------------------------------------------------------------
@@ -66,6 +67,9 @@ def load_config(config: str | Path | Mapping[str, Any] | None = None, env_id: st
     if data.get("vec_env", "subproc") not in ("subproc", "dummy"):
         raise ValueError(f"{source}: vec_env must be 'subproc' (a worker process per env) or 'dummy' (in this process), "
                          f"got {data['vec_env']!r}")
+    workers = data.get("workers")
+    if workers is not None and (not isinstance(workers, int) or isinstance(workers, bool) or workers < 1):
+        raise ValueError(f"{source}: workers must be a positive integer (processes the envs are split over), got {workers!r}")
     for key in ("env_kwargs", "normalize", "policy_kwargs", "algo_kwargs"):
         data[key] = dict(data.get(key) or {})
     return data
@@ -155,16 +159,25 @@ def make_env(env_id: str, env_kwargs: Mapping[str, Any] | None = None, randomize
     return env
 
 
-def make_vec_env(env_fn, n_envs: int, kind: str = "subproc"):
-    """``n_envs`` copies: one worker process each (``"subproc"``), or all in this process
-    (``"dummy"``: better for envs so cheap that a step costs less than the pipe round trip)."""
+def make_vec_env(env_fn, n_envs: int, kind: str = "subproc", workers: int | None = None):
+    """``n_envs`` copies: in worker processes (``"subproc"``), or all in this process
+    (``"dummy"``: better for envs so cheap that a step costs less than the pipe round trip).
+    ``workers`` (subproc): processes to split the envs over, default one per env; fewer
+    processes than envs keep a group in each (:class:`~simsuite.agents.vec_env.GroupedSubprocVecEnv`)."""
     from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv
 
     if kind not in ("subproc", "dummy"):
         raise ValueError(f"vec_env must be 'subproc' or 'dummy', got {kind!r}")
+    workers = n_envs if workers is None else int(workers)
+    if not 1 <= workers <= max(n_envs, 1):
+        raise ValueError(f"workers must be between 1 and n_envs ({n_envs}), got {workers}")
     if n_envs <= 1 or kind == "dummy":
         return DummyVecEnv([env_fn] * n_envs)
     # forkserver: workers start clean (no torch threads or GL contexts inherited)
+    if workers < n_envs:
+        from simsuite.agents.vec_env import GroupedSubprocVecEnv
+
+        return GroupedSubprocVecEnv([env_fn] * n_envs, workers, start_method="forkserver")
     return SubprocVecEnv([env_fn] * n_envs, start_method="forkserver")
 
 
@@ -268,7 +281,7 @@ def train(env_id: str, config: str | Path | Mapping[str, Any] | None = None, ran
                 "flatten": cfg.get("policy", "MlpPolicy") != "MultiInputPolicy", "backend": backend}
     env_fn = functools.partial(make_env, env_id, cfg["env_kwargs"], randomize, lidar_sectors=env_spec["lidar_sectors"],
                                flatten=env_spec["flatten"], backend=backend, monitor=True)
-    venv = make_vec_env(env_fn, n_envs, cfg.get("vec_env", "subproc"))
+    venv = make_vec_env(env_fn, n_envs, cfg.get("vec_env", "subproc"), _workers(cfg, n_envs))
     norm = cfg["normalize"]
     if norm.get("obs") or norm.get("reward"):
         gamma = float(cfg["algo_kwargs"].get("gamma", 0.99))
@@ -283,7 +296,7 @@ def train(env_id: str, config: str | Path | Mapping[str, Any] | None = None, ran
     if time_limit_s:
         callbacks.append(_time_limit_callback(float(time_limit_s)))
     meta = {"env": env_spec, "algo": cfg["algo"], "config": cfg, "randomize": space_label, "randomize_source": source, "seed": seed,
-            "timesteps": timesteps, "n_envs": n_envs, "versions": _versions()}
+            "timesteps": timesteps, "n_envs": n_envs, "workers": _workers(cfg, n_envs), "versions": _versions()}
     (out / "run.json").write_text(json.dumps(meta, indent=2, default=str))
     t0 = time.perf_counter()
     try:
@@ -296,6 +309,11 @@ def train(env_id: str, config: str | Path | Mapping[str, Any] | None = None, ran
     meta.update(wall_s=round(wall_s, 2), steps_per_s=round(model.num_timesteps / wall_s, 1), num_timesteps=model.num_timesteps)
     (out / "run.json").write_text(json.dumps(meta, indent=2, default=str))
     return out
+
+
+def _workers(cfg: Mapping[str, Any], n_envs: int) -> int:
+    """The config's worker processes, never more than the envs (``--n-envs 1`` on any config)."""
+    return min(int(cfg.get("workers") or n_envs), n_envs)
 
 
 def _has_progress_bar() -> bool:

@@ -99,12 +99,14 @@ def demo(
     seed: int = typer.Option(0),
     ppo_timesteps: int = typer.Option(0, help="also train a PPO policy per distribution with this many steps"),
     iterations: int = typer.Option(0, help="calibration loop iterations (0: the built-in default, 1)"),
+    jobs: int = typer.Option(1, min=1, help="proxy realities run at once, each in its own process"),
 ) -> None:
     """The main job on its built-in default: the sim-to-real loop on UAV-v0 against a proxy
     reality (collect, calibrate, tune per distribution, evaluate, report)."""
     from simsuite.agents.demo import run_demo
 
-    result = run_demo(out, quick=quick, seed=seed, ppo_timesteps=ppo_timesteps, console=console, iterations=iterations or None)
+    result = run_demo(out, quick=quick, seed=seed, ppo_timesteps=ppo_timesteps, console=console, iterations=iterations or None,
+                      jobs=jobs)
     table = Table("tuned on", "success on the PROXY realities (mean ± std)", "per proxy", title="transfer")
     for label, r in result["across"].items():
         table.add_row(label, f"{r['success_mean']:.0%} ± {r['success_std']:.0%}", ", ".join(f"{v:.0%}" for v in r["per_instance"]))

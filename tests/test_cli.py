@@ -28,4 +28,22 @@ def test_demo_quick_runs_the_whole_loop(tmp_path):
     report = (one / "report.md").read_text()
     assert "PROXY" in report and "| calibrated |" in report and "| nominal |" in report
     assert (one / "calibrated_on_proxy.mp4").stat().st_size > 10_000
-    assert "| calibrated |" in (out / "report.md").read_text()
+    overview = (out / "report.md").read_text()
+    assert "| calibrated |" in overview and "| 0 | " in overview and " ms |" in overview  # the proxy's hidden parameters
+
+
+def test_demo_jobs_run_proxy_realities_in_processes(tmp_path):
+    """`--jobs 2`: each proxy reality runs in its own process and comes back as its summary."""
+    import gymnasium
+    from rich.console import Console
+
+    from simsuite.agents.demo import ENV_ID, SETTINGS, _parallel_instances, proxy_reality
+
+    tiny = dict(SETTINGS["quick"], rollouts=2, fit_generations=2, tune_generations=1, tune_samples=2, episodes=2)
+    runs = _parallel_instances(tmp_path, tiny, [0, 1], 0, 2, Console(quiet=True))
+    env = gymnasium.make(ENV_ID)
+    for seed, run in zip([0, 1], runs):
+        assert run["seed"] == seed and run["truth"] == proxy_reality(env.unwrapped.param_space, seed)[0]
+        assert set(run["results"]) == {"nominal", "wide uniform", "calibrated"}
+        assert (tmp_path / f"proxy_{seed}" / "report.md").is_file()
+    env.close()

@@ -3,6 +3,7 @@ randomized and proxy-reality targets, the statistics, and the CLI with tiny budg
 
 from __future__ import annotations
 
+import functools
 import json
 
 import numpy as np
@@ -13,7 +14,7 @@ pytest.importorskip("stable_baselines3")
 from typer.testing import CliRunner  # noqa: E402
 
 from simsuite.agents.evaluate import bootstrap_interval, evaluate, load_params, wilson_interval  # noqa: E402
-from simsuite.agents.train import load_config, load_policy, make_env, train  # noqa: E402
+from simsuite.agents.train import load_config, load_policy, make_env, make_vec_env, train  # noqa: E402
 from simsuite.calibration.rollouts import load_rollouts  # noqa: E402
 from simsuite.cli import app  # noqa: E402
 from simsuite.randomization import ParamSpace  # noqa: E402
@@ -22,6 +23,7 @@ TINY_PPO = {
     "algo": "PPO", "env_kwargs": {"mission": "hover"}, "normalize": {"obs": True, "reward": True},
     "policy_kwargs": {"net_arch": [16, 16], "activation_fn": "tanh"},
     "algo_kwargs": {"n_steps": 256, "batch_size": 128, "n_epochs": 2}, "checkpoint_every": 512,
+    "workers": 2,  # 4 envs in 2 worker processes (GroupedSubprocVecEnv)
 }
 
 
@@ -35,9 +37,10 @@ def test_train_save_reload_evaluate(tmp_path):
     probe.close()
     space_file = wide.save(tmp_path / "wide.yaml")
     run = train("SimSuite/UAV-v0", TINY_PPO, randomize=space_file, timesteps=1024, seed=3, out_dir=tmp_path / "run",
-                n_envs=2, progress=False)
+                n_envs=4, progress=False)
     meta = json.loads((run / "run.json").read_text())
     assert meta["num_timesteps"] >= 1024 and meta["randomize"] == "randomize.yaml"
+    assert (meta["n_envs"], meta["workers"]) == (4, 2)
     assert ParamSpace.load(run / "randomize.yaml").names == wide.names
     assert (run / "checkpoints" / "step_512" / "model.zip").is_file()
     assert (run / "logs" / "progress.csv").is_file() and (run / "normalize.npz").is_file()
@@ -63,6 +66,45 @@ def test_train_save_reload_evaluate(tmp_path):
     assert proxy.video and (tmp_path / "proxy.mp4").stat().st_size > 1000
 
 
+def test_grouped_workers_step_like_envs_in_this_process():
+    """5 envs in 2 worker processes give exactly what the same 5 envs in this process give:
+    observations, rewards, dones, terminal observations across auto-resets; attribute and
+    method calls reach the right env; a worker's error is raised here and the pipes stay in step."""
+    from stable_baselines3.common.monitor import Monitor
+
+    from simsuite.agents.vec_env import GroupedSubprocVecEnv
+
+    env_fn = functools.partial(make_env, "SimSuite/UAV-v0", {"mission": "hover", "action": "ctbr"}, monitor=True)
+    grouped, local = make_vec_env(env_fn, 5, "subproc", workers=2), make_vec_env(env_fn, 5, "dummy")
+    try:
+        assert isinstance(grouped, GroupedSubprocVecEnv) and [len(g) for g in grouped.groups] == [2, 3]
+        grouped.seed(7)
+        local.seed(7)
+        assert np.array_equal(grouped.reset(), local.reset())
+        rng, ends = np.random.default_rng(0), 0
+        for _ in range(120):  # wide random commands: episodes end (crashes) and auto-reset
+            actions = rng.uniform(-1, 1, (5, 4)).astype(np.float32)
+            (obs_g, rew_g, done_g, info_g), (obs_l, rew_l, done_l, info_l) = grouped.step(actions), local.step(actions)
+            assert np.array_equal(obs_g, obs_l) and np.allclose(rew_g, rew_l) and np.array_equal(done_g, done_l)
+            for a, b in zip(info_g, info_l):
+                assert a.keys() == b.keys() and a.get("TimeLimit.truncated") == b.get("TimeLimit.truncated")
+                if "terminal_observation" in a:
+                    ends += 1
+                    assert np.array_equal(a["terminal_observation"], b["terminal_observation"])
+        assert ends > 0
+        assert grouped.env_is_wrapped(Monitor) == [True] * 5
+        assert grouped.env_method("get_episode_rewards", indices=[4, 0]) == local.env_method("get_episode_rewards", indices=[4, 0])
+        assert not grouped.has_attr("no_such_attribute") and grouped.has_attr("spec")
+        with pytest.raises(AttributeError):
+            grouped.get_attr("no_such_attribute")
+        assert [s.id for s in grouped.get_attr("spec", [1, 2])] == ["SimSuite/UAV-v0"] * 2
+    finally:
+        grouped.close()
+        local.close()
+    with pytest.raises(ValueError, match="workers"):
+        make_vec_env(env_fn, 2, "subproc", workers=3)
+
+
 def test_statistics():
     assert wilson_interval(0, 10) == pytest.approx((0.0, 0.2775), abs=1e-4)
     assert wilson_interval(5, 10) == pytest.approx((0.2366, 0.7634), abs=1e-4)
@@ -79,6 +121,8 @@ def test_configs_and_params_files(tmp_path):
         load_config({"algo": "PPO", "learning_rate": 1e-3})
     with pytest.raises(ValueError, match="vec_env"):
         load_config({"vec_env": "threads"})
+    with pytest.raises(ValueError, match="workers"):
+        load_config({"workers": 0})
     with pytest.raises(FileNotFoundError, match="uav_sac"):
         load_config("no_such_config")
     (tmp_path / "flat.yaml").write_text("motor.kf: 3.0e-10\nquadrotor.mass_kg: 0.03\n")

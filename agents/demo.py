@@ -109,6 +109,18 @@ def proxy_reality(prior: ParamSpace, seed: int) -> tuple[dict[str, float], dict[
     return truth, {**truth, **SENSOR_NOISE}
 
 
+def proxy_rollouts(env, policy, cfg: dict[str, Any], reality: dict[str, float], seed: int, iteration: int = 0, progress=None) -> list:
+    """Rollouts of ``policy`` on the proxy reality of ``seed``, as the demo's calibration iteration ``iteration`` collects them."""
+    return collect(env, policy, cfg["rollouts"], 250, seed=1000 + seed + 100 * iteration, params=reality, noise=0.02,
+                   source="proxy:hidden", progress=progress)
+
+
+def fit_proxy(data: list, prior: ParamSpace, cfg: dict[str, Any], seed: int, progress=None):
+    """The demo's CMA-ES (DROPO) fit of the named parameters to proxy rollouts."""
+    return fit_cmaes(lambda: gymnasium.make(ENV_ID), data, prior, NAMES, seed=seed, generations=cfg["fit_generations"],
+                     k_samples=3, every=cfg["every"], obs_floor=0.005, progress=progress)
+
+
 def _instance_job(out: Path, cfg: dict[str, Any], seed: int, ppo_timesteps: int) -> None:
     """One instance in a worker process; :func:`_instance` writes its summary.json."""
     _instance(out, cfg, seed, ppo_timesteps, Console())
@@ -132,8 +144,7 @@ def _instance(out: Path, cfg: dict[str, Any], seed: int, ppo_timesteps: int, con
             policy = make_expert if calibrated is None else (lambda e, c=calibrated: make_uav_expert(e, c["model"], c["gains"]))
             t0 = time.perf_counter()
             task = bar.add_task(f"{step} proxy reality: rollouts", total=cfg["rollouts"])
-            new = collect(env, policy, cfg["rollouts"], 250, seed=1000 + seed + 100 * it, params=reality, noise=0.02,
-                          source="proxy:hidden", progress=lambda k: bar.update(task, completed=k))
+            new = proxy_rollouts(env, policy, cfg, reality, seed, it, progress=lambda k: bar.update(task, completed=k))
             for k, r in enumerate(new):
                 r.save(out / "rollouts" / f"proxy_it{it + 1}_{k:02d}.npz")
             data += new
@@ -141,8 +152,7 @@ def _instance(out: Path, cfg: dict[str, Any], seed: int, ppo_timesteps: int, con
 
             t0 = time.perf_counter()
             task = bar.add_task(f"{step} calibrate (CMA-ES) on {len(data)} rollouts", total=cfg["fit_generations"])
-            fit = fit_cmaes(lambda: gymnasium.make(ENV_ID), data, prior, NAMES, seed=seed, generations=cfg["fit_generations"],
-                            k_samples=3, every=cfg["every"], obs_floor=0.005, progress=lambda g, v: bar.update(task, completed=g))
+            fit = fit_proxy(data, prior, cfg, seed, progress=lambda g, v: bar.update(task, completed=g))
             timings["calibrate"] += time.perf_counter() - t0
 
             t0 = time.perf_counter()

@@ -28,7 +28,8 @@ from typing import Any
 
 import numpy as np
 
-from simsuite.agents.demo import ENV_ID, NAMES, SETTINGS, nominal_values, relative_value, ppo_on_proxy, proxy_reality
+from simsuite.agents.demo import (ENV_ID, NAMES, SETTINGS, fit_proxy, nominal_values, ppo_on_proxy, proxy_reality, proxy_rollouts,
+                                  relative_value)
 
 DISTRIBUTIONS = ("calibrated", "nominal", "wide uniform")
 
@@ -53,16 +54,12 @@ def calibrate(out: Path, seed: int) -> Path:
     import gymnasium
 
     from simsuite.agents.experts import make_expert
-    from simsuite.calibration.collect import collect
-    from simsuite.calibration.dropo import fit_cmaes
 
     cfg = SETTINGS["default"]
     env = gymnasium.make(ENV_ID)
     prior = env.unwrapped.param_space
     _, reality = proxy_reality(prior, seed)
-    data = collect(env, make_expert, cfg["rollouts"], 250, seed=1000 + seed, params=reality, noise=0.02, source="proxy:hidden")
-    fit = fit_cmaes(lambda: gymnasium.make(ENV_ID), data, prior, NAMES, seed=seed, generations=cfg["fit_generations"],
-                    k_samples=3, every=cfg["every"], obs_floor=0.005)
+    fit = fit_proxy(proxy_rollouts(env, make_expert, cfg, reality, seed), prior, cfg, seed)
     env.close()
     out.mkdir(parents=True, exist_ok=True)
     return fit.space().save(path, meta={"env_id": ENV_ID, "source": "tools/ppo_transfer.py calibration against a PROXY reality"})

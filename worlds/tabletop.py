@@ -266,7 +266,7 @@ def _mesh_object(name: str, rng: np.random.Generator, config: TabletopConfig, ma
         rest = _mesh_rest(index, limits)
         if rest is not None:
             break
-    else:  # pragma: no cover - about one mesh in six qualifies
+    else:  # pragma: no cover - about one mesh in four qualifies
         raise RuntimeError(f"no graspable random_urdfs mesh found within the limits {limits}")
     urdf = pybullet_data_dir() / "random_urdfs" / f"{index:03d}" / f"{index:03d}.urdf"
     model = load_urdf(urdf, fixed_base=False, recompute_inertia=True, semantic_class="object")
@@ -300,7 +300,11 @@ def _mesh_rest(index: int, limits: tuple[float, float, float, float]) -> tuple |
     from simsuite.meshes import load_mesh
 
     folder = pybullet_data_dir() / "random_urdfs" / f"{index:03d}"
-    hull = load_mesh(folder / f"{index:03d}.obj", _urdf_mesh_scale(folder / f"{index:03d}.urdf")).convex_hull
+    try:
+        mesh = load_mesh(folder / f"{index:03d}.obj", _urdf_mesh_scale(folder / f"{index:03d}.urdf"))
+    except ValueError:  # a broken asset in pybullet_data (168.obj has only NaN vertices): never drawn
+        return None
+    hull = mesh.convex_hull
     verts = np.asarray(hull.vertices) - np.asarray(hull.center_mass)  # body frame: origin at the COM
     max_width, min_h, max_h, max_foot = limits
     if np.ptp(verts @ _DIRECTIONS, axis=0).min() > 1.15 * max_width:  # too thick every way (sampling slack)

@@ -149,7 +149,7 @@ class UAVTask(Task):
         self._course: Course | None = None
         self._course_rng: np.random.Generator | None = None
         self._course_age = 0
-        self._key = self._read_key = None  # physics time of the last check and of the last read
+        self._key = None  # physics time of the last read and check
         self._params_changed = False  # set_param ran: _follow_params before the next use
 
     # -- world -------------------------------------------------------------------------
@@ -298,17 +298,17 @@ class UAVTask(Task):
         self.resync(backend)
 
     def apply_action(self, backend: Backend, action: np.ndarray) -> None:
-        """Motor commands → lagged motor speeds → rotor wrench, drag and wind, for one control step.
-        Reads only the motion: under action latency this runs mid-step, where the crash and
-        mission checks (once per control step, in :meth:`_sync`) have nothing to do."""
+        """Motor commands → lagged motor speeds → rotor wrench, drag and wind, held for the rest
+        of the control step. Drag and the body-to-world rotation use the motion read at the
+        start of the step (the last :meth:`_sync`), as the held wrench does for the whole step;
+        under action latency this runs a few substeps in, and reads nothing new."""
         if self._params_changed:
             self._follow_params()
-        self._read(backend)
         if self.action == "motors":
             rpm_cmd = (action + 1.0) * (0.5 * self.params.motor.max_rpm)
         else:
             collective = (float(action[0]) + 1.0) * (2.0 * self.params.max_thrust_n)
-            rates = self._omega @ self._rot  # = Rᵀ·ω, body axes: mid-step (latency) only _read ran
+            rates = self._rates  # body axes, from the start of the step
             rpm_cmd = self.rate_controller.motor_rpm(collective, action[1:] * MAX_RATES_RAD_S, rates)
         self._last_action = np.array(action, dtype=np.float64)
         wrench = self._rotors.step(rpm_cmd)  # thrust [N] and torque [N·m], body frame
@@ -343,27 +343,21 @@ class UAVTask(Task):
     def resync(self, backend: Backend) -> None:
         """Re-read the quadrotor after its state was changed outside the step loop (tests,
         replays through ``backend.set_state``): reads are cached once per physics state."""
-        self._key = self._read_key = None
+        self._key = None
         self._sync(backend)
 
-    def _read(self, backend: Backend) -> float:
-        """Read the quadrotor's pose and velocity once per physics state; returns its time [s]."""
-        key = backend.time_s  # reset() clears the keys, so equal times of two episodes never mix
-        if key != self._read_key:
-            self._read_key = key
-            pos, quat, vel, omega = backend.body_motion(QUAD)
-            self._pos, self._vel, self._omega = pos, vel, omega
-            self._pos_list = pos.tolist()  # math.dist and the bounds check take floats
-            self._rot = quat_to_mat(quat.tolist())  # from floats: twice as fast, the same values
-        return key
-
     def _sync(self, backend: Backend) -> None:
-        """Read the quadrotor's state and check crash and mission once per physics state."""
-        key = self._read(backend)
+        """Read the quadrotor's pose and velocity and check crash and mission, once per physics
+        state: observation, reward and the end checks of a step all ask."""
+        key = backend.time_s  # reset() clears the key, so equal times of two episodes never mix
         if key == self._key:
             return
         self._key = key
-        pos, self._rates = self._pos, self._omega @ self._rot  # = Rᵀ·ω: body axes
+        pos, quat, vel, omega = backend.body_motion(QUAD)
+        self._pos, self._vel, self._omega = pos, vel, omega
+        self._pos_list = pos.tolist()  # math.dist and the bounds check take floats
+        self._rot = quat_to_mat(quat.tolist())  # from floats: twice as fast, the same values
+        self._rates = omega @ self._rot  # = Rᵀ·ω: body axes
         self._crash = self._crash_reason(backend)
         self._reached_now = 0
         if not self._crash and self.mission != "hover":

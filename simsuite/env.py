@@ -117,7 +117,7 @@ class SimEnv(gymnasium.Env):
         obs_names = self._obs_names = (obs,) if isinstance(obs, str) else tuple(obs)
         self.sensors = self._make_sensors(obs_names, sensors or {})
         self._observe, self.observation_space = self._observation_plan(obs_names)
-        self._state_space = self.task.observation_space
+        self._state_low, self._state_high = self.task.observation_space.low, self.task.observation_space.high  # observation noise's bounds
         self._state_only = obs_names == ("state",)  # observation noise applies to the whole observation
         self.metadata = {**self.metadata, "render_fps": round(1.0 / self.task.control_dt_s)}
         self._backend: Backend | None = None
@@ -309,9 +309,8 @@ class SimEnv(gymnasium.Env):
 
     def _step_with_effects(self, backend: Backend, action: np.ndarray) -> None:
         """Action noise, latency (a split control step) and control-rate jitter."""
-        fx, rng = self._effects, self.np_random
-        n = fx.substeps(self._n_substeps, rng)
-        delayed, first = fx.delayed(fx.noisy_action(action, rng), n)
+        fx = self._effects
+        delayed, first, n = fx.plan_step(action, self._n_substeps, self.np_random)
         if first:  # the previous commands and forces act until the delayed action lands
             self._advance(backend, first)
         self.task.apply_action(backend, delayed)
@@ -319,13 +318,13 @@ class SimEnv(gymnasium.Env):
 
     def _noisy_obs(self, obs):
         """``observation.noise_std`` on the task's state vector (inside its bounds)."""
-        fx, space = self._effects, self._state_space
+        fx = self._effects
         if fx.obs_noise_std <= 0:
             return obs
         if self._state_only:
-            return fx.noisy_obs(obs, self.np_random, space.low, space.high)
+            return fx.noisy_obs(obs, self.np_random, self._state_low, self._state_high)
         if isinstance(obs, dict) and "state" in obs:
-            obs["state"] = fx.noisy_obs(obs["state"], self.np_random, space.low, space.high)
+            obs["state"] = fx.noisy_obs(obs["state"], self.np_random, self._state_low, self._state_high)
         return obs
 
     def _show_appearance(self, view) -> None:

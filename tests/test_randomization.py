@@ -373,7 +373,9 @@ def test_per_step_noise_has_its_std_and_replays_from_the_seed():
     for _ in range(2):
         rng = np.random.default_rng(0)
         fx.reset()
-        draws.append((np.array([fx.noisy_action(np.zeros(2), rng) for _ in range(2000)]), np.array([fx.substeps(4, rng) for _ in range(2000)])))
+        steps = [fx.plan_step(np.zeros(2), 4, rng) for _ in range(2000)]  # no latency: each applies at once
+        assert all(first == 0 for _, first, _ in steps)
+        draws.append((np.array([action for action, _, _ in steps]), np.array([n for _, _, n in steps])))
     (actions, substeps), (actions_again, substeps_again) = draws
     assert np.array_equal(actions, actions_again) and np.array_equal(substeps, substeps_again)
     assert abs(actions.std() / 0.2 - 1.0) < 0.05 and np.abs(actions).max() <= 1.0

@@ -29,23 +29,25 @@ NOISE_BLOCK = 32  # steps of per-step noise drawn at once
 
 
 class _NoiseBlock:
-    """Standard normal rows drawn ``NOISE_BLOCK`` at a time, handed out one row per step."""
+    """Standard normal rows drawn ``NOISE_BLOCK`` at a time, handed out one row per step.
+    A block keeps the shape, scale and dtype it was drawn with until :meth:`clear` (each
+    user asks for one shape, and the values in force change only through a clear)."""
 
     def __init__(self) -> None:
         self.clear()
 
     def clear(self) -> None:
         self._rows: np.ndarray | None = None
-        self._next = 0
+        self._next = NOISE_BLOCK
 
     def row(self, rng: np.random.Generator, shape: tuple[int, ...], scale: np.ndarray | float, dtype: np.dtype = np.float64) -> np.ndarray:
         """The next ``shape`` of N(0, 1)·scale as ``dtype`` (read-only: it is a view into the block)."""
-        rows = self._rows
-        if rows is None or self._next == len(rows) or rows.shape[1:] != shape or rows.dtype != dtype:
-            rows = self._rows = (rng.standard_normal((NOISE_BLOCK, *shape)) * scale).astype(dtype, copy=False)
-            self._next = 0
-        self._next += 1
-        return rows[self._next - 1]
+        k = self._next
+        if k == NOISE_BLOCK:
+            self._rows = (rng.standard_normal((NOISE_BLOCK, *shape)) * scale).astype(dtype, copy=False)
+            k = 0
+        self._next = k + 1
+        return self._rows[k]
 
 
 class Effects:
@@ -57,7 +59,7 @@ class Effects:
         self._half_range = (action_high - action_low) / 2
         self.values = dict.fromkeys(EFFECT_PARAMS, 0.0)
         self.active = False
-        self.obs_noise_std = 0.0
+        self.obs_noise_std = self._action_noise_std = self._jitter_s = 0.0
         self._action_noise, self._obs_noise, self._jitter = _NoiseBlock(), _NoiseBlock(), _NoiseBlock()
         self.reset()
 
@@ -66,7 +68,10 @@ class Effects:
             raise ValueError(f"{name} must be >= 0, got {value}")
         self.values[name] = float(value)
         self.active = any(v > 0 for v in self.values.values())
-        self.obs_noise_std = self.values["observation.noise_std"]  # read every step: one attribute
+        # read every step: one attribute each
+        self.obs_noise_std = self.values["observation.noise_std"]
+        self._action_noise_std = self.values["actuation.noise_std"]
+        self._jitter_s = self.values["control.jitter_s"]
         self._clear_noise()
 
     def reset(self) -> None:
@@ -113,44 +118,33 @@ class Effects:
         self._started = count > 0
         self._clear_noise()
 
-    def substeps(self, n: int, rng: np.random.Generator) -> int:
-        """Physics substeps for this control step (jittered when control.jitter_s > 0)."""
-        sigma = self.values["control.jitter_s"]
-        if sigma <= 0:
-            return n
-        return max(1, int(round((self.dt_s + float(self._jitter.row(rng, (), sigma))) / self.h_s)))
-
-    def noisy_action(self, action: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        sigma = self.values["actuation.noise_std"]
-        if sigma <= 0:
-            return action
-        noisy = action + self._action_noise.row(rng, action.shape, sigma * self._half_range)
-        np.maximum(noisy, self.low, out=noisy)
-        return np.minimum(noisy, self.high, out=noisy)
-
-    def delayed(self, action: np.ndarray, n: int) -> tuple[np.ndarray, int]:
-        """(the action to apply this step, substeps to run on the previous commands first).
-        The first action of an episode stands in for the commands before it (the robot was
-        already doing that when the episode started) and acts from the first substep."""
+    def plan_step(self, action: np.ndarray, n: int, rng: np.random.Generator) -> tuple[np.ndarray, int, int]:
+        """One control step of ``n`` substeps under the effects in force: (the action to apply,
+        the substeps to run on the previous commands and forces before it lands, the
+        substeps in all). Noise first (the command as sent), then the delay; the first
+        action of an episode stands in for the commands before it (the robot was already
+        doing that when the episode started) and acts from the first substep."""
+        if self._jitter_s > 0:  # the control period drifts: round((dt + N(0, σ)) / h) >= 1 substeps
+            n = max(1, int(round((self.dt_s + float(self._jitter.row(rng, (), self._jitter_s))) / self.h_s)))
+        if self._action_noise_std > 0:
+            action = action + self._action_noise.row(rng, action.shape, self._action_noise_std * self._half_range)
+            action.clip(self.low, self.high, out=action)
         self._history.append(action)
         if not self._started:
             self._started = True
             self._queue.extend([action] * self.whole_steps)
             self.last_applied = action
-            return action, 0
+            return action, 0, n
         self._queue.append(action)
         self.last_applied = self._queue.popleft()
-        return self.last_applied, min(self.split_substeps, n - 1)  # (jitter may shorten the step)
+        return self.last_applied, min(self.split_substeps, n - 1), n  # (jitter may shorten the step)
 
     def noisy_obs(self, obs: np.ndarray, rng: np.random.Generator, low: np.ndarray, high: np.ndarray) -> np.ndarray:
         """The state vector plus noise, kept inside its space's bounds. The noise block is
-        drawn in float64 and stored in the observation's dtype, so each step adds and clips
-        in that dtype (three calls, no conversions)."""
-        sigma = self.obs_noise_std
-        if sigma <= 0:
-            return obs
-        dtype = obs.dtype if obs.dtype.kind == "f" else np.dtype(np.float64)
-        noisy = obs + self._obs_noise.row(rng, obs.shape, sigma, dtype)  # in place from here: this runs every step
-        np.maximum(noisy, low, out=noisy)
-        np.minimum(noisy, high, out=noisy)
-        return noisy.astype(obs.dtype, copy=False)
+        drawn in the observation's dtype (float64 for an integer one), so each step adds and
+        clips in that dtype: two calls, no conversions."""
+        if obs.dtype.kind != "f":  # rare: an integer state vector reads noisy values rounded back
+            noisy = obs + self._obs_noise.row(rng, obs.shape, self.obs_noise_std)
+            return noisy.clip(low, high, out=noisy).astype(obs.dtype)
+        noisy = obs + self._obs_noise.row(rng, obs.shape, self.obs_noise_std, obs.dtype)
+        return noisy.clip(low, high, out=noisy)  # the method: np.clip's wrapper costs 3x more

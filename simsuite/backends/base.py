@@ -207,7 +207,7 @@ class Backend(ABC):
     def body_motion(self, body: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Position, quaternion (w, x, y, z), linear and angular velocity of the body frame,
         all in world axes: :meth:`body_pose` and :meth:`body_velocity` in one call (a task that
-        reads a flying body every step, and again mid-step under latency, needs all four)."""
+        reads a flying body every step needs all four)."""
         pos, quat = self.body_pose(body)
         return (pos, quat, *self.body_velocity(body))
 

@@ -343,7 +343,7 @@ class MujocoBackend(Backend):
         values = np.asarray(values, dtype=np.float64)
         if values.shape != plan.index.shape:
             raise BackendError(f"set_control_array: {len(plan.index)} actuators but values of shape {values.shape}")
-        if not math.isfinite(values @ values) and not np.isfinite(values).all():  # a dot overflows only for huge finite values
+        if not math.isfinite(sum(values.tolist())) and not np.isfinite(values).all():  # a sum overflows only for huge finite values
             raise BackendError(f"actuator commands must be finite, got {values}")
         if plan.block is not None:  # consecutive actuators: one slice of mjData's controls
             self._ctrl_view[plan.block] = values
@@ -445,8 +445,10 @@ class MujocoBackend(Backend):
         return float(self._qpos_view[adr[0]]), float(self._qvel_view[adr[1]])
 
     def joint_states(self, joints: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-        self._require()
-        qadr, vadr = (type(joints) is tuple and self._address_cache.get(joints)) or self._joint_addresses(tuple(joints))
+        if self.data is None:
+            self._require()
+        key = joints if type(joints) is tuple else tuple(joints)  # tasks often keep a list
+        qadr, vadr = self._address_cache.get(key) or self._joint_addresses(key)
         return self._qpos_view[qadr], self._qvel_view[vadr]
 
     def _joint_addresses(self, joints: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
@@ -455,7 +457,8 @@ class MujocoBackend(Backend):
         if cached is None:
             m = self.model
             ids = [self._joint_id(j) for j in joints]
-            cached = (m.jnt_qposadr[ids].copy(), m.jnt_dofadr[ids].copy())
+            # intp: numpy indexes with it directly (MuJoCo's int32 addresses cost a cast per read)
+            cached = (m.jnt_qposadr[ids].astype(np.intp), m.jnt_dofadr[ids].astype(np.intp))
             self._address_cache[joints] = cached
         return cached
 

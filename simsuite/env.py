@@ -171,7 +171,8 @@ class SimEnv(gymnasium.Env):
         else:
             self._backend.reset()
         self.params = self._draw_params(param_seed, overrides)
-        self._applier.apply(self.params, self.param_space)
+        with self._backend.batched_params():
+            self._applier.apply(self.params, self.param_space)
         if self._appearance_changed:
             self._appearance_changed = False
             for view in (self._view, self._obs_view):

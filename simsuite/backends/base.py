@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Literal, Mapping, Sequence
 
@@ -279,6 +280,12 @@ class Backend(ABC):
     @abstractmethod
     def param_names(self) -> list[str]:
         """Every parameter name this compiled scene accepts."""
+
+    def batched_params(self) -> AbstractContextManager[None]:
+        """A block of :meth:`set_param` calls whose derived updates (contact pairs, a forward
+        pass) the backend may run once, at the end: a randomized reset writes a dozen or more.
+        Reads inside the block may see those updates pending."""
+        return nullcontext()
 
     # -- shared helpers --------------------------------------------------------
     def __enter__(self) -> "Backend":

@@ -15,8 +15,9 @@ Engine facts this module relies on (see ../shared/REFERENCE.md):
 from __future__ import annotations
 
 import math
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Mapping, NamedTuple, Sequence
+from typing import Callable, Iterator, Mapping, NamedTuple, Sequence
 
 import mujoco
 import numpy as np
@@ -208,6 +209,8 @@ class MujocoBackend(Backend):
         self._joint_ids = {j.name: mujoco.mj_name2id(m, obj.mjOBJ_JOINT, j.name) for j in scene.joints()}
         self._actuator_ids = {a.name: i for i, a in enumerate(scene.actuators)}
         self._address_cache: dict[tuple[str, ...], tuple[np.ndarray, np.ndarray]] = {}
+        self._batching = False  # inside batched_params()
+        self._pending_updates: set[Callable[[], None]] = set()  # derived updates parameter writes left to do
         self._joint_scalar: dict[str, tuple[int, int]] = {}  # joint name -> (qpos, qvel) address
         self._body_id_cache: dict[tuple[str, ...], np.ndarray] = {}
         self._control_plans: dict[tuple[str, ...], _ControlPlan] = {}
@@ -600,7 +603,7 @@ class MujocoBackend(Backend):
                 raise BackendError(f"{name} must be >= 0 (restitution <= 1), got {v}")
             for geom in self._geoms_of_body.get(owner) or [owner]:
                 table[geom] = v
-            self._update_pairs()
+            self._pending_updates.add(self._update_pairs)
         elif prop == "damping" and owner in self._joint_ids and name in self._param_set:
             m.dof_damping[m.jnt_dofadr[self._joint_ids[owner]]] = _non_negative(name, v)
         elif prop == "gain" and owner in self._actuator_ids:
@@ -609,7 +612,27 @@ class MujocoBackend(Backend):
             m.actuator_biasprm[idx] = self._nominal["actuator_biasprm"][idx] * v
         else:
             raise param_error(name, self.param_names())
-        mujoco.mj_step1(m, d)
+        if not self._batching:
+            self._finish_param_writes()
+
+    @contextmanager
+    def batched_params(self) -> Iterator[None]:
+        """Contact pairs, body damping and the forward pass follow the writes once, at the end."""
+        self._require()
+        self._batching = True
+        try:
+            yield
+        finally:
+            self._batching = False
+            self._finish_param_writes()
+
+    def _finish_param_writes(self) -> None:
+        """What parameter writes leave to do: the derived tables they touched, then the first
+        half step again, so that queries see the new model."""
+        for update in self._pending_updates:
+            update()
+        self._pending_updates.clear()
+        mujoco.mj_step1(self.model, self.data)
 
     def _set_body_param(self, body: str, prop: str, v: float) -> None:
         m = self.model
@@ -627,7 +650,7 @@ class MujocoBackend(Backend):
             self._inertia_scale[body] = v
         else:
             setattr(self.scene.body(body), prop, _non_negative(f"{body}.{prop}", v))
-        self._apply_body_damping()
+        self._pending_updates.add(self._apply_body_damping)  # drag scales with mass and inertia
 
     def _update_pairs(self) -> None:
         """Recompute every explicit contact pair's friction and restitution (product rule)."""

@@ -28,9 +28,18 @@ class Applier:
         self.owners = dict(owners)
         self._nominal: dict[str, Value] = {}  # engine name -> value before SimSuite first changed it
         self._in_force: dict[str, Value] = {}
+        self._expanded: dict[tuple[str, tuple[str, ...]], list[str]] = {}  # glob matches, per owners
 
     def expand(self, name: str, targets: Iterable[str] = ()) -> list[str]:
-        """The engine names a parameter drives (globs matched against known names)."""
+        """The engine names a parameter drives (globs matched against known names; the
+        matches are kept until :meth:`rebind`, since every reset asks again)."""
+        key = (name, tuple(targets))
+        hits = self._expanded.get(key)
+        if hits is None:
+            hits = self._expanded[key] = self._match(name, key[1])
+        return hits
+
+    def _match(self, name: str, targets: tuple[str, ...]) -> list[str]:
         patterns = list(targets) or [name]
         out: list[str] = []
         for pattern in patterns:
@@ -75,6 +84,7 @@ class Applier:
         """A new world was compiled: ``fresh`` names (engine, appearance) are back at their
         nominal values, and names of the old world that the new one lacks are dropped."""
         self.owners = dict(owners)
+        self._expanded.clear()
         fresh = set(fresh)
         for name in list(self._nominal):
             if name in fresh or name not in self.owners:

@@ -19,8 +19,9 @@ and a floor, it times:
 
 Same scene, same rays (the sensor's beams from the sensor's pose), same engine flags.
 
-Variants are timed in interleaved rounds and each keeps its best round, so load from other
-processes on a shared machine hits all of them alike. ``vs raw`` is the ratio of rates.
+Variants are timed in interleaved rounds (``best`` columns: each one's best round). ``vs raw``
+is the median over rounds of a path's rate against the raw call's rate in the same round,
+with its interquartile range: two blocks side by side see the same load and clock speed.
 ``engine share`` is the fraction of a path's CPU time spent inside the engine's ray call,
 measured in the same calls: the ratio to the raw call that the path would show on an idle
 machine, and a figure that stays put when the machine is busy (``vs raw`` does not). With
@@ -131,19 +132,25 @@ def measure(backend_name: str, scan: str, rounds: int, quick: bool, timer=rate) 
         "sensor": lambda: plain.sample(backend, 0.0),
         "sensor+labels": lambda: (plain.sample(backend, 0.0), plain.last_scan.labels),
     }
-    # many short timed blocks (~20 ms of the raw call each): the best block of each variant
-    # is one that no other process interrupted, so the ratios hold on a busy machine
+    # many short timed blocks (~20 ms of the raw call each), every variant once per round in
+    # a rotating order; a variant's ratio is the median over rounds of its block against the
+    # raw block of the same round: this machine's speed drifts by up to 1.5x within a minute,
+    # and blocks side by side see the same conditions where the best block of each need not
     per_call = 1.0 / timer(variants["raw"], 3, repeats=1)
     n = max(2, int(0.02 / per_call))
-    best = {k: 0.0 for k in variants}
-    for _ in range(rounds):
-        for name, fn in variants.items():
-            best[name] = max(best[name], timer(fn, n, repeats=1))
+    names = list(variants)
+    best, ratios = dict.fromkeys(names, 0.0), {k: [] for k in names}
+    for r in range(rounds):
+        rates = {name: timer(variants[name], n, repeats=1) for name in names[r % len(names):] + names[: r % len(names)]}
+        for name in names:
+            best[name] = max(best[name], rates[name])
+            ratios[name].append(rates[name] / rates["raw"])
     calls = max(20, int(1.0 * best["raw"]))  # ~1 s of raw calls per path
     shares = {name: (1.0 if name == "raw" else engine_share(*engine_ray_call(backend_name), fn, calls)) for name, fn in variants.items()}
     rows = []
     for name, scans_s in best.items():
-        rows.append([backend_name, scan, name, f"{scans_s:,.0f}", f"{scans_s * n_rays / 1e6:.2f}", f"{scans_s / best['raw']:.3f}", f"{shares[name]:.3f}"])
+        q1, med, q3 = np.percentile(ratios[name], [25, 50, 75])
+        rows.append([backend_name, scan, name, f"{scans_s:,.0f}", f"{scans_s * n_rays / 1e6:.2f}", f"{med:.3f}", f"{q1:.2f}-{q3:.2f}", f"{shares[name]:.3f}"])
     backend.close()
     return rows
 
@@ -163,13 +170,14 @@ def main() -> None:
             rows += measure(backend_name, scan, rounds, args.quick, timer)
     report(
         "lidar" if args.clock == "wall" else "lidar_cpu",
-        ["backend", "scan", "path", "scans/s", "Mrays/s", "vs raw", "engine share"],
+        ["backend", "scan", "path", "best scans/s", "best Mrays/s", "vs raw", "vs raw IQR", "engine share"],
         rows,
         extra={
             "clock": args.clock,
             "load_average": [load_before, os.getloadavg()],
             "notes": "raw = engine call alone; cast_rays = backend protocol (shared origin, unit_directions=True); "
-            "sensor = SimSuite Lidar.sample with the preset's noise; sensor+labels = the same plus the hit labels; best of interleaved rounds",
+            "sensor = SimSuite Lidar.sample with the preset's noise; sensor+labels = the same plus the hit labels; "
+            "vs raw = median over rounds of each path's block against the raw block of the same round",
         },
     )
     print(f"load average before/after: {load_before[0]:.1f} / {os.getloadavg()[0]:.1f} on {os.cpu_count()} cpus")

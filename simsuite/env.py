@@ -185,7 +185,7 @@ class SimEnv(gymnasium.Env):
         self._needs_reset = False
         self._obs_count += 1
         self._last_obs = self._observe(self._backend)
-        if self._effects.active:
+        if self._effects.obs_noise_std > 0:
             self._last_obs = self._noisy_obs(self._last_obs)
         return self._last_obs, {"is_success": False, "physics_diverged": False, "params": dict(self.params)}
 
@@ -193,9 +193,13 @@ class SimEnv(gymnasium.Env):
         if self._needs_reset:
             raise gymnasium.error.ResetNeeded("call reset() before step() (also after an episode ended by divergence)")
         action = self._validate_action(action)
-        backend, task, effects_on = self._backend, self.task, self._effects.active
-        if effects_on:
-            self._step_with_effects(backend, action)
+        backend, task, fx = self._backend, self.task, self._effects
+        if fx.active:  # action noise, latency (a split control step), control-rate jitter
+            delayed, first, n = fx.plan_step(action, self._n_substeps, self.np_random)
+            if first:  # the previous commands and forces act until the delayed action lands
+                self._advance(backend, first)
+            task.apply_action(backend, delayed)
+            self._advance(backend, n - first, keep_forces=fx.split_substeps > 0)
         else:
             task.apply_action(backend, action)
             self._advance(backend, self._n_substeps)
@@ -203,7 +207,7 @@ class SimEnv(gymnasium.Env):
             return self._diverged_step()
         self._obs_count += 1
         obs = self._observe(backend)
-        if effects_on:
+        if fx.obs_noise_std > 0:
             obs = self._noisy_obs(obs)
         terms = task.reward_terms(backend, action)
         terminated = task.is_terminated(backend)
@@ -308,20 +312,9 @@ class SimEnv(gymnasium.Env):
         else:
             self.sensors.advance(backend, n_substeps, self._timestep_s, keep_forces)
 
-    def _step_with_effects(self, backend: Backend, action: np.ndarray) -> None:
-        """Action noise, latency (a split control step) and control-rate jitter."""
-        fx = self._effects
-        delayed, first, n = fx.plan_step(action, self._n_substeps, self.np_random)
-        if first:  # the previous commands and forces act until the delayed action lands
-            self._advance(backend, first)
-        self.task.apply_action(backend, delayed)
-        self._advance(backend, n - first, keep_forces=fx.split_substeps > 0)
-
     def _noisy_obs(self, obs):
-        """``observation.noise_std`` on the task's state vector (inside its bounds)."""
+        """``observation.noise_std`` (> 0) on the task's state vector (inside its bounds)."""
         fx = self._effects
-        if fx.obs_noise_std <= 0:
-            return obs
         if self._state_only:
             return fx.noisy_obs(obs, self.np_random, self._state_low, self._state_high)
         if isinstance(obs, dict) and "state" in obs:

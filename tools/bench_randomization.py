@@ -4,6 +4,7 @@ Bars (issue 6): ≤ 10 % of step throughput; a randomized reset under 5 ms on Mu
 Grasp-v0 and UAV-v0 (only parameters change: no world rebuild).
 
     python tools/bench_randomization.py [--episodes 1] [--rounds 20] [--resets 200]
+    python tools/bench_randomization.py --breakdown --ids SimSuite/UAV-v0 --backends mujoco
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from benchmark import report  # noqa: E402
 
 import simsuite  # noqa: E402,F401
 from simsuite.agents.experts import make_expert  # noqa: E402
+from simsuite.randomization.effects import EFFECT_PARAMS  # noqa: E402
 
 IDS = ("SimSuite/Grasp-v0", "SimSuite/UAV-v0", "SimSuite/Nav-v0", "SimSuite/Drive-v0")
 
@@ -88,6 +90,63 @@ def measure(env_id: str, backend: str, episodes: int, resets: int, rounds: int =
             f"{np.median(ratios):.2f}", f"{np.percentile(ratios, 25):.2f}-{np.percentile(ratios, 75):.2f}"]
 
 
+class _Flight:
+    """One env flown by its expert, one timed step at a time (see :func:`breakdown`)."""
+
+    def __init__(self, env, params: dict | None):
+        self.env, self.params, self.spent, self.steps = env, params, 0.0, 0
+
+    def start(self, seed: int, max_steps: int) -> None:
+        self.obs, _ = self.env.reset(seed=seed, options=None if self.params is None else {"params": self.params})
+        self.policy, self.left = make_expert(self.env), max_steps
+
+    def step(self) -> None:
+        if not self.left:
+            return
+        action = self.policy(self.obs)
+        t0 = time.perf_counter()
+        self.obs, _, terminated, truncated, _ = self.env.step(action)
+        self.spent += time.perf_counter() - t0
+        self.steps, self.left = self.steps + 1, 0 if terminated or truncated else self.left - 1
+
+    @property
+    def us_per_step(self) -> float:
+        return 1e6 * self.spent / max(self.steps, 1)
+
+
+def breakdown(env_id: str, backend: str, episodes: int = 40, max_steps: int = 200) -> list[list[object]]:
+    """What each randomization effect costs on its own: the plain env and the randomized env
+    with every parameter at nominal but one (latency of 0.6 control steps, which splits
+    each step; observation noise; wind; action noise; control-rate jitter), then all of them,
+    then values drawn from the default space. The two envs step alternately, one step each,
+    over the same seeded expert episodes, so both see the same machine at every moment: the
+    ratio holds when this machine's speed drifts."""
+    plain = make_env(env_id, backend, False)
+    rand = make_env(env_id, backend, True)
+    nominal = {name: rand.param_space[name].nominal for name in rand.param_space.names}
+    dt = rand.task.control_dt_s
+    alone = {"actuation.latency_s": 0.6 * dt, "observation.noise_std": 0.005, "wind.speed_m_s": 0.5,
+             "actuation.noise_std": 0.05, "control.jitter_s": 0.1 * dt}
+    configs: dict[str, dict | None] = {"all at nominal": nominal}
+    configs.update({f"{name} = {value:g}": {**nominal, name: value} for name, value in alone.items() if name in EFFECT_PARAMS or name in nominal})
+    configs["all of the above"] = {**nominal, **{n: v for n, v in alone.items() if n in EFFECT_PARAMS or n in nominal}}
+    configs["drawn from the default space"] = None
+    rows = []
+    for label, params in configs.items():
+        a, b = _Flight(plain, None), _Flight(rand, params)
+        for seed in range(episodes):
+            a.start(seed, max_steps)
+            b.start(seed, max_steps)
+            while a.left or b.left:
+                a.step()
+                b.step()
+        rows.append([env_id, backend, label, f"{a.us_per_step:.1f}", f"{b.us_per_step:.1f}", f"{a.us_per_step / b.us_per_step:.3f}"])
+        print(*rows[-1], flush=True)
+    plain.close()
+    rand.close()
+    return rows
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--episodes", type=int, default=1, help="expert episodes per timed round")
@@ -95,7 +154,12 @@ def main() -> None:
     ap.add_argument("--resets", type=int, default=200)
     ap.add_argument("--backends", nargs="+", default=["mujoco", "pybullet"])
     ap.add_argument("--ids", nargs="+", default=list(IDS))
+    ap.add_argument("--breakdown", action="store_true", help="price each effect alone, step by step, instead")
     args = ap.parse_args()
+    if args.breakdown:
+        rows = [row for env_id in args.ids for backend in args.backends for row in breakdown(env_id, backend)]
+        report("randomization_breakdown", ["env", "backend", "randomized with", "µs/step off", "µs/step on", "ratio"], rows)
+        return
     rows = []
     for env_id in args.ids:
         for backend in args.backends:

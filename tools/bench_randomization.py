@@ -46,55 +46,14 @@ def reset_ms(env, resets: int) -> float:
     return 1e3 * float(np.median(times))
 
 
-def step_rate(env, seeds: range, max_steps: int) -> float:
-    """Env steps per second of stepping while the family's scripted expert flies, drives or
-    grasps (its own time and the resets are outside the clock), over one episode per seed
-    (at most ``max_steps`` long).
-    The expert keeps episodes long and alike with and without randomization: random actions
-    end them after a few dozen steps, at different times, and the cold first steps after
-    each reset would then weigh differently in the two envs."""
-    spent, steps = 0.0, 0
-    for seed in seeds:
-        obs, _ = env.reset(seed=seed)
-        policy = make_expert(env)
-        done, left = False, max_steps
-        while not done and left:
-            action = policy(obs)
-            t0 = time.perf_counter()
-            obs, _, terminated, truncated, _ = env.step(action)
-            spent += time.perf_counter() - t0
-            steps, left = steps + 1, left - 1
-            done = terminated or truncated
-    return steps / max(spent, 1e-9)
-
-
-def measure(env_id: str, backend: str, episodes: int, resets: int, rounds: int = 5, max_steps: int = 300) -> list[object]:
-    """Reset times and step rates with randomization off and on. The two envs fly the same
-    seeded episodes back to back, in alternating order, round after round. The ratio is the
-    median over rounds of each round's pair: on a machine whose speed drifts (other
-    processes, the host's memory daemon) two adjacent runs see the same conditions, and the
-    median drops the rounds that a pause hit. Episodes stop at the registered limit or
-    ``max_steps``."""
-    max_steps = min(max_steps, gymnasium.spec(env_id).max_episode_steps or max_steps)
-    envs = {flag: make_env(env_id, backend, flag) for flag in (False, True)}
-    resets_ms = {flag: reset_ms(env, resets) for flag, env in envs.items()}
-    best, ratios = dict.fromkeys(envs, 0.0), []
-    for r in range(rounds):
-        seeds = range(r * episodes, (r + 1) * episodes)
-        rates = {flag: step_rate(envs[flag], seeds, max_steps) for flag in ((False, True) if r % 2 == 0 else (True, False))}
-        ratios.append(rates[True] / rates[False])
-        best = {flag: max(best[flag], rates[flag]) for flag in envs}
-    for env in envs.values():
-        env.close()
-    return [env_id, backend, f"{resets_ms[False]:.2f}", f"{resets_ms[True]:.2f}", f"{best[False]:,.0f}", f"{best[True]:,.0f}",
-            f"{np.median(ratios):.2f}", f"{np.percentile(ratios, 25):.2f}-{np.percentile(ratios, 75):.2f}"]
-
-
 class _Flight:
-    """One env flown by its expert, one timed step at a time (see :func:`breakdown`)."""
+    """One env flown by the family's scripted expert, one timed step at a time: the expert's
+    own time and the resets are outside the clock. The expert keeps episodes long and alike
+    with and without randomization; random actions end them after a few dozen steps, at
+    different times, and the cold first steps after each reset would then weigh differently."""
 
-    def __init__(self, env, params: dict | None):
-        self.env, self.params, self.spent, self.steps = env, params, 0.0, 0
+    def __init__(self, env, params: dict | None = None):
+        self.env, self.params, self.spent, self.steps, self.left = env, params, 0.0, 0, 0
 
     def start(self, seed: int, max_steps: int) -> None:
         self.obs, _ = self.env.reset(seed=seed, options=None if self.params is None else {"params": self.params})
@@ -114,6 +73,43 @@ class _Flight:
         return 1e6 * self.spent / max(self.steps, 1)
 
 
+def step_rate(env, seeds: range, max_steps: int) -> float:
+    """Env steps per second of stepping over one expert episode per seed."""
+    flight = _Flight(env)
+    for seed in seeds:
+        flight.start(seed, max_steps)
+        while flight.left:
+            flight.step()
+    return 1e6 / max(flight.us_per_step, 1e-9)
+
+
+def episode_limit(env_id: str, max_steps: int) -> int:
+    """``max_steps``, or the registered episode limit where that is shorter."""
+    return min(max_steps, gymnasium.spec(env_id).max_episode_steps or max_steps)
+
+
+def measure(env_id: str, backend: str, episodes: int, resets: int, rounds: int = 5, max_steps: int = 300) -> list[object]:
+    """Reset times and step rates with randomization off and on. The two envs fly the same
+    seeded episodes back to back, in alternating order, round after round. The ratio is the
+    median over rounds of each round's pair: on a machine whose speed drifts (other
+    processes, the host's memory daemon) two adjacent runs see the same conditions, and the
+    median drops the rounds that a pause hit. Episodes stop at the registered limit or
+    ``max_steps``."""
+    max_steps = episode_limit(env_id, max_steps)
+    envs = {flag: make_env(env_id, backend, flag) for flag in (False, True)}
+    resets_ms = {flag: reset_ms(env, resets) for flag, env in envs.items()}
+    best, ratios = dict.fromkeys(envs, 0.0), []
+    for r in range(rounds):
+        seeds = range(r * episodes, (r + 1) * episodes)
+        rates = {flag: step_rate(envs[flag], seeds, max_steps) for flag in ((False, True) if r % 2 == 0 else (True, False))}
+        ratios.append(rates[True] / rates[False])
+        best = {flag: max(best[flag], rates[flag]) for flag in envs}
+    for env in envs.values():
+        env.close()
+    return [env_id, backend, f"{resets_ms[False]:.2f}", f"{resets_ms[True]:.2f}", f"{best[False]:,.0f}", f"{best[True]:,.0f}",
+            f"{np.median(ratios):.2f}", f"{np.percentile(ratios, 25):.2f}-{np.percentile(ratios, 75):.2f}"]
+
+
 def breakdown(env_id: str, backend: str, episodes: int = 40, max_steps: int = 200) -> list[list[object]]:
     """What each randomization effect costs on its own: the plain env and the randomized env
     with every parameter at nominal but one (latency of 0.6 control steps, which splits
@@ -121,6 +117,7 @@ def breakdown(env_id: str, backend: str, episodes: int = 40, max_steps: int = 20
     then values drawn from the default space. The two envs step alternately, one step each,
     over the same seeded expert episodes, so both see the same machine at every moment: the
     ratio holds when this machine's speed drifts."""
+    max_steps = episode_limit(env_id, max_steps)
     plain = make_env(env_id, backend, False)
     rand = make_env(env_id, backend, True)
     nominal = {name: rand.param_space[name].nominal for name in rand.param_space.names}

@@ -22,7 +22,7 @@ import numpy as np
 import pybullet_data
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from benchmark import cpu_rate, engine_share, rate, report  # noqa: E402
+from benchmark import cpu_rate, engine_share, paired_ratio, rate, report  # noqa: E402
 
 import simsuite  # noqa: E402,F401
 from simsuite.backends import BACKENDS  # noqa: E402
@@ -157,8 +157,7 @@ def bench(name: str, env: SimEnv, steps: int, wrapped: gymnasium.Env | None = No
         wrapped.reset(seed=0)
         wrapped_rate = rate(stepper(wrapped, action), steps)
         wrapped.close()
-    row = [name, env.backend_name, env._n_substeps, f"{best['raw']:,.0f}", f"{best['env']:,.0f}", f"{np.median(ratios):.3f}",
-           f"{np.percentile(ratios, 25):.2f}-{np.percentile(ratios, 75):.2f}", f"{share:.3f}", f"{wrapped_rate:,.0f}"]
+    row = [name, env.backend_name, env._n_substeps, f"{best['raw']:,.0f}", f"{best['env']:,.0f}", *paired_ratio(ratios), f"{share:.3f}", f"{wrapped_rate:,.0f}"]
     env.close()
     return row
 

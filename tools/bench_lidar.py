@@ -42,7 +42,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from benchmark import cpu_rate, engine_share, rate, report  # noqa: E402
+from benchmark import cpu_rate, engine_share, paired_ratio, rate, report  # noqa: E402
 
 from simsuite.backends import make_backend  # noqa: E402
 from simsuite.scene import Body, Geom, Inertial, Joint, Scene  # noqa: E402
@@ -149,8 +149,7 @@ def measure(backend_name: str, scan: str, rounds: int, quick: bool, timer=rate) 
     shares = {name: (1.0 if name == "raw" else engine_share(*engine_ray_call(backend_name), fn, calls)) for name, fn in variants.items()}
     rows = []
     for name, scans_s in best.items():
-        q1, med, q3 = np.percentile(ratios[name], [25, 50, 75])
-        rows.append([backend_name, scan, name, f"{scans_s:,.0f}", f"{scans_s * n_rays / 1e6:.2f}", f"{med:.3f}", f"{q1:.2f}-{q3:.2f}", f"{shares[name]:.3f}"])
+        rows.append([backend_name, scan, name, f"{scans_s:,.0f}", f"{scans_s * n_rays / 1e6:.2f}", *paired_ratio(ratios[name]), f"{shares[name]:.3f}"])
     backend.close()
     return rows
 

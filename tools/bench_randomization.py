@@ -18,7 +18,7 @@ import gymnasium
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from benchmark import report  # noqa: E402
+from benchmark import paired_ratio, report  # noqa: E402
 
 import simsuite  # noqa: E402,F401
 from simsuite.agents.experts import make_expert  # noqa: E402
@@ -107,7 +107,7 @@ def measure(env_id: str, backend: str, episodes: int, resets: int, rounds: int =
     for env in envs.values():
         env.close()
     return [env_id, backend, f"{resets_ms[False]:.2f}", f"{resets_ms[True]:.2f}", f"{best[False]:,.0f}", f"{best[True]:,.0f}",
-            f"{np.median(ratios):.2f}", f"{np.percentile(ratios, 25):.2f}-{np.percentile(ratios, 75):.2f}"]
+            *paired_ratio(ratios, digits=2)]
 
 
 def breakdown(env_id: str, backend: str, episodes: int = 40, max_steps: int = 200) -> list[list[object]]:

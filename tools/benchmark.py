@@ -9,6 +9,8 @@ import time
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
+
 
 def rate(fn: Callable[[], None], n: int, repeats: int = 3) -> float:
     """Best calls per second of ``fn`` over ``repeats`` runs of ``n`` calls (best damps noise)."""
@@ -63,6 +65,14 @@ def engine_share(module: object, names: tuple[str, ...], fn: Callable[[], None],
         for name, engine in originals.items():
             setattr(module, name, engine)
     return spent[0] / total
+
+
+def paired_ratio(ratios: list[float], digits: int = 3) -> tuple[str, str]:
+    """The median of per-round ratios (each of two runs side by side) and their interquartile
+    range, as table cells. On a machine whose speed drifts, runs side by side see the same
+    conditions where the best runs of two loops need not."""
+    q1, median, q3 = (float(np.percentile(ratios, q)) for q in (25, 50, 75))
+    return f"{median:.{digits}f}", f"{q1:.2f}-{q3:.2f}"
 
 
 def machine() -> dict[str, object]:

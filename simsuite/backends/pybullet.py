@@ -135,7 +135,6 @@ _UNIT_QUAT_TOL = 1e-6
 _TOKENS = itertools.count(1)  # state tokens, unique within the process
 _HULL_FILES: dict[tuple[str, int, tuple[float, ...]], tuple[str, int]] = {}  # (mesh, mtime, scale) -> (OBJ, vertices)
 _UID, _LINK, _FRACTION = itemgetter(0), itemgetter(1), itemgetter(2)  # rayTestBatch result columns
-_IDENTITY = np.eye(3)
 _RAY_SHAPES = {"box": 0, "sphere": 1, "capsule": 2, "cylinder": 3}  # geoms with an analytic ray test
 _JOINT_TYPES = {"hinge": pb.JOINT_REVOLUTE, "slide": pb.JOINT_PRISMATIC, None: pb.JOINT_FIXED}
 _POSITION, _VELOCITY, _TORQUE = 0, 1, 2
@@ -1321,8 +1320,8 @@ class PybulletBackend(Backend):
         if not self._aabbs_stale:
             return
         cid = self._cid
-        for mb in self._movable:
-            v, w = pb.getBaseVelocity(mb.uid, physicsClientId=cid)
+        for mb in self._movable:  # the velocities as they are (often read already this state)
+            v, w = self._base_velocity(mb.uid)
             pb.resetBaseVelocity(mb.uid, v, w, physicsClientId=cid)
         self._aabbs_stale = False
 

@@ -22,6 +22,7 @@ from typing import Callable, Iterator, Mapping, NamedTuple, Sequence
 import mujoco
 import numpy as np
 
+from simsuite import native
 from simsuite.backends.base import (
     Backend,
     BackendError,
@@ -787,16 +788,17 @@ def _non_negative(name: str, v: float) -> float:
 
 
 class _MujocoRayFan(RayFan):
-    """A ray fan that reads the body frame from MjData views made once (``xmat``, ``xpos``,
-    ``xquat``: the engine writes into the same memory every step), rotates the rays with
-    ``mju_mulMatMatT`` into its buffer, places the origin with ``mju_trnVecPose`` and casts
-    with one ``mj_multiRay``: three engine calls and no numpy arithmetic."""
+    """A ray fan that reads the body frame from MjData views made once (``xmat``, ``xpos``:
+    the engine writes into the same memory every step), rotates the rays into its buffer and
+    places the origin in one call (``native.kernels.pose_rays``, else ``mju_mulMatMatT`` and
+    ``mju_mulMatVec3``) and casts with one ``mj_multiRay``."""
 
     def __init__(self, backend: MujocoBackend, body: str, directions: np.ndarray, origin: Sequence[float], max_range_m: float):
         super().__init__(backend, body, directions, origin, max_range_m)
         bid = backend._body_id(body)
         self._model, self._data = backend.model, backend.data
-        self._xmat, self._xpos, self._xquat = self._data.xmat[bid].reshape(3, 3), self._data.xpos[bid], self._data.xquat[bid]
+        self._xmat, self._xpos = self._data.xmat[bid], self._data.xpos[bid]  # (9,) row-major, (3,)
+        self._pose_rays = native.kernels.pose_rays if native.kernels is not None else None
         self._rays, self._offset = self._local[: self.n], self._local[self.n].copy()
         self._origin = np.empty(3)  # the world origin of this cast (mj_multiRay reads it during the call only)
         self._flat = self._directions.reshape(-1)  # a view of the buffer, as mj_multiRay reads it
@@ -807,8 +809,12 @@ class _MujocoRayFan(RayFan):
         m, d = self._model, self._data
         if backend.model is not m or backend.data is not d:
             raise BackendError("this ray fan's scene was recompiled or closed: make a new one with ray_fan()")
-        mujoco.mju_mulMatMatT(self._directions, self._rays, self._xmat)
-        mujoco.mju_trnVecPose(self._origin, self._xpos, self._xquat, self._offset)
+        if self._pose_rays is not None:  # the C twin of the two lines below, in one call
+            self._pose_rays(self._rays, self._offset, self._xmat, self._xpos, self._directions, self._origin)
+        else:
+            mujoco.mju_mulMatMatT(self._directions, self._rays, self._xmat.reshape(3, 3))
+            mujoco.mju_mulMatVec3(self._origin, self._xmat, self._offset)
+            self._origin += self._xpos
         geom, dist = np.empty(n, dtype=np.int32), np.empty(n)
         mujoco.mj_multiRay(m, d, self._origin, self._flat, None, 1, -1, geom, dist, None, n, self.max_range_m)
         return RayHits(dist, self.max_range_m, backend._names, geom, self._index_of_geom)

@@ -72,12 +72,13 @@ PyBullet 3.2.7 behaviours worked around here (each reproduced in a scratch exper
     is recomputed analytically in each geom's frame (Bullet still decides which body is hit);
     bodies with a mesh keep Bullet's distance. When every such body has one geom, Bullet's hit
     says the ray enters that geom, and a box's entry is just its farthest near-face plane.
-    ``rayTestBatch`` answers with a tuple per ray; its columns are read with ``np.fromiter``.
+    ``rayTestBatch`` answers with a tuple per ray; its columns are read in one C pass
+    (``native.kernels.ray_columns``), else with ``np.fromiter`` per column.
     In a world whose colliding bodies are all multibody bases of one box or one plane (rooms,
-    floor plans), a shared-origin cast reads only the uid column: the exact entry into the
-    hit geom is computed for every ray from one per-uid table (``_BoxRays``), Bullet's
-    fraction is read only in the rare case the exact entry has none (a ray starting inside a
-    box), and a miss comes out NaN. Bullet's box distances are off by up to 6 mm for about
+    floor plans), a shared-origin cast needs only the uid column: the exact entry into the
+    hit geom is computed for every ray from one per-uid table (``_BoxRays``, or its C twin
+    ``native.kernels.box_entries``), Bullet's fraction stands only where the exact entry has
+    none (a ray starting inside a box), and a miss comes out NaN. Bullet's box distances are off by up to 6 mm for about
     0.4% of box hits, far from edges too, so the exact step cannot be skipped.
 12. ``setJointMotorControlArray(..., PD_CONTROL)`` costs 1-3 ms per call (it re-syncs the
     plugin's view of every body), more than the physics of a control step; the plugin's own
@@ -107,6 +108,7 @@ from typing import Callable, Mapping, Sequence
 import numpy as np
 import pybullet as pb
 
+from simsuite import native
 from simsuite.backends.base import (
     Backend,
     BackendError,
@@ -216,6 +218,16 @@ class _RayAnswer:
         rows = self.chunks[0] if len(self.chunks) == 1 else itertools.chain.from_iterable(self.chunks)
         return np.fromiter(map(field, rows), dtype, self.n)
 
+    def read(self, link: bool = False, fraction: bool = False) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+        """The (uid, link, fraction) columns, None for those not asked for: one C pass over
+        the tuples with ``native.kernels``, else a C iterator per column."""
+        kernels = native.kernels
+        if kernels is None:
+            return self.column(_UID, np.intp), self.column(_LINK, np.intp) if link else None, self.column(_FRACTION, np.float64) if fraction else None
+        out = (np.empty(self.n, np.intp), np.empty(self.n, np.intp) if link else None, np.empty(self.n) if fraction else None)
+        kernels.ray_columns(self.chunks, self.n, *out)
+        return out
+
 
 @dataclass
 class _BoxRays:
@@ -231,6 +243,7 @@ class _BoxRays:
     """
 
     frames: np.ndarray  # (U + 1, 3, 4) [geom <- world rotation | -(the geom's origin in its own axes)]
+    halves: np.ndarray  # (U + 1, 3) half sizes (a plane: inf, inf, 0; NaN: no geom), as table rows 12-14
     table: np.ndarray  # (15, U + 1), rewritten per cast
     table_frames: np.ndarray  # (U + 1, 3, 4): a view of table rows 0-11, the matmul's output
     moving: np.ndarray  # uids of the bodies that move
@@ -256,7 +269,8 @@ class _BoxRays:
         is_moving = np.zeros(n_uids + 1, dtype=bool)
         is_moving[moving] = True
         moving_bodies = tuple(rec.name for rec in recs if not rec.static)
-        boxes = cls(frames, table, table_frames, moving, moving_bodies, is_moving, geom_pos, geom_quat)
+        halves = np.ascontiguousarray(table[12:].T)
+        boxes = cls(frames, halves, table, table_frames, moving, moving_bodies, is_moving, geom_pos, geom_quat)
         rows = [rec.row for rec in recs]
         boxes._set_frames(uids, static_pos[rows].reshape(-1, 3), static_quat[rows].reshape(-1, 4))
         return boxes
@@ -1719,13 +1733,19 @@ class PybulletBackend(Backend):
         Rays from one origin come with ``pose`` (4, 4): the frame of their directions
         ``units`` (N, 3) in the world, its origin theirs (``units_t``: the directions
         transposed, if the caller keeps them); others with their world ``starts`` (N, 3) and
-        world ``units``. The per-ray tuples are read column by column with C iterators (no
-        per-ray Python), only the columns needed."""
-        uid = hits.column(_UID, np.intp)
-        boxes = self._box_rays
-        if boxes is not None and pose is not None:
+        world ``units``. The per-ray tuples are read without per-ray Python (``_RayAnswer.read``),
+        only the columns needed; in a world of boxes the exact entries come from one C pass
+        (``native.kernels.box_entries``) or from ``_BoxRays.entry_distances``."""
+        boxes = self._box_rays if pose is not None else None
+        if boxes is not None:
+            kernels = native.kernels
+            uid, _, fraction = hits.read(fraction=kernels is not None)
             if boxes.moving.size and boxes.is_moving.take(uid).any():
                 boxes.refresh_moving(*self.body_poses(boxes.moving_bodies))
+            if kernels is not None:  # the C twin of the numpy lines below
+                distance = np.empty(hits.n)
+                kernels.box_entries(uid, fraction, boxes.frames, pose, boxes.halves, units, max_range, distance)
+                return RayHits(distance, max_range, self._names, uid, self._ray_table_base)
             distance = boxes.entry_distances(uid, pose, np.ascontiguousarray(units.T) if units_t is None else units_t)
             # a start inside a box, or every ray a miss (rare): Bullet's distance where the exact one has none
             if not (np.fmin.reduce(distance) >= 0 and np.fmax.reduce(distance) <= max_range):
@@ -1734,14 +1754,14 @@ class PybulletBackend(Backend):
                 distance[odd] = bullet[odd]
                 distance[uid < 0] = np.nan
             return RayHits(distance, max_range, self._names, uid, self._ray_table_base)
-        if self._ray_table_width == 1:  # no body has links: one lookup by uid (its last entry serves uid -1)
+        uid, link, distance = hits.read(link=self._ray_table_width != 1, fraction=True)
+        if link is None:  # no body has links: one lookup by uid (its last entry serves uid -1)
             index = self._ray_table_base.take(uid)
         else:  # row uid + 1, column link + 1 of the table (row 0 serves a miss)
             key = (uid + 1) * self._ray_table_width
-            key += hits.column(_LINK, np.intp)
+            key += link
             key += 1
             index = self._ray_table_flat.take(key)
-        distance = hits.column(_FRACTION, np.float64)
         distance *= max_range
         np.putmask(distance, uid < 0, -1.0)  # RayHits' mark of a miss
         if pose is None:
@@ -1755,10 +1775,13 @@ class PybulletBackend(Backend):
         the rays are in that body's COM frame and PyBullet places them."""
         n, cid = len(starts), self._cid
         frame = {} if parent is None else {"parentObjectUniqueId": parent.uid, "parentLinkIndex": parent.link}
-        chunks = [
-            pb.rayTestBatch(starts[lo : lo + _RAY_CHUNK], ends[lo : lo + _RAY_CHUNK], numThreads=0, physicsClientId=cid, **frame)
-            for lo in range(0, n, _RAY_CHUNK)  # rayTestBatch reads numpy rows directly
-        ]
+        if n <= _RAY_CHUNK:  # a scan of a 2D or small 3D LIDAR: no slicing
+            chunks = [pb.rayTestBatch(starts, ends, numThreads=0, physicsClientId=cid, **frame)]
+        else:
+            chunks = [
+                pb.rayTestBatch(starts[lo : lo + _RAY_CHUNK], ends[lo : lo + _RAY_CHUNK], numThreads=0, physicsClientId=cid, **frame)
+                for lo in range(0, n, _RAY_CHUNK)  # rayTestBatch reads numpy rows directly
+            ]
         answered = sum(map(len, chunks))
         if answered != n:
             raise BackendError(f"rayTestBatch answered {answered} of {n} rays")
@@ -1973,8 +1996,11 @@ class _PybulletRayFan(RayFan):
         backend._refresh_aabbs()
         hits = backend._ray_test(self._starts, self._ends, rec)
         com, orn = backend._com_pose_raw(rec)
-        com_pose = self._com_pose
-        com_pose[:3, :3].flat = pb.getMatrixFromQuaternion(orn)
-        com_pose[:3, 3] = com
-        pose = np.matmul(com_pose, self._mount)  # the rays' frame: the COM frame moved to their origin
+        pose = np.empty((4, 4))  # the rays' frame: the COM frame moved to their origin
+        if native.kernels is not None:  # the C twin of the three lines below
+            native.kernels.frame_pose(com, orn, self._offset, pose)
+        else:
+            self._com_pose[:3, :3].flat = pb.getMatrixFromQuaternion(orn)
+            self._com_pose[:3, 3] = com
+            np.matmul(self._com_pose, self._mount, out=pose)
         return backend._ray_hits(hits, self.max_range_m, self._units, pose=pose, units_t=self._units_t)

@@ -8,8 +8,9 @@ first looks backwards, as ROS ``LaserScan`` from -π) or ``-fov/2 + i·fov/(N-1)
 partial field of view (both edges included). At reset the mount rotation is folded in and
 the beams become the backend's ray fan (``Backend.ray_fan``), so a scan costs one pose read,
 one engine ray call from the shared sensor origin (the backend places the beams: a small
-product, or the engine's own frame option) and four or five whole-array operations for
-noise and limits on the engine's own distances (no per-beam Python, no conversion pass).
+product, or the engine's own frame option) and one pass for noise and limits over the
+engine's own distances (``native.kernels.lidar_readings``, or four or five whole-array numpy
+operations where the C kernels are not built; no per-beam Python, no conversion pass).
 
 A scan is a snapshot at the sample instant: a real spinning unit sweeps its beams over
 ``1 / rate_hz`` and smears fast motion; that distortion is not modelled.
@@ -41,6 +42,7 @@ from typing import Literal
 import gymnasium
 import numpy as np
 
+from simsuite import native
 from simsuite.backends.base import Backend, RayHits
 from simsuite.sensors.base import Mount, ResolvedMount, Sensor, SensorError, check_timing, child_rng
 from simsuite.transforms import quat_to_mat
@@ -126,13 +128,18 @@ class LidarConfig:
 class LidarScan:
     """The last scan with its ground truth; the truth and labels are derived on request."""
 
-    __slots__ = ("t_s", "ranges", "dropped", "_hits", "_lidar")
+    __slots__ = ("t_s", "ranges", "_drop_row", "_hits", "_lidar")
 
-    def __init__(self, t_s: float, ranges: np.ndarray, hits: RayHits, dropped: np.ndarray | None, lidar: "Lidar"):
+    def __init__(self, t_s: float, ranges: np.ndarray, hits: RayHits, drop_row: np.ndarray | None, lidar: "Lidar"):
         self.t_s = t_s
         self.ranges = ranges  # the reading (noisy), float32, the sensor's shape
-        self.dropped = dropped  # flat indices of the beams dropped by noise, or None
+        self._drop_row = drop_row  # the scan's noise row that is NaN at dropped beams, or None
         self._hits, self._lidar = hits, lidar
+
+    @property
+    def dropped(self) -> np.ndarray | None:
+        """Flat indices of the beams dropped by noise; None when dropout is off."""
+        return None if self._drop_row is None else np.flatnonzero(np.isnan(self._drop_row))
 
     @property
     def distance_m(self) -> np.ndarray:
@@ -149,8 +156,8 @@ class LidarScan:
         """Beams with a return (in range and not dropped), in the sensor's shape."""
         cfg = self._lidar.config
         ok = (self.distance_m >= cfg.range_min_m) & np.isfinite(self.distance_m)
-        if self.dropped is not None:
-            ok[self.dropped] = False
+        if self._drop_row is not None:
+            ok &= ~np.isnan(self._drop_row)
         return ok.reshape(cfg.shape)
 
     def points(self, valid_only: bool = True) -> np.ndarray:
@@ -212,7 +219,8 @@ class Lidar(Sensor):
         self._fan = backend.ray_fan(m.body, self.directions_sensor @ m.rot.T, m.pos, self.config.range_max_m)
         self._rng = child_rng(rng)
         self._block_left = 0  # scans left in the pre-drawn noise block
-        self._block = [] if self._noisy or self._dropout else None  # (ufunc, (scans, n) noise) pairs
+        self._noise_on = bool(self._noisy or self._dropout)
+        self._kernel = native.kernels.lidar_readings if native.kernels is not None else None
         # label tables indexed by RayHits.body_index; the extra last row serves index -1
         names = backend.body_names
         classes = {b.name: b.semantic_class for b, _, _ in backend.scene.walk()}
@@ -231,25 +239,37 @@ class Lidar(Sensor):
     def sample(self, backend: Backend, t_s: float) -> np.ndarray:
         hits = self._fan.cast()
         raw = hits.raw_distance_m  # a miss reads < 0, > range_max_m (the fan's range) or NaN
-        dropped = None
-        block = self._block
-        if block is None:  # exact: the float32 cast in the clip's first pass
-            r = np.fmin(raw, self._rmax, dtype=np.float32)
-        else:
+        gain = shift = drop_row = None
+        if self._noise_on:
             k = self._block_left - 1
             if k < 0:
                 self._draw_block()
-                block, k = self._block, self._block_left - 1
+                k = self._block_left - 1
             self._block_left = k
-            # the reading d + σ(d)·ξ = d·gain + shift, both pre-drawn; a dropped beam's noise
-            # is NaN, which the clip's fmin sends to range_max_m
-            op, noise = block[0]
-            r = op(raw, noise[k], dtype=np.float32)
-            if len(block) > 1:
-                r += block[1][1][k]
+            gain, shift = self._gain[k], self._shift[k]
             if self._dropout:
-                dropped = self._drop[k]
-            np.fmin(r, self._rmax, out=r)
+                drop_row = gain if gain is not None else shift
+        if self._kernel is not None:  # the C twin of _readings, in one pass
+            r = np.empty(self._n, dtype=np.float32)
+            self._kernel(raw, gain, shift, r, self._range_min_m, self._range_max_m, self._no_return)
+        else:
+            r = self._readings(raw, gain, shift, drop_row)
+        if self._reshape:
+            r = r.reshape(self.config.shape)
+        self.last_scan = LidarScan(t_s, r, hits, drop_row, self)
+        return r
+
+    def _readings(self, raw: np.ndarray, gain: np.ndarray | None, shift: np.ndarray | None, drop_row: np.ndarray | None) -> np.ndarray:
+        """The readings (flat float32) from the engine's distances and this scan's noise rows:
+        ``clip(f32(d)·gain + shift, range_min_m, range_max_m)`` for a return, ``no_return``
+        for a miss, a hit out of range or a dropped beam (its noise is NaN)."""
+        if gain is None and shift is None:  # exact: the float32 cast in the clip's first pass
+            r = np.fmin(raw, self._rmax, dtype=np.float32)
+        else:
+            r = np.multiply(raw, gain, dtype=np.float32) if gain is not None else np.add(raw, shift, dtype=np.float32)
+            if gain is not None and shift is not None:
+                r += shift
+            np.fmin(r, self._rmax, out=r)  # a dropped beam's NaN goes to range_max_m here
             if not self._no_return_other and np.fmax.reduce(raw) > self._range_max_m:
                 # a hit the engine reports beyond range (MuJoCo's cutoff culls geoms, not
                 # hits) whose noise brought it below range_max_m is still no return
@@ -260,37 +280,33 @@ class Lidar(Sensor):
         np.putmask(r, raw < self._range_min_m, self._no_return)
         if self._no_return_other:
             np.putmask(r, ~(raw <= self._range_max_m), self._no_return)
-            if dropped is not None:
-                r[dropped] = self._no_return
-        if self._reshape:
-            r = r.reshape(self.config.shape)
-        self.last_scan = LidarScan(t_s, r, hits, dropped, self)
+            if drop_row is not None:
+                np.putmask(r, np.isnan(drop_row), self._no_return)
         return r
 
     def _draw_block(self) -> None:
         """Noise for the next few scans (about 65k beams) in two generator calls, so that a
         small scan does not pay the generator's per-call cost every time. The draws come in
         a fixed order from the sensor's own generator: reproducible from the seed. Stored as
-        the reading's gain 1 + rel·ξ (floored at 0: a reading that would be negative is
-        clipped to range_min_m either way) and shift std·ξ, so a scan applies them in one or
-        two operations; dropped beams get NaN in the first of them."""
+        per-scan rows of the reading's gain 1 + rel·ξ (floored at 0: a reading that would be
+        negative is clipped to range_min_m either way) and shift std·ξ (None where that term
+        is off); dropped beams get NaN in the first of them."""
         cfg, n = self.config, self._n
         scans = max(1, _BLOCK_BEAMS // n)
-        block = []
+        gain = shift = None
         if self._noisy:
             z = self._rng.standard_normal((scans, n), dtype=np.float32)
-            if cfg.range_noise_rel > 0:
-                block.append((np.multiply, np.maximum(1 + self._rel * z, 0, dtype=np.float32)))
             if cfg.range_noise_std_m > 0:
-                block.append((np.add, z * self._std))
-        if self._dropout:  # per scan, the (few) indices of dropped beams
-            flat = _bernoulli_indices(self._rng, scans * n, self._dropout)
-            cuts = np.searchsorted(flat, np.arange(1, scans) * n)
-            self._drop = [part - row * n for row, part in enumerate(np.split(flat, cuts))]
-            if not block:
-                block.append((np.add, np.zeros((scans, n), dtype=np.float32)))
-            block[0][1].reshape(-1)[flat] = np.nan
-        self._block = [(op, list(rows)) for op, rows in block]  # per-scan rows, taken without a slicing call
+                shift = z * self._std
+            if cfg.range_noise_rel > 0:  # in place: z is not needed after this
+                gain = np.maximum(np.add(np.multiply(z, self._rel, out=z), 1, out=z), 0, out=z)
+        if self._dropout:  # NaN marks the (few) dropped beams
+            if gain is None and shift is None:
+                shift = np.zeros((scans, n), dtype=np.float32)
+            (gain if gain is not None else shift).reshape(-1)[_bernoulli_indices(self._rng, scans * n, self._dropout)] = np.nan
+        # per-scan rows, taken without a slicing call
+        self._gain = [None] * scans if gain is None else list(gain)
+        self._shift = [None] * scans if shift is None else list(shift)
         self._block_left = scans
 
 

@@ -1,0 +1,147 @@
+"""The optional C kernels (simsuite/_native.c) give exactly what their numpy twins give, on
+the real engines, and reject wrong buffers with a clear error instead of reading past them."""
+
+from __future__ import annotations
+
+import math
+import os
+
+import numpy as np
+import pytest
+
+from simsuite import native
+from simsuite.backends import make_backend
+from simsuite.sensors import make_sensor
+from test_backends import ray_scene
+from test_sensors import room_scene
+
+kernels = native.kernels
+needs_kernels = pytest.mark.skipif(kernels is None, reason="simsuite._native is not built or SIMSUITE_NATIVE=0")
+
+
+@pytest.mark.skipif(os.environ.get("SIMSUITE_NATIVE") == "0", reason="turned off by SIMSUITE_NATIVE=0")
+def test_kernels_are_built():
+    assert kernels is not None, "simsuite._native did not build: `pip install -e .` needs a C compiler and Python's headers"
+
+
+def _raw_distances(rng: np.random.Generator, n: int, rmin: float, rmax: float) -> np.ndarray:
+    """Engine distances of every kind: misses (-1, NaN), too close, in range, exactly on a
+    limit, beyond range."""
+    raw = rng.uniform(-0.5 * rmin, 1.2 * rmax, n)
+    raw[rng.random(n) < 0.05] = -1.0
+    raw[rng.random(n) < 0.05] = np.nan
+    raw[:4] = (rmin, rmax, np.nextafter(rmax, math.inf), np.nextafter(rmin, 0.0))
+    return raw
+
+
+@needs_kernels
+@pytest.mark.parametrize("no_return", ["max", "inf", "zero"])
+@pytest.mark.parametrize("terms", ["exact", "std", "rel", "std+rel", "dropout", "std+rel+dropout"])
+def test_lidar_readings_equal_the_numpy_path(no_return, terms):
+    rng = np.random.default_rng(0)
+    lidar = make_sensor({"type": "lidar", "range_min_m": 0.2, "range_max_m": 8.0, "no_return": no_return, "body": "robot"})
+    n = 5000
+    raw = _raw_distances(rng, n, 0.2, 8.0)
+    z = rng.standard_normal(n, dtype=np.float32)
+    gain = np.maximum(1 + np.float32(0.05) * z, 0, dtype=np.float32) if "rel" in terms else None
+    shift = z * np.float32(0.3) if "std" in terms else None
+    drop_row = None
+    if "dropout" in terms:  # as Lidar draws it: NaN in the first noise row
+        if gain is None and shift is None:
+            shift = np.zeros(n, np.float32)
+        drop_row = gain if gain is not None else shift
+        drop_row[rng.random(n) < 0.1] = np.nan
+    expect = lidar._readings(raw, gain, shift, drop_row)
+    got = np.empty(n, np.float32)
+    kernels.lidar_readings(raw, gain, shift, got, lidar._range_min_m, lidar._range_max_m, lidar._no_return)
+    assert np.array_equal(got, expect)
+
+
+def _scans(backend_name: str, spec: dict, scans: int) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Readings, true distances and hit bodies of a few noisy scans from a turning robot."""
+    backend = make_backend(backend_name)
+    backend.compile(room_scene())
+    lidar = make_sensor({**spec, "body": "robot", "pos": (0.1, -0.05, 0.3)})
+    lidar.reset(backend, np.random.default_rng(7))
+    out = []
+    for k in range(scans):
+        backend.set_body_velocity("robot", (0.3, 0.1, 0.0), (0.0, 0.0, 2.0))
+        backend.step(5)
+        r = lidar.sample(backend, 0.01 * k)
+        out.append((r.copy(), lidar.last_scan.distance_m.copy(), lidar.last_scan.body_index.copy()))
+    backend.close()
+    return out
+
+
+@needs_kernels
+@pytest.mark.parametrize("backend_name", ["mujoco", "pybullet"])
+@pytest.mark.parametrize("spec", [{"preset": "rplidar_a1"}, {"preset": "vlp16", "horizontal_samples": 256, "no_return": "inf"}])
+def test_scans_are_the_same_with_and_without_the_kernels(backend_name, spec, monkeypatch):
+    fast = _scans(backend_name, spec, 6)
+    monkeypatch.setattr(native, "kernels", None)
+    slow = _scans(backend_name, spec, 6)
+    for (r1, d1, b1), (r2, d2, b2) in zip(fast, slow):
+        assert np.array_equal(r1, r2)
+        np.testing.assert_allclose(d1, d2, rtol=0, atol=1e-12)
+        assert np.array_equal(b1, b2)
+
+
+def _pybullet_rays(scene, origins, directions, max_range_m):
+    backend = make_backend("pybullet")
+    backend.compile(scene)
+    hits = backend.cast_rays(origins, directions, max_range_m=max_range_m, unit_directions=True)
+    result = hits.raw_distance_m.copy(), hits.distance_m.copy(), hits.body_index.copy()
+    backend.close()
+    return result
+
+
+@needs_kernels
+@pytest.mark.parametrize(
+    "world,origin",
+    [
+        ("room", (0.5, -0.3, 0.8)),  # boxes and a plane: the exact box path
+        ("room", (3.05, 0.0, 1.0)),  # from inside a wall: Bullet's distance stands where no entry is found
+        ("room", (0.0, 0.0, 3.5)),  # above the ceiling: half the rays miss
+        ("rays", (0.2, 0.1, 0.9)),  # spheres and capsules too: the general path
+    ],
+)
+def test_pybullet_rays_are_the_same_with_and_without_the_kernels(world, origin, monkeypatch):
+    scene = room_scene if world == "room" else ray_scene
+    directions = np.random.default_rng(3).normal(size=(3000, 3))
+    directions /= np.linalg.norm(directions, axis=1, keepdims=True)
+    fast = _pybullet_rays(scene(), np.array(origin), directions, 6.0)
+    monkeypatch.setattr(native, "kernels", None)
+    slow = _pybullet_rays(scene(), np.array(origin), directions, 6.0)
+    np.testing.assert_allclose(fast[0], slow[0], rtol=0, atol=1e-12)
+    assert np.array_equal(np.isnan(fast[0]), np.isnan(slow[0]))
+    assert np.array_equal(fast[1], slow[1]) or np.allclose(fast[1], slow[1], rtol=0, atol=1e-12)
+    assert np.array_equal(fast[2], slow[2])
+    assert (fast[2] >= 0).any()
+
+
+@needs_kernels
+def test_wrong_buffers_are_refused():
+    n = 8
+    raw, out32 = np.zeros(n), np.empty(n, np.float32)
+    with pytest.raises(TypeError, match="out must hold float32"):
+        kernels.lidar_readings(raw, None, None, np.empty(n), 0.1, 5.0, 5.0)
+    with pytest.raises(ValueError, match="gain must have 8 items"):
+        kernels.lidar_readings(raw, np.ones(4, np.float32), None, out32, 0.1, 5.0, 5.0)
+    with pytest.raises(TypeError, match="C-contiguous"):
+        kernels.lidar_readings(np.zeros(2 * n)[::2], None, None, out32, 0.1, 5.0, 5.0)
+    frames, pose, halves = np.zeros((3, 3, 4)), np.eye(4), np.ones((3, 3))
+    uid, fraction, units = np.zeros(n, np.intp), np.zeros(n), np.zeros((n, 3))
+    with pytest.raises(TypeError, match="uid must hold intp"):
+        kernels.box_entries(uid.astype(np.int32), fraction, frames, pose, halves, units, 5.0, np.empty(n))
+    with pytest.raises(ValueError, match="halves must have 9 items"):
+        kernels.box_entries(uid, fraction, frames, pose, np.ones((2, 3)), units, 5.0, np.empty(n))
+    with pytest.raises(TypeError, match="writable"):
+        readonly = np.empty(n)
+        readonly.flags.writeable = False
+        kernels.box_entries(uid, fraction, frames, pose, halves, units, 5.0, readonly)
+    with pytest.raises(TypeError, match="list"):
+        kernels.ray_columns((), 0, None, None, None)
+    with pytest.raises(ValueError, match="hold 1 rays, expected 2"):
+        kernels.ray_columns([((0, -1, 0.5, (0, 0, 0), (0, 0, 1)),)], 2, np.empty(2, np.intp), None, None)
+    with pytest.raises(TypeError, match="a ray's answer"):
+        kernels.ray_columns([((0, -1),)], 1, np.empty(1, np.intp), None, None)

@@ -10,6 +10,8 @@ off, to compare the two paths.
 from __future__ import annotations
 
 import os
+import warnings
+from pathlib import Path
 from types import ModuleType
 
 
@@ -20,6 +22,9 @@ def _load() -> ModuleType | None:
         from simsuite import _native
     except ImportError:
         return None
+    source = Path(__file__).with_name("_native.c")  # present in a source checkout only
+    if source.exists() and source.stat().st_mtime > Path(_native.__file__).stat().st_mtime:
+        warnings.warn(f"{_native.__file__} is older than {source.name}: rebuild it with `pip install -e .`", stacklevel=2)
     return _native
 
 

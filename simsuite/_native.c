@@ -6,69 +6,52 @@
  * and per-element Python overhead. These kernels do that arithmetic in one pass each.
  *
  * Every kernel has a numpy twin (the code path taken when this module is not built);
- * tests/test_native.py checks that both give the same numbers. Arguments are checked here
- * (dtype, length, contiguity) and a mismatch raises TypeError or ValueError naming the
- * argument: a wrong buffer never reads or writes out of bounds.
+ * tests/test_native.py checks that both give the same numbers. Array arguments are checked
+ * here (numpy array, dtype, length, contiguity, writable) and a mismatch raises TypeError or
+ * ValueError naming the argument: a wrong array never reads or writes out of bounds.
  *
  * Built with -ffp-contract=off: a fused multiply-add would round differently from numpy.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#define NPY_NO_DEPRECATED_API NPY_1_7_API_VERSION
+#include <numpy/arrayobject.h>
 #include <math.h>
 #include <stdlib.h>
 
 /* ------------------------------------------------------------------------------------ */
-/* Buffers */
+/* Arguments */
 
-typedef struct {
-    Py_buffer view;
-    int held;
-} Buf;
-
-static void release(Buf *b) {
-    if (b->held) {
-        PyBuffer_Release(&b->view);
-        b->held = 0;
+/* The data of `obj` if it is a C-contiguous numpy array of `type` with `n` items (n < 0:
+ * any count), writable if asked; else NULL with an exception naming the argument. Read
+ * through numpy's C API: a buffer-protocol export costs more than the loops here. */
+static void *array_data(PyObject *obj, int type, Py_ssize_t n, int writable, const char *name) {
+    if (!PyArray_Check(obj)) {
+        PyErr_Format(PyExc_TypeError, "%s must be a numpy array, got %.100s", name, Py_TYPE(obj)->tp_name);
+        return NULL;
     }
+    PyArrayObject *a = (PyArrayObject *)obj;
+    if (PyArray_TYPE(a) != type) {
+        const char *want = type == NPY_FLOAT64 ? "float64" : type == NPY_FLOAT32 ? "float32" : "intp";
+        PyErr_Format(PyExc_TypeError, "%s must hold %s, got %c", name, want, PyArray_DESCR(a)->type);
+        return NULL;
+    }
+    if (!PyArray_IS_C_CONTIGUOUS(a)) {
+        PyErr_Format(PyExc_TypeError, "%s must be a C-contiguous array", name);
+        return NULL;
+    }
+    if (writable && !PyArray_ISWRITEABLE(a)) {
+        PyErr_Format(PyExc_TypeError, "%s must be a writable array", name);
+        return NULL;
+    }
+    if (n >= 0 && PyArray_SIZE(a) != n) {
+        PyErr_Format(PyExc_ValueError, "%s must have %zd items, got %zd", name, n, (Py_ssize_t)PyArray_SIZE(a));
+        return NULL;
+    }
+    return PyArray_DATA(a);
 }
 
-/* The format character of a buffer, past any byte-order prefix. */
-static char format_char(const Py_buffer *v) {
-    const char *f = v->format ? v->format : "B";
-    while (*f == '@' || *f == '=' || *f == '<' || *f == '>' || *f == '!') f++;
-    return *f;
-}
-
-/* A C-contiguous buffer of `n` items (n < 0: any count) of kind 'd' (float64), 'f' (float32)
- * or 'n' (intp); writable if asked. On failure sets an exception naming `name`. */
-static int get_buf(PyObject *obj, Buf *b, char kind, Py_ssize_t n, int writable, const char *name) {
-    int flags = PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (writable ? PyBUF_WRITABLE : 0);
-    if (PyObject_GetBuffer(obj, &b->view, flags) < 0) {
-        PyErr_Format(PyExc_TypeError, "%s must be a C-contiguous%s array", name, writable ? " writable" : "");
-        return -1;
-    }
-    b->held = 1;
-    char f = format_char(&b->view);
-    int ok;
-    if (kind == 'd') ok = f == 'd' && b->view.itemsize == 8;
-    else if (kind == 'f') ok = f == 'f' && b->view.itemsize == 4;
-    else ok = (f == 'l' || f == 'q' || f == 'n') && b->view.itemsize == (Py_ssize_t)sizeof(Py_ssize_t);
-    if (!ok) {
-        PyErr_Format(PyExc_TypeError, "%s must hold %s, got format '%s'", name,
-                     kind == 'd' ? "float64" : kind == 'f' ? "float32" : "intp", b->view.format ? b->view.format : "B");
-        release(b);
-        return -1;
-    }
-    Py_ssize_t count = b->view.len / b->view.itemsize;
-    if (n >= 0 && count != n) {
-        PyErr_Format(PyExc_ValueError, "%s must have %zd items, got %zd", name, n, count);
-        release(b);
-        return -1;
-    }
-    return 0;
-}
-
-static Py_ssize_t count_of(const Buf *b) { return b->view.len / b->view.itemsize; }
+static Py_ssize_t size_of(PyObject *obj) { return (Py_ssize_t)PyArray_SIZE((PyArrayObject *)obj); }
 
 static int check_nargs(Py_ssize_t nargs, Py_ssize_t want, const char *fn) {
     if (nargs != want) {
@@ -89,21 +72,16 @@ static int check_nargs(Py_ssize_t nargs, Py_ssize_t want, const char *fn) {
  */
 static PyObject *lidar_readings(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
     if (check_nargs(nargs, 7, "lidar_readings") < 0) return NULL;
-    Buf raw = {0}, gain = {0}, shift = {0}, out = {0};
-    double range_min = PyFloat_AsDouble(args[4]), range_max = PyFloat_AsDouble(args[5]);
-    double no_return = PyFloat_AsDouble(args[6]);
+    const double *d = array_data(args[0], NPY_FLOAT64, -1, 0, "raw");
+    if (!d) return NULL;
+    Py_ssize_t n = size_of(args[0]);
+    const float *g = NULL, *s = NULL;
+    if (args[1] != Py_None && !(g = array_data(args[1], NPY_FLOAT32, n, 0, "gain"))) return NULL;
+    if (args[2] != Py_None && !(s = array_data(args[2], NPY_FLOAT32, n, 0, "shift"))) return NULL;
+    float *r = array_data(args[3], NPY_FLOAT32, n, 1, "out");
+    if (!r) return NULL;
+    double range_min = PyFloat_AsDouble(args[4]), range_max = PyFloat_AsDouble(args[5]), no_return = PyFloat_AsDouble(args[6]);
     if (PyErr_Occurred()) return NULL;
-    if (get_buf(args[0], &raw, 'd', -1, 0, "raw") < 0) return NULL;
-    Py_ssize_t n = count_of(&raw);
-    if ((args[1] != Py_None && get_buf(args[1], &gain, 'f', n, 0, "gain") < 0) ||
-        (args[2] != Py_None && get_buf(args[2], &shift, 'f', n, 0, "shift") < 0) ||
-        get_buf(args[3], &out, 'f', n, 1, "out") < 0) {
-        release(&raw); release(&gain); release(&shift);
-        return NULL;
-    }
-    const double *d = raw.view.buf;
-    const float *g = gain.held ? gain.view.buf : NULL, *s = shift.held ? shift.view.buf : NULL;
-    float *r = out.view.buf;
     const float lo = (float)range_min, hi = (float)range_max, none = (float)no_return;
     for (Py_ssize_t i = 0; i < n; i++) {
         double di = d[i];
@@ -116,7 +94,6 @@ static PyObject *lidar_readings(PyObject *self, PyObject *const *args, Py_ssize_
         if (s) ri = ri + s[i];
         r[i] = isnan(ri) ? none : fmaxf(fminf(ri, hi), lo);
     }
-    release(&raw); release(&gain); release(&shift); release(&out);
     Py_RETURN_NONE;
 }
 
@@ -136,48 +113,40 @@ static PyObject *ray_columns(PyObject *self, PyObject *const *args, Py_ssize_t n
         PyErr_SetString(PyExc_TypeError, "chunks must be a list of rayTestBatch answers");
         return NULL;
     }
-    Buf uid = {0}, link = {0}, frac = {0};
-    if ((args[2] != Py_None && get_buf(args[2], &uid, 'n', n, 1, "uid") < 0) ||
-        (args[3] != Py_None && get_buf(args[3], &link, 'n', n, 1, "link") < 0) ||
-        (args[4] != Py_None && get_buf(args[4], &frac, 'd', n, 1, "fraction") < 0)) {
-        release(&uid); release(&link);
-        return NULL;
-    }
-    Py_ssize_t *u = uid.held ? uid.view.buf : NULL, *l = link.held ? link.view.buf : NULL;
-    double *f = frac.held ? frac.view.buf : NULL;
+    Py_ssize_t *u = NULL, *l = NULL;
+    double *f = NULL;
+    if (args[2] != Py_None && !(u = array_data(args[2], NPY_INTP, n, 1, "uid"))) return NULL;
+    if (args[3] != Py_None && !(l = array_data(args[3], NPY_INTP, n, 1, "link"))) return NULL;
+    if (args[4] != Py_None && !(f = array_data(args[4], NPY_FLOAT64, n, 1, "fraction"))) return NULL;
     Py_ssize_t i = 0;
     for (Py_ssize_t c = 0; c < PyList_GET_SIZE(chunks); c++) {
         PyObject *chunk = PyList_GET_ITEM(chunks, c);
         if (!PyTuple_Check(chunk)) {
             PyErr_SetString(PyExc_TypeError, "each chunk must be a tuple of per-ray tuples");
-            goto fail;
+            return NULL;
         }
         Py_ssize_t m = PyTuple_GET_SIZE(chunk);
         if (i + m > n) {
             PyErr_Format(PyExc_ValueError, "the chunks hold more than %zd rays", n);
-            goto fail;
+            return NULL;
         }
         for (Py_ssize_t k = 0; k < m; k++, i++) {
             PyObject *ray = PyTuple_GET_ITEM(chunk, k);
             if (!PyTuple_Check(ray) || PyTuple_GET_SIZE(ray) < 3) {
                 PyErr_SetString(PyExc_TypeError, "a ray's answer must be a tuple (uid, link, fraction, ...)");
-                goto fail;
+                return NULL;
             }
             if (u) u[i] = PyLong_AsSsize_t(PyTuple_GET_ITEM(ray, 0));
             if (l) l[i] = PyLong_AsSsize_t(PyTuple_GET_ITEM(ray, 1));
             if (f) f[i] = PyFloat_AsDouble(PyTuple_GET_ITEM(ray, 2));
         }
-        if (PyErr_Occurred()) goto fail;
+        if (PyErr_Occurred()) return NULL;
     }
     if (i != n) {
         PyErr_Format(PyExc_ValueError, "the chunks hold %zd rays, expected %zd", i, n);
-        goto fail;
+        return NULL;
     }
-    release(&uid); release(&link); release(&frac);
     Py_RETURN_NONE;
-fail:
-    release(&uid); release(&link); release(&frac);
-    return NULL;
 }
 
 /* ------------------------------------------------------------------------------------ */
@@ -194,30 +163,25 @@ fail:
  */
 static PyObject *box_entries(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
     if (check_nargs(nargs, 8, "box_entries") < 0) return NULL;
-    double max_range = PyFloat_AsDouble(args[6]);
-    if (max_range == -1.0 && PyErr_Occurred()) return NULL;
-    Buf uid = {0}, frac = {0}, frames = {0}, pose = {0}, halves = {0}, units = {0}, out = {0};
-    PyObject *result = NULL;
-    double *table = NULL;
-    if (get_buf(args[0], &uid, 'n', -1, 0, "uid") < 0) goto done;
-    Py_ssize_t n = count_of(&uid);
-    if (get_buf(args[1], &frac, 'd', n, 0, "fraction") < 0 || get_buf(args[2], &frames, 'd', -1, 0, "frames") < 0) goto done;
-    Py_ssize_t rows = count_of(&frames) / 12;
-    if (rows < 1 || rows * 12 != count_of(&frames)) {
+    const Py_ssize_t *ids = array_data(args[0], NPY_INTP, -1, 0, "uid");
+    if (!ids) return NULL;
+    Py_ssize_t n = size_of(args[0]);
+    const double *fr = array_data(args[1], NPY_FLOAT64, n, 0, "fraction");
+    const double *F = fr ? array_data(args[2], NPY_FLOAT64, -1, 0, "frames") : NULL;
+    if (!F) return NULL;
+    Py_ssize_t rows = size_of(args[2]) / 12;
+    if (rows < 1 || rows * 12 != size_of(args[2])) {
         PyErr_SetString(PyExc_ValueError, "frames must be (U + 1, 3, 4)");
-        goto done;
+        return NULL;
     }
-    if (get_buf(args[3], &pose, 'd', 16, 0, "pose") < 0 || get_buf(args[4], &halves, 'd', rows * 3, 0, "halves") < 0 ||
-        get_buf(args[5], &units, 'd', n * 3, 0, "units") < 0 || get_buf(args[7], &out, 'd', n, 1, "out") < 0)
-        goto done;
-    table = malloc(sizeof(double) * 12 * rows);
-    if (!table) {
-        PyErr_NoMemory();
-        goto done;
-    }
-    const double *F = frames.view.buf, *P = pose.view.buf, *H = halves.view.buf, *D = units.view.buf, *fr = frac.view.buf;
-    const Py_ssize_t *ids = uid.view.buf;
-    double *dist = out.view.buf;
+    const double *P = array_data(args[3], NPY_FLOAT64, 16, 0, "pose");
+    const double *H = P ? array_data(args[4], NPY_FLOAT64, rows * 3, 0, "halves") : NULL;
+    const double *D = H ? array_data(args[5], NPY_FLOAT64, n * 3, 0, "units") : NULL;
+    double max_range = D ? PyFloat_AsDouble(args[6]) : 0.0;
+    double *dist = D && !PyErr_Occurred() ? array_data(args[7], NPY_FLOAT64, n, 1, "out") : NULL;
+    if (!dist) return NULL;
+    double *table = malloc(sizeof(double) * 12 * rows);
+    if (!table) return PyErr_NoMemory();
     /* [A | o] of every geom in the rays' frame: frames[u] @ pose */
     for (Py_ssize_t g = 0; g < rows; g++)
         for (int r = 0; r < 3; r++)
@@ -242,12 +206,8 @@ static PyObject *box_entries(PyObject *self, PyObject *const *args, Py_ssize_t n
         entry = -entry;
         dist[i] = (entry >= 0 && entry <= max_range) ? entry : fr[i] * max_range;
     }
-    result = Py_None;
-    Py_INCREF(result);
-done:
     free(table);
-    release(&uid); release(&frac); release(&frames); release(&pose); release(&halves); release(&units); release(&out);
-    return result;
+    Py_RETURN_NONE;
 }
 
 /* ------------------------------------------------------------------------------------ */
@@ -259,28 +219,23 @@ done:
  */
 static PyObject *pose_rays(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
     if (check_nargs(nargs, 6, "pose_rays") < 0) return NULL;
-    Buf rays = {0}, offset = {0}, rot = {0}, pos = {0}, dirs = {0}, origin = {0};
-    PyObject *result = NULL;
-    if (get_buf(args[0], &rays, 'd', -1, 0, "rays") < 0) goto done;
-    Py_ssize_t n = count_of(&rays) / 3;
-    if (n * 3 != count_of(&rays)) {
+    const double *v = array_data(args[0], NPY_FLOAT64, -1, 0, "rays");
+    if (!v) return NULL;
+    Py_ssize_t n = size_of(args[0]) / 3;
+    if (n * 3 != size_of(args[0])) {
         PyErr_SetString(PyExc_ValueError, "rays must be (N, 3)");
-        goto done;
+        return NULL;
     }
-    if (get_buf(args[1], &offset, 'd', 3, 0, "offset") < 0 || get_buf(args[2], &rot, 'd', 9, 0, "rot") < 0 ||
-        get_buf(args[3], &pos, 'd', 3, 0, "pos") < 0 || get_buf(args[4], &dirs, 'd', 3 * n, 1, "directions") < 0 ||
-        get_buf(args[5], &origin, 'd', 3, 1, "origin") < 0)
-        goto done;
-    const double *v = rays.view.buf, *o = offset.view.buf, *R = rot.view.buf, *p = pos.view.buf;
-    double *d = dirs.view.buf, *org = origin.view.buf;
+    const double *o = array_data(args[1], NPY_FLOAT64, 3, 0, "offset");
+    const double *R = o ? array_data(args[2], NPY_FLOAT64, 9, 0, "rot") : NULL;
+    const double *p = R ? array_data(args[3], NPY_FLOAT64, 3, 0, "pos") : NULL;
+    double *d = p ? array_data(args[4], NPY_FLOAT64, 3 * n, 1, "directions") : NULL;
+    double *org = d ? array_data(args[5], NPY_FLOAT64, 3, 1, "origin") : NULL;
+    if (!org) return NULL;
     for (Py_ssize_t i = 0; i < n; i++, v += 3, d += 3)
         for (int r = 0; r < 3; r++) d[r] = v[0] * R[3 * r] + v[1] * R[3 * r + 1] + v[2] * R[3 * r + 2];
     for (int r = 0; r < 3; r++) org[r] = (o[0] * R[3 * r] + o[1] * R[3 * r + 1] + o[2] * R[3 * r + 2]) + p[r];
-    result = Py_None;
-    Py_INCREF(result);
-done:
-    release(&rays); release(&offset); release(&rot); release(&pos); release(&dirs); release(&origin);
-    return result;
+    Py_RETURN_NONE;
 }
 
 /* ------------------------------------------------------------------------------------ */
@@ -309,26 +264,20 @@ static PyObject *frame_pose(PyObject *self, PyObject *const *args, Py_ssize_t na
     if (read_doubles(args[0], p, 3, "pos must be a sequence of 3 numbers") < 0 ||
         read_doubles(args[1], q, 4, "quat_xyzw must be a sequence of 4 numbers") < 0)
         return NULL;
-    Buf offset = {0}, out = {0};
-    if (get_buf(args[2], &offset, 'd', 3, 0, "offset") < 0) return NULL;
-    if (get_buf(args[3], &out, 'd', 16, 1, "out") < 0) {
-        release(&offset);
-        return NULL;
-    }
+    const double *o = array_data(args[2], NPY_FLOAT64, 3, 0, "offset");
+    double *T = o ? array_data(args[3], NPY_FLOAT64, 16, 1, "out") : NULL;
+    if (!T) return NULL;
     double x = q[0], y = q[1], z = q[2], w = q[3];
     double s = 2.0 / (x * x + y * y + z * z + w * w);
     double xs = x * s, ys = y * s, zs = z * s;
     double wx = w * xs, wy = w * ys, wz = w * zs, xx = x * xs, xy = x * ys, xz = x * zs;
     double yy = y * ys, yz = y * zs, zz = z * zs;
     double R[9] = {1.0 - (yy + zz), xy - wz, xz + wy, xy + wz, 1.0 - (xx + zz), yz - wx, xz - wy, yz + wx, 1.0 - (xx + yy)};
-    const double *o = offset.view.buf;
-    double *T = out.view.buf;
     for (int r = 0; r < 3; r++) {
         T[4 * r] = R[3 * r], T[4 * r + 1] = R[3 * r + 1], T[4 * r + 2] = R[3 * r + 2];
         T[4 * r + 3] = p[r] + (R[3 * r] * o[0] + R[3 * r + 1] * o[1] + R[3 * r + 2] * o[2]);
     }
     T[12] = T[13] = T[14] = 0.0, T[15] = 1.0;
-    release(&offset); release(&out);
     Py_RETURN_NONE;
 }
 
@@ -350,4 +299,7 @@ static PyMethodDef methods[] = {
 
 static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "simsuite._native", "SimSuite's optional C kernels (see _native.c).", -1, methods};
 
-PyMODINIT_FUNC PyInit__native(void) { return PyModule_Create(&module); }
+PyMODINIT_FUNC PyInit__native(void) {
+    import_array();
+    return PyModule_Create(&module);
+}

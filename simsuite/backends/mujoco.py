@@ -807,7 +807,7 @@ class _MujocoRayFan(RayFan):
     def cast(self) -> RayHits:
         backend, n = self.backend, self.n
         m, d = self._model, self._data
-        if backend.model is not m or backend.data is not d:
+        if backend.data is not d:  # compile and close replace both
             raise BackendError("this ray fan's scene was recompiled or closed: make a new one with ray_fan()")
         if self._pose_rays is not None:  # the C twin of the two lines below, in one call
             self._pose_rays(self._rays, self._offset, self._xmat, self._xpos, self._directions, self._origin)

@@ -201,7 +201,8 @@ class Lidar(Sensor):
         self._reshape = config.channels > 1
         self._resolved: ResolvedMount | None = None
         self.classes: tuple[str, ...] = ()
-        self.last_scan: LidarScan | None = None
+        self._last: tuple | None = None  # (t_s, readings, hits, drop_row) of the last scan
+        self._last_scan: LidarScan | None = None
         low = 0.0 if config.no_return == "zero" else config.range_min_m
         high = math.inf if config.no_return == "inf" else config.range_max_m
         self._space = gymnasium.spaces.Box(np.float32(low), np.float32(high), config.shape, np.float32)
@@ -228,7 +229,7 @@ class Lidar(Sensor):
         class_id = {c: i for i, c in enumerate(self.classes)}
         self._class_of_index = np.array([class_id[classes.get(n, "object")] for n in names] + [-1], dtype=np.int16)
         self._name_of_index = np.array(list(names) + [None], dtype=object)
-        self.last_scan = None
+        self._last = self._last_scan = None
 
     def sensor_pose(self, backend: Backend) -> tuple[np.ndarray, np.ndarray]:
         """World position and rotation matrix of the sensor frame now."""
@@ -256,8 +257,18 @@ class Lidar(Sensor):
             r = self._readings(raw, gain, shift, drop_row)
         if self._reshape:
             r = r.reshape(self.config.shape)
-        self.last_scan = LidarScan(t_s, r, hits, drop_row, self)
+        self._last = (t_s, r, hits, drop_row)  # last_scan wraps it when read
         return r
+
+    @property
+    def last_scan(self) -> LidarScan | None:
+        """The last scan with its ground truth and labels (None before the first scan)."""
+        last = self._last
+        if last is None:
+            return None
+        if self._last_scan is None or self._last_scan.ranges is not last[1]:
+            self._last_scan = LidarScan(*last, self)
+        return self._last_scan
 
     def _readings(self, raw: np.ndarray, gain: np.ndarray | None, shift: np.ndarray | None, drop_row: np.ndarray | None) -> np.ndarray:
         """The readings (flat float32) from the engine's distances and this scan's noise rows:

@@ -194,21 +194,22 @@ class SimEnv(gymnasium.Env):
             raise gymnasium.error.ResetNeeded("call reset() before step() (also after an episode ended by divergence)")
         action = self._validate_action(action)
         backend, task, fx = self._backend, self.task, self._effects
+        advance = backend.step if self.sensors is None else self._advance_sensed
         if fx.active:  # action noise, latency (a split control step), control-rate jitter
-            delayed, first, n = fx.plan_step(action, self._n_substeps, self.np_random)
+            delayed, first, n = fx.plan_step(action, self._n_substeps, self._np_random)  # seeded at reset
             if first:  # the previous commands and forces act until the delayed action lands
-                self._advance(backend, first)
+                advance(first)
             task.apply_action(backend, delayed)
-            self._advance(backend, n - first, keep_forces=fx.split_substeps > 0)
+            advance(n - first, keep_forces=fx.split_substeps > 0)
         else:
             task.apply_action(backend, action)
-            self._advance(backend, self._n_substeps)
+            advance(self._n_substeps)
         if backend.diverged:
             return self._diverged_step()
         self._obs_count += 1
         obs = self._observe(backend)
         if fx.obs_noise_std > 0:
-            obs = self._noisy_obs(obs)
+            obs = fx.noisy_obs(obs, self._np_random, self._state_low, self._state_high) if self._state_only else self._noisy_obs(obs)
         terms = task.reward_terms(backend, action)
         terminated = task.is_terminated(backend)
         info = {"reward_terms": terms, "is_success": task.is_success(backend), "physics_diverged": False}
@@ -306,19 +307,17 @@ class SimEnv(gymnasium.Env):
         self._needs_reset = True
 
     # -- internals ---------------------------------------------------------------------
-    def _advance(self, backend: Backend, n_substeps: int, keep_forces: bool = False) -> None:
-        if self.sensors is None:
-            backend.step(n_substeps, keep_forces=keep_forces)
-        else:
-            self.sensors.advance(backend, n_substeps, self._timestep_s, keep_forces)
+    def _advance_sensed(self, n_substeps: int, keep_forces: bool = False) -> None:
+        """``backend.step`` with sensors: they sample at their own rates between substeps."""
+        self.sensors.advance(self._backend, n_substeps, self._timestep_s, keep_forces)
 
     def _noisy_obs(self, obs):
         """``observation.noise_std`` (> 0) on the task's state vector (inside its bounds)."""
-        fx = self._effects
+        fx, rng = self._effects, self._np_random  # seeded at reset
         if self._state_only:
-            return fx.noisy_obs(obs, self.np_random, self._state_low, self._state_high)
+            return fx.noisy_obs(obs, rng, self._state_low, self._state_high)
         if isinstance(obs, dict) and "state" in obs:
-            obs["state"] = fx.noisy_obs(obs["state"], self.np_random, self._state_low, self._state_high)
+            obs["state"] = fx.noisy_obs(obs["state"], rng, self._state_low, self._state_high)
         return obs
 
     def _show_appearance(self, view) -> None:

@@ -145,3 +145,24 @@ def test_wrong_buffers_are_refused():
         kernels.ray_columns([((0, -1, 0.5, (0, 0, 0), (0, 0, 1)),)], 2, np.empty(2, np.intp), None, None)
     with pytest.raises(TypeError, match="a ray's answer"):
         kernels.ray_columns([((0, -1),)], 1, np.empty(1, np.intp), None, None)
+
+
+@needs_kernels
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_add_clip_equals_the_numpy_path(dtype):
+    from simsuite.randomization.effects import _numpy_add_clip
+
+    rng = np.random.default_rng(1)
+    x = rng.normal(0.0, 2.0, (7, 5)).astype(dtype)
+    x[0, :3] = (np.nan, -0.0, np.inf)
+    noise = rng.normal(0.0, 0.5, x.shape).astype(dtype)
+    low, high = np.full(x.shape, -1.5, dtype), np.full(x.shape, 1.5, dtype)
+    low[1, 1] = high[1, 1] = 0.25
+    got, expect = kernels.add_clip(x, noise, low, high), _numpy_add_clip(x, noise, low, high)
+    assert got.dtype == expect.dtype == dtype and got.shape == x.shape
+    assert np.array_equal(got, expect, equal_nan=True)
+    assert np.array_equal(np.signbit(got), np.signbit(expect))
+    with pytest.raises(TypeError, match="noise must hold"):
+        kernels.add_clip(x, noise.astype(np.float16), low, high)
+    with pytest.raises(ValueError, match="low must have 35 items"):
+        kernels.add_clip(x, noise, low[:2], high)

@@ -24,6 +24,8 @@ from collections import deque
 
 import numpy as np
 
+from simsuite import native
+
 EFFECT_PARAMS = ("actuation.latency_s", "actuation.noise_std", "observation.noise_std", "control.jitter_s")
 NOISE_BLOCK = 32  # steps of per-step noise drawn at once
 
@@ -37,17 +39,39 @@ class _NoiseBlock:
         self.clear()
 
     def clear(self) -> None:
-        self._rows: np.ndarray | None = None
+        self._rows: list[np.ndarray] = []
         self._next = NOISE_BLOCK
 
     def row(self, rng: np.random.Generator, shape: tuple[int, ...], scale: np.ndarray | float, dtype: np.dtype = np.float64) -> np.ndarray:
         """The next ``shape`` of N(0, 1)·scale as ``dtype`` (read-only: it is a view into the block)."""
         k = self._next
         if k == NOISE_BLOCK:
-            self._rows = (rng.standard_normal((NOISE_BLOCK, *shape)) * scale).astype(dtype, copy=False)
+            # a list of the rows' views, made once: taking one is then a list lookup
+            self._rows = list((rng.standard_normal((NOISE_BLOCK, *shape)) * scale).astype(dtype, copy=False))
             k = 0
         self._next = k + 1
         return self._rows[k]
+
+
+def _numpy_add_clip(x: np.ndarray, noise: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+    """``min(max(x + noise, low), high)`` as a new array: numpy's twin of ``add_clip`` in
+    ``native.kernels``. Two ufuncs: np.clip and ndarray.clip go through Python wrappers."""
+    out = x + noise
+    np.maximum(out, low, out=out)
+    return np.minimum(out, high, out=out)
+
+
+def _add_clip(x: np.ndarray, noise: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+    """x + noise kept inside [low, high], in one C call where the kernels are built and the
+    four arrays share x's float dtype (as actions, observations and their spaces' bounds do);
+    otherwise numpy, with its casting rules."""
+    kernels = native.kernels
+    if kernels is not None:
+        try:
+            return kernels.add_clip(x, noise, low, high)
+        except TypeError:  # dtypes that differ, or a strided array
+            pass
+    return _numpy_add_clip(x, noise, low, high)
 
 
 class Effects:
@@ -67,7 +91,8 @@ class Effects:
         if value < 0:
             raise ValueError(f"{name} must be >= 0, got {value}")
         self.values[name] = float(value)
-        self.active = any(v > 0 for v in self.values.values())
+        # the action side (observation noise is applied on its own, after the step)
+        self.active = any(self.values[n] > 0 for n in ("actuation.latency_s", "actuation.noise_std", "control.jitter_s"))
         # read every step: one attribute each
         self.obs_noise_std = self.values["observation.noise_std"]
         self._action_noise_std = self.values["actuation.noise_std"]
@@ -127,8 +152,8 @@ class Effects:
         if self._jitter_s > 0:  # the control period drifts: round((dt + N(0, σ)) / h) >= 1 substeps
             n = max(1, int(round((self.dt_s + float(self._jitter.row(rng, (), self._jitter_s))) / self.h_s)))
         if self._action_noise_std > 0:
-            action = action + self._action_noise.row(rng, action.shape, self._action_noise_std * self._half_range)
-            np.minimum(np.maximum(action, self.low, out=action), self.high, out=action)
+            noise = self._action_noise.row(rng, action.shape, self._action_noise_std * self._half_range)
+            action = _add_clip(action, noise, self.low, self.high)
         self._history.append(action)
         if not self._started:
             self._started = True
@@ -146,6 +171,11 @@ class Effects:
         if obs.dtype.kind != "f":  # rare: an integer state vector reads noisy values rounded back
             noisy = obs + self._obs_noise.row(rng, obs.shape, self.obs_noise_std)
             return np.minimum(np.maximum(noisy, low, out=noisy), high, out=noisy).astype(obs.dtype)
-        noisy = obs + self._obs_noise.row(rng, obs.shape, self.obs_noise_std, obs.dtype)
-        np.maximum(noisy, low, out=noisy)  # two ufuncs: np.clip and ndarray.clip go through Python wrappers
-        return np.minimum(noisy, high, out=noisy)
+        noise = self._obs_noise.row(rng, obs.shape, self.obs_noise_std, obs.dtype)
+        kernels = native.kernels  # _add_clip inlined: this runs every step, after the physics, with cold caches
+        if kernels is not None:
+            try:
+                return kernels.add_clip(obs, noise, low, high)
+            except TypeError:  # dtypes that differ, or a strided array
+                pass
+        return _numpy_add_clip(obs, noise, low, high)

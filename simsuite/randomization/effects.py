@@ -171,11 +171,4 @@ class Effects:
         if obs.dtype.kind != "f":  # rare: an integer state vector reads noisy values rounded back
             noisy = obs + self._obs_noise.row(rng, obs.shape, self.obs_noise_std)
             return np.minimum(np.maximum(noisy, low, out=noisy), high, out=noisy).astype(obs.dtype)
-        noise = self._obs_noise.row(rng, obs.shape, self.obs_noise_std, obs.dtype)
-        kernels = native.kernels  # _add_clip inlined: this runs every step, after the physics, with cold caches
-        if kernels is not None:
-            try:
-                return kernels.add_clip(obs, noise, low, high)
-            except TypeError:  # dtypes that differ, or a strided array
-                pass
-        return _numpy_add_clip(obs, noise, low, high)
+        return _add_clip(obs, self._obs_noise.row(rng, obs.shape, self.obs_noise_std, obs.dtype), low, high)

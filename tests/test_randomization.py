@@ -77,6 +77,26 @@ def test_doubling_mass_doubles_the_force_that_holds_it(box_env):
     assert abs(f2 / f1 - 2.0) < 0.02, (f1, f2)
 
 
+def test_mass_and_inertia_set_the_response_to_a_push(box_env):
+    """Newton's second law under randomized values: a horizontal push F on the box in the air
+    gives dv/dt = F/m, and a torque gives dω/dt ∝ 1/inertia_scale. The inertial mass must
+    follow the parameter, not only the weight (which the hold-force test above sees)."""
+    force_n, torque_nm = 10.0, 0.02
+    spin = {}
+    for mass_kg, scale in ((1.0, 1.0), (2.5, 2.0)):
+        box_env.reset(seed=0, options={"params": {"box.mass_kg": mass_kg}})
+        backend = box_env.backend
+        backend.set_param("box.inertia_scale", scale)
+        backend.set_body_pose("box", (0.0, 0.0, 1.0))  # in the air
+        obs, *_ = box_env.step(np.array([force_n, 0.0]))
+        assert obs[3] / CONTROL_DT_S == pytest.approx(force_n / mass_kg, rel=1e-9)
+        backend.set_body_pose("box", (0.0, 0.0, 1.0))
+        backend.apply_force("box", torque_nm=(0.0, 0.0, torque_nm))
+        backend.step(1)
+        spin[scale] = backend.body_velocity("box")[1][2]
+    assert spin[1.0] / spin[2.0] == pytest.approx(2.0, rel=1e-9)
+
+
 def test_friction_sets_sliding_distance_as_mu_g_predicts(box_env):
     """A box launched at v0 stops after v0² / (2 μ g), μ = product of box and floor friction."""
     v0 = 2.0

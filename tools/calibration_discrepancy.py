@@ -8,7 +8,11 @@ observation errors are compared. Proxies:
 - ``backend``: PyBullet as the reality of the MuJoCo model (engine-neutral states), with the
   sensor noise of ``--backend-noise`` (0.005; 0 for none). Its noise floor is measured too: the
   same experiment recorded on MuJoCo itself (same noise) and replayed on MuJoCo, i.e. the
-  discrepancy if the engines were identical. Only what exceeds that floor is an engine gap.
+  discrepancy if the engines were identical. Only what exceeds that floor is an engine gap;
+- ``backend-hidden``: PyBullet as the reality with hidden parameters (drawn as for
+  ``unmodeled``): a robot whose parameters nobody knows, simulated by the other engine, so the
+  engine gap is the unmodeled part. ``truth`` is then MuJoCo run with the hidden values: what
+  is left when the parameters are exact, i.e. the engine gap plus the noise.
 
 The proxy drives the family's designed experiment (``--experiment designed``,
 simsuite.calibration.excitation: UAV circle, Drive slalom with hard braking) or its scripted
@@ -17,7 +21,7 @@ vehicle state without its clearance ring) and, for reference, over the whole obs
 
 Writes runs/bench/calibration_discrepancy_<envs>_<proxies>.json.
 
-    python tools/calibration_discrepancy.py [--env SimSuite/Drive-v0] [--proxy backend] [--generations 15] [--experiment expert]
+    python tools/calibration_discrepancy.py [--env SimSuite/Drive-v0] [--proxy backend-hidden] [--seeds 3] [--generations 15] [--experiment expert]
 """
 
 from __future__ import annotations
@@ -58,24 +62,24 @@ def study(env_id: str, proxy: str, seed: int, rollouts: int, seconds: float, gen
     steps, segment = int(round(seconds / dt)), max(1, int(round(SEGMENT_S / dt)))
     policy = (lambda: experiment(1000 + seed)) if designed else (lambda: make_expert)
     noise = {"observation.noise_std": backend_noise} if backend_noise > 0 else {}
+    truth = None if proxy == "backend" else draw_hidden(prior, names, np.random.default_rng(seed), 0.3, {"actuation.latency_s": (0.0, 0.04)})
     if proxy == "unmodeled":
-        truth = draw_hidden(prior, names, np.random.default_rng(seed), 0.3, {"actuation.latency_s": (0.0, 0.04)})
         reality, params, portable = env, {**truth, **unmodeled}, False
     else:
-        truth, reality, params, portable = None, gymnasium.make(env_id, backend="pybullet"), noise, True
+        reality, params, portable = gymnasium.make(env_id, backend="pybullet"), {**(truth or {}), **noise}, True
     data = collect(reality, policy(), rollouts, steps, seed=1000 + seed, params=params, noise=0.02,
                    source=f"proxy:{proxy}", portable=portable)
     nominal = {n: prior[n].nominal for n in names}
     check = Transitions.from_rollouts(data, every=3)
-    row = {"env": env_id, "proxy": proxy, "unmodeled": unmodeled if proxy == "unmodeled" else noise, "truth": truth,
+    row = {"env": env_id, "proxy": proxy, "seed": seed, "unmodeled": unmodeled if proxy == "unmodeled" else noise, "truth": truth,
            "experiment": "designed" if designed else "expert", "dims": dims, "names": names}
-    if proxy == "backend":  # the floor: the same experiment on MuJoCo itself, replayed on MuJoCo
-        own = collect(env, policy(), rollouts, steps, seed=1000 + seed, params=noise, noise=0.02, portable=True)
-        row["floor_trajectory"] = trajectory_error(env, nominal, own, segment, dims)
-        row["floor_trajectory_all"] = trajectory_error(env, nominal, own, segment)
+    if proxy.startswith("backend"):  # the floor: the same experiment on MuJoCo itself, replayed on MuJoCo
+        own = collect(env, policy(), rollouts, steps, seed=1000 + seed, params={**(truth or {}), **noise}, noise=0.02, portable=True)
+        row["floor_trajectory"] = trajectory_error(env, truth or nominal, own, segment, dims)
+        row["floor_trajectory_all"] = trajectory_error(env, truth or nominal, own, segment)
     # the likelihood's noise floor: the sensor's σ, or (noise-free engines) the nominal model's own error scale
     sensor = (unmodeled if proxy == "unmodeled" else noise).get("observation.noise_std", 0.0)
-    floor = max(sensor, 1e-3) if sensor > 0 or proxy == "unmodeled" else max(one_step_error(env, names, nominal, check, dims), 1e-6)
+    floor = max(sensor, 1e-3) if sensor > 0 or truth else max(one_step_error(env, names, nominal, check, dims), 1e-6)
     t0 = time.perf_counter()
     fit = fit_cmaes(lambda: gymnasium.make(env_id), data, prior, names, seed=seed, generations=generations, k_samples=3, every=3,
                     obs_floor=floor, dims=dims,
@@ -104,8 +108,9 @@ def study(env_id: str, proxy: str, seed: int, rollouts: int, seconds: float, gen
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--env", action="append", help="default: UAV-v0 and Drive-v0")
-    ap.add_argument("--proxy", action="append", choices=["unmodeled", "backend"], help="default: both")
+    ap.add_argument("--proxy", action="append", choices=["unmodeled", "backend", "backend-hidden"], help="default: all three")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--seeds", type=int, default=1, help="proxy instances per env and proxy (seeds seed, seed+1, ...)")
     ap.add_argument("--rollouts", type=int, default=3)
     ap.add_argument("--seconds", type=float, default=5.0)
     ap.add_argument("--generations", type=int, default=15)
@@ -116,17 +121,23 @@ def main() -> None:
                     "(default: the env's entry in UNMODELED)")
     args = ap.parse_args()
     given = {k: float(v) for k, v in (item.split("=", 1) for item in args.unmodeled.split(",") if item)}
-    envs, proxies = args.env or ["SimSuite/UAV-v0", "SimSuite/Drive-v0"], args.proxy or ["unmodeled", "backend"]
-    rows = [study(e, p, args.seed, args.rollouts, args.seconds, args.generations, given or UNMODELED[e], args.experiment == "designed",
-                  args.backend_noise, [n for n in args.params.split(",") if n] or None) for e in envs for p in proxies]
+    envs, proxies = args.env or ["SimSuite/UAV-v0", "SimSuite/Drive-v0"], args.proxy or ["unmodeled", "backend", "backend-hidden"]
+    rows = [study(e, p, seed, args.rollouts, args.seconds, args.generations, given or UNMODELED[e], args.experiment == "designed",
+                  args.backend_noise, [n for n in args.params.split(",") if n] or None)
+            for e in envs for p in proxies for seed in range(args.seed, args.seed + args.seeds)]
     nan = float("nan")
-    table = [[r["env"].split("/")[-1], r["proxy"], f"{r['trajectory_nominal']:.5f}", f"{r['trajectory_calibrated']:.5f}",
+    table = [[r["env"].split("/")[-1], r["proxy"], str(r["seed"]), f"{r['trajectory_nominal']:.5f}", f"{r['trajectory_calibrated']:.5f}",
               f"{r['reduction']:.0%}", f"{r.get('floor_trajectory', nan):.5f}", f"{r.get('gap_nominal', nan):.5f}",
               f"{r.get('gap_calibrated', nan):.5f}", f"{r.get('trajectory_truth', nan):.5f}",
               f"{r['trajectory_all_nominal']:.4f} / {r['trajectory_all_calibrated']:.4f}", f"{r['fit_wall_s']:.0f}"] for r in rows]
     name = ("calibration_discrepancy" + "".join(f"_{e.split('/')[-1]}" for e in envs) + "".join(f"_{p}" for p in proxies)
             + ("_expert" if args.experiment == "expert" else "") + ("_params" if args.params else ""))
-    report(name, ["env", "proxy", "trajectory RMS nominal", "calibrated", "reduction", "noise floor", "engine gap nominal",
+    for e in envs:  # over seeds: the median cut
+        for p in proxies:
+            cuts = [r["reduction"] for r in rows if r["env"] == e and r["proxy"] == p]
+            print(f"{e} proxy={p}: discrepancy cut by calibration, median over {len(cuts)} seeds: {np.median(cuts):.0%} "
+                  f"(min {min(cuts):.0%}, max {max(cuts):.0%})")
+    report(name, ["env", "proxy", "seed", "trajectory RMS nominal", "calibrated", "reduction", "noise floor", "engine gap nominal",
                   "engine gap calibrated", "truth", "all entries nominal / calibrated", "fit s"], table,
            {"rows": rows, "segment_s": SEGMENT_S, "experiment": args.experiment})
 

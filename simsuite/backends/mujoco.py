@@ -651,7 +651,20 @@ class MujocoBackend(Backend):
             self._inertia_scale[body] = v
         else:
             setattr(self.scene.body(body), prop, _non_negative(f"{body}.{prop}", v))
+        if prop in ("mass_kg", "inertia_scale"):
+            self._pending_updates.add(self._set_const)
         self._pending_updates.add(self._apply_body_damping)  # drag scales with mass and inertia
+
+    def _set_const(self) -> None:
+        """Mass and inertia feed constants that MuJoCo derives once at compile: the subtree
+        masses (a free body's mass matrix reads them: without this, gravity would follow a
+        new mass and inertia would not) and the constraint weights. ``mj_setConst`` recomputes
+        them at qpos0 with the data as scratch, so the state is kept around it."""
+        m, d = self.model, self.data
+        state = np.empty(mujoco.mj_stateSize(m, _STATE_SPEC))
+        mujoco.mj_getState(m, d, state, _STATE_SPEC)
+        mujoco.mj_setConst(m, d)
+        mujoco.mj_setState(m, d, state, _STATE_SPEC)
 
     def _update_pairs(self) -> None:
         """Recompute every explicit contact pair's friction and restitution (product rule)."""

@@ -43,7 +43,8 @@ def npe_result(make_env, data, prior, names, seed, workers, simulations, progres
 def calibrate(
     env_id: str = typer.Argument(..., help="a registered id, e.g. SimSuite/UAV-v0"),
     real: Path = typer.Option(None, help="folder or file of real rollouts (.npz, or .mcap bags from the ROS bridge)"),
-    proxy: str = typer.Option("hidden", help="when no --real: 'hidden' (off-nominal twin, labelled proxy) or 'backend' (the other engine)"),
+    proxy: str = typer.Option("hidden", help="when no --real: 'hidden' (off-nominal twin, labelled proxy), 'backend' (the other engine) "
+                              "or 'backend-hidden' (the other engine with hidden parameters)"),
     method: str = typer.Option("cmaes", help="cmaes (DROPO likelihood) or npe (sbi neural posterior)"),
     simulations: int = typer.Option(800, help="npe: simulations in all (the least-squares localization included)"),
     params: str = typer.Option("", help="comma-separated parameter names to fit (default: the family's)"),
@@ -77,17 +78,17 @@ def calibrate(
     else:
         steps = int(round(seconds / env.unwrapped.task.control_dt_s))
         rng = np.random.default_rng(seed)
-        if proxy == "hidden":
+        if proxy not in ("hidden", "backend", "backend-hidden"):
+            raise typer.BadParameter(f"unknown proxy {proxy!r}; choose 'hidden', 'backend' or 'backend-hidden'")
+        if proxy != "backend":
             truth = draw_hidden(prior, names, rng, 0.3, {"actuation.latency_s": (0.0, 0.04)})
-            hidden, reality = {**truth, **SENSOR_NOISE}, env
-        elif proxy == "backend":  # the other engine, recorded in engine-neutral states
-            hidden, reality = dict(SENSOR_NOISE), gymnasium.make(env_id, backend="pybullet" if backend == "mujoco" else "mujoco")
-        else:
-            raise typer.BadParameter(f"unknown proxy {proxy!r}; choose 'hidden' or 'backend'")
+        hidden = {**(truth or {}), **SENSOR_NOISE}
+        # the other engine is recorded in engine-neutral states
+        reality = env if proxy == "hidden" else gymnasium.make(env_id, backend="pybullet" if backend == "mujoco" else "mujoco")
         with Progress(console=console) as bar:
             task = bar.add_task(f"proxy reality ({proxy}): rollouts", total=rollouts)
             data = collect(reality, experiment(1000 + seed), rollouts, steps, seed=1000 + seed, params=hidden, noise=0.02,
-                           source=f"proxy:{proxy}", progress=lambda k: bar.update(task, completed=k), portable=proxy == "backend")
+                           source=f"proxy:{proxy}", progress=lambda k: bar.update(task, completed=k), portable=proxy != "hidden")
         label = f"{len(data)} PROXY rollouts ({proxy}{', hidden truth' if truth else ''}), {sum(r.steps for r in data)} steps"
         out.mkdir(parents=True, exist_ok=True)
         for k, r in enumerate(data):

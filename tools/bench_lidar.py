@@ -47,6 +47,7 @@ from benchmark import cpu_rate, engine_share, paired_ratio, rate, report  # noqa
 from simsuite.backends import make_backend  # noqa: E402
 from simsuite.scene import Body, Geom, Inertial, Joint, Scene  # noqa: E402
 from simsuite.sensors import make_sensor  # noqa: E402
+from simsuite.sensors.lidar import _BLOCK_BEAMS  # noqa: E402
 from simsuite.transforms import quat_from_axis_angle  # noqa: E402
 
 SCANS = {
@@ -132,12 +133,15 @@ def measure(backend_name: str, scan: str, rounds: int, quick: bool, timer=rate) 
         "sensor": lambda: plain.sample(backend, 0.0),
         "sensor+labels": lambda: (plain.sample(backend, 0.0), plain.last_scan.labels),
     }
-    # many short timed blocks (~20 ms of the raw call each), every variant once per round in
-    # a rotating order; a variant's ratio is the median over rounds of its block against the
-    # raw block of the same round: this machine's speed drifts by up to 1.5x within a minute,
-    # and blocks side by side see the same conditions where the best block of each need not
+    # many short timed blocks, every variant once per round in a rotating order; a variant's
+    # ratio is the median over rounds of its block against the raw block of the same round:
+    # this machine's speed drifts by up to 1.5x within a minute, and blocks side by side see
+    # the same conditions where the best block of each need not. A block lasts ~20 ms of the
+    # raw call and at least 3 of the sensor's noise draws (it draws noise for ~65k beams at
+    # once): a block with one draw more or less than its neighbour would not show the rate
+    # a long run sees, and the median of such a two-valued spread sits off the mean.
     per_call = 1.0 / timer(variants["raw"], 3, repeats=1)
-    n = max(2, int(0.02 / per_call))
+    n = max(2, int(0.02 / per_call), 3 * max(1, _BLOCK_BEAMS // n_rays))
     names = list(variants)
     best, ratios = dict.fromkeys(names, 0.0), {k: [] for k in names}
     for r in range(rounds):

@@ -47,3 +47,26 @@ def test_demo_jobs_run_proxy_realities_in_processes(tmp_path):
         assert set(run["results"]) == {"nominal", "wide uniform", "calibrated"}
         assert (tmp_path / f"proxy_{seed}" / "report.md").is_file()
     env.close()
+
+
+def test_calibrate_against_the_other_engine_with_hidden_parameters(tmp_path):
+    """`simsuite calibrate --proxy backend-hidden`: PyBullet with drawn parameters is the
+    reality of the MuJoCo model; its rollouts are labelled, in engine-neutral states, and the
+    report holds the truth beside the fit. A bad proxy name is a clear error."""
+    import json
+
+    from simsuite.calibration import load_rollouts
+
+    out = tmp_path / "cross"
+    args = ["calibrate", "SimSuite/UAV-v0", "--proxy", "backend-hidden", "--rollouts", "1", "--seconds", "1",
+            "--generations", "2", "--workers", "1", "--params", "quadrotor.mass_kg,motor.kf", "--out", str(out)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    saved = json.loads((out / "result.json").read_text())
+    assert set(saved["truth"]) == {"quadrotor.mass_kg", "motor.kf"} and set(saved["mean"]) == set(saved["truth"])
+    rollout = load_rollouts(out / "rollouts", "SimSuite/UAV-v0")[0]
+    assert rollout.meta["source"] == "proxy:backend-hidden" and rollout.meta["backend"] == "pybullet"
+    assert rollout.meta["env_state_layout"] == "portable"
+    assert rollout.params["quadrotor.mass_kg"] == saved["truth"]["quadrotor.mass_kg"]
+    bad = CliRunner().invoke(app, ["calibrate", "SimSuite/UAV-v0", "--proxy", "nope", "--out", str(tmp_path / "bad")])
+    assert bad.exit_code != 0 and "unknown proxy" in bad.output

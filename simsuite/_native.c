@@ -344,7 +344,9 @@ static PyMethodDef methods[] = {
     {NULL, NULL, 0, NULL},
 };
 
-static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "simsuite._native", "SimSuite's optional C kernels (see _native.c).", -1, methods};
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, .m_name = "simsuite._native", .m_doc = "SimSuite's optional C kernels (see _native.c).", .m_size = -1, .m_methods = methods,
+};
 
 PyMODINIT_FUNC PyInit__native(void) {
     import_array();

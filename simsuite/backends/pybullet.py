@@ -78,8 +78,9 @@ PyBullet 3.2.7 behaviours worked around here (each reproduced in a scratch exper
     floor plans), a shared-origin cast needs only the uid column: the exact entry into the
     hit geom is computed for every ray from one per-uid table (``_BoxRays``, or its C twin
     ``native.kernels.box_entries``), Bullet's fraction stands only where the exact entry has
-    none (a ray starting inside a box), and a miss comes out NaN. Bullet's box distances are off by up to 6 mm for about
-    0.4% of box hits, far from edges too, so the exact step cannot be skipped.
+    none (a ray starting inside a box), and a miss comes out NaN. Bullet's box distances are
+    off by up to 6 mm for about 0.4% of box hits, far from edges too, so the exact step cannot
+    be skipped.
 12. ``setJointMotorControlArray(..., PD_CONTROL)`` costs 1-3 ms per call (it re-syncs the
     plugin's view of every body), more than the physics of a control step; the plugin's own
     command (``executePluginCommand``: set = 1 or remove = 2, body id, link; floats q*, q̇*, kd,

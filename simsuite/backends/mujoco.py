@@ -828,6 +828,6 @@ class _MujocoRayFan(RayFan):
             mujoco.mju_mulMatMatT(self._directions, self._rays, self._xmat.reshape(3, 3))
             mujoco.mju_mulMatVec3(self._origin, self._xmat, self._offset)
             self._origin += self._xpos
-        geom, dist = np.empty(n, dtype=np.int32), np.empty(n)
+        geom, dist = np.empty(n, np.int32), np.empty(n)
         mujoco.mj_multiRay(m, d, self._origin, self._flat, None, 1, -1, geom, dist, None, n, self.max_range_m)
         return RayHits(dist, self.max_range_m, backend._names, geom, self._index_of_geom)

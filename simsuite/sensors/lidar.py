@@ -251,7 +251,7 @@ class Lidar(Sensor):
             if self._dropout:
                 drop_row = gain if gain is not None else shift
         if self._kernel is not None:  # the C twin of _readings, in one pass
-            r = np.empty(self._n, dtype=np.float32)
+            r = np.empty(self._n, np.float32)
             self._kernel(raw, gain, shift, r, self._range_min_m, self._range_max_m, self._no_return)
         else:
             r = self._readings(raw, gain, shift, drop_row)

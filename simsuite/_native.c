@@ -328,19 +328,15 @@ static PyObject *frame_pose(PyObject *self, PyObject *const *args, Py_ssize_t na
 
 /* ------------------------------------------------------------------------------------ */
 
+#define KERNEL(name, doc) {#name, (PyCFunction)(void (*)(void))name, METH_FASTCALL, #name doc}
+
 static PyMethodDef methods[] = {
-    {"lidar_readings", (PyCFunction)(void (*)(void))lidar_readings, METH_FASTCALL,
-     "lidar_readings(raw, gain, shift, out, range_min_m, range_max_m, no_return): LIDAR readings from engine distances"},
-    {"ray_columns", (PyCFunction)(void (*)(void))ray_columns, METH_FASTCALL,
-     "ray_columns(chunks, n, uid, link, fraction): columns of PyBullet's rayTestBatch answer"},
-    {"box_entries", (PyCFunction)(void (*)(void))box_entries, METH_FASTCALL,
-     "box_entries(uid, fraction, frames, pose, halves, units, max_range_m, out): exact ray entries into boxes"},
-    {"pose_rays", (PyCFunction)(void (*)(void))pose_rays, METH_FASTCALL,
-     "pose_rays(rays, offset, rot, pos, directions, origin): a ray fan placed on its body"},
-    {"frame_pose", (PyCFunction)(void (*)(void))frame_pose, METH_FASTCALL,
-     "frame_pose(pos, quat_xyzw, offset, out): the 4x4 pose of an offset frame on a body"},
-    {"add_clip", (PyCFunction)(void (*)(void))add_clip, METH_FASTCALL,
-     "add_clip(x, noise, low, high): min(max(x + noise, low), high) as a new array"},
+    KERNEL(lidar_readings, "(raw, gain, shift, out, range_min_m, range_max_m, no_return): LIDAR readings from engine distances"),
+    KERNEL(ray_columns, "(chunks, n, uid, link, fraction): columns of PyBullet's rayTestBatch answer"),
+    KERNEL(box_entries, "(uid, fraction, frames, pose, halves, units, max_range_m, out): exact ray entries into boxes"),
+    KERNEL(pose_rays, "(rays, offset, rot, pos, directions, origin): a ray fan placed on its body"),
+    KERNEL(frame_pose, "(pos, quat_xyzw, offset, out): the 4x4 pose of an offset frame on a body"),
+    KERNEL(add_clip, "(x, noise, low, high): min(max(x + noise, low), high) as a new array"),
     {NULL, NULL, 0, NULL},
 };
 

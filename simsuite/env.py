@@ -209,7 +209,7 @@ class SimEnv(gymnasium.Env):
         self._obs_count += 1
         obs = self._observe(backend)
         if fx.obs_noise_std > 0:
-            obs = fx.noisy_obs(obs, self._np_random, self._state_low, self._state_high) if self._state_only else self._noisy_obs(obs)
+            obs = self._noisy_obs(obs)
         terms = task.reward_terms(backend, action)
         terminated = task.is_terminated(backend)
         info = {"reward_terms": terms, "is_success": task.is_success(backend), "physics_diverged": False}

@@ -1776,13 +1776,10 @@ class PybulletBackend(Backend):
         the rays are in that body's COM frame and PyBullet places them."""
         n, cid = len(starts), self._cid
         frame = {} if parent is None else {"parentObjectUniqueId": parent.uid, "parentLinkIndex": parent.link}
-        if n <= _RAY_CHUNK:  # a scan of a 2D or small 3D LIDAR: no slicing
-            chunks = [pb.rayTestBatch(starts, ends, numThreads=0, physicsClientId=cid, **frame)]
-        else:
-            chunks = [
-                pb.rayTestBatch(starts[lo : lo + _RAY_CHUNK], ends[lo : lo + _RAY_CHUNK], numThreads=0, physicsClientId=cid, **frame)
-                for lo in range(0, n, _RAY_CHUNK)  # rayTestBatch reads numpy rows directly
-            ]
+        chunks = [
+            pb.rayTestBatch(starts[lo : lo + _RAY_CHUNK], ends[lo : lo + _RAY_CHUNK], numThreads=0, physicsClientId=cid, **frame)
+            for lo in range(0, n, _RAY_CHUNK)  # rayTestBatch reads numpy rows directly
+        ]
         answered = sum(map(len, chunks))
         if answered != n:
             raise BackendError(f"rayTestBatch answered {answered} of {n} rays")

@@ -169,6 +169,5 @@ class Effects:
         drawn in the observation's dtype (float64 for an integer one), so each step adds and
         clips in that dtype, with no conversions."""
         if obs.dtype.kind != "f":  # rare: an integer state vector reads noisy values rounded back
-            noisy = obs + self._obs_noise.row(rng, obs.shape, self.obs_noise_std)
-            return np.minimum(np.maximum(noisy, low, out=noisy), high, out=noisy).astype(obs.dtype)
+            return _numpy_add_clip(obs, self._obs_noise.row(rng, obs.shape, self.obs_noise_std), low, high).astype(obs.dtype)
         return _add_clip(obs, self._obs_noise.row(rng, obs.shape, self.obs_noise_std, obs.dtype), low, high)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import gymnasium
@@ -16,6 +17,7 @@ from simsuite.calibration.dropo import Transitions, WorldCache, fit_cmaes, predi
 from simsuite.calibration.excitation import experiment, make_uav_circle
 from simsuite.calibration.localize import fd_steps, least_squares
 from simsuite.calibration.report import one_step_error, trajectory_error
+from simsuite.calibration.simopt import Segments, fit_simopt
 
 
 def _rollout(**changes) -> Rollout:
@@ -81,15 +83,21 @@ def test_env_state_replays_exactly(backend_name, env_id, latency_s):
     env.close()
 
 
-def test_cmaes_fit_moves_toward_the_hidden_truth():
-    """A short fit (2 parameters, few generations) on a hidden-parameter proxy: the fitted
-    means predict the proxy's transitions better than nominal, and land near the truth."""
+def _uav_proxy():
+    """UAV-v0 with thrust coefficient 25 % low and 30 ms latency, hidden: 2 expert flights."""
     make = lambda: gymnasium.make("SimSuite/UAV-v0")  # noqa: E731
     env = make()
     prior = env.unwrapped.param_space
     names = ["motor.kf", "actuation.latency_s"]
     truth = {"motor.kf": prior["motor.kf"].nominal * 0.75, "actuation.latency_s": 0.03}
     data = collect(env, make_expert, 2, 100, seed=1, params=truth, noise=0.02, source="proxy:hidden")
+    return make, env, prior, names, truth, data
+
+
+def test_cmaes_fit_moves_toward_the_hidden_truth():
+    """A short fit (2 parameters, few generations) on a hidden-parameter proxy: the fitted
+    means predict the proxy's transitions better than nominal, and land near the truth."""
+    make, env, prior, names, truth, data = _uav_proxy()
     result = fit_cmaes(make, data, prior, names, seed=0, workers=2, k_samples=2, generations=16, popsize=8, every=4)
     check = Transitions.from_rollouts(data, every=4)
     nominal = {n: prior[n].nominal for n in names}
@@ -99,17 +107,51 @@ def test_cmaes_fit_moves_toward_the_hidden_truth():
     assert result.space()["motor.kf"].dist == "truncnormal"
 
 
-def test_calibrate_cli_writes_a_fitted_space_that_randomize_reads(tmp_path):
+def test_simopt_fit_recovers_hidden_parameters_from_trajectories():
+    """SimOpt: CMA-ES from nominal on the trajectory discrepancy of re-synchronized 10-step
+    segments. The fitted means land near the truth, replay the proxy's trajectories far more
+    closely than nominal, and the discrepancy's slice across the prior narrows both."""
+    make, env, prior, names, truth, data = _uav_proxy()
+    result = fit_simopt(make, data, prior, names, segment_steps=10, seed=0, workers=2, k_samples=2, generations=16, popsize=8)
+    nominal = {n: prior[n].nominal for n in names}
+    assert trajectory_error(env, result.mean, data, 10) < 0.1 * trajectory_error(env, nominal, data, 10)
+    assert abs(result.mean["motor.kf"] / truth["motor.kf"] - 1) < 0.05, result.mean
+    assert abs(result.mean["actuation.latency_s"] - 0.03) < 0.005, result.mean
+    assert all(result.identifiable(n) for n in names), result.likelihood_share
+    replayed = sum(len(a) for a in Segments.from_rollouts(data, 10).actions)  # whole 10-step segments
+    assert result.sim_steps == (result.evaluations * 2 + 2 * 9) * replayed
+
+
+def test_rollouts_without_states_replay_whole_from_their_seeded_reset():
+    """A real robot's rollout has no simulator states: trajectory replays start from the env's
+    reset with the rollout's seed and run it whole (exact under the true parameters, drifting
+    further than re-synchronized segments under wrong ones); DROPO says it needs states."""
+    env = gymnasium.make("SimSuite/UAV-v0")
+    kf = env.unwrapped.param_space["motor.kf"].nominal
+    truth = {"motor.kf": kf * 0.8}
+    data = collect(env, make_expert, 1, 40, seed=4, params=truth, noise=0.02)
+    stateless = [dataclasses.replace(r, states=None) for r in data]
+    segments = Segments.from_rollouts(stateless, 10)
+    assert segments.starts == [None] and segments.actions[0].shape[0] == 40
+    assert trajectory_error(env, truth, stateless, 10) == 0.0
+    assert trajectory_error(env, {"motor.kf": kf}, stateless, 10) > trajectory_error(env, {"motor.kf": kf}, data, 10) > 1e-3
+    with pytest.raises(ValueError, match="has no states"):
+        Transitions.from_rollouts(stateless)
+
+
+@pytest.mark.parametrize("method", ["cmaes", "simopt"])
+def test_calibrate_cli_writes_a_fitted_space_that_randomize_reads(tmp_path, method):
     from typer.testing import CliRunner
 
     from simsuite.cli import app
 
     out = tmp_path / "cal"
     result = CliRunner().invoke(app, ["calibrate", "SimSuite/UAV-v0", "--rollouts", "1", "--seconds", "1", "--generations", "2",
-                                      "--params", "motor.kf", "--workers", "1", "--out", str(out)])
+                                      "--params", "motor.kf", "--workers", "1", "--method", method, "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert {"fitted.yaml", "report.md", "convergence.png", "marginals.png", "result.json"} <= {p.name for p in out.iterdir()}
     assert "PROXY" in (out / "report.md").read_text()
+    assert ("SimOpt" in (out / "report.md").read_text()) == (method == "simopt")
     env = gymnasium.make("SimSuite/UAV-v0", randomize=str(out / "fitted.yaml"))
     _, info = env.reset(seed=0)
     assert set(info["params"]) == set(env.unwrapped.param_space.names)

@@ -17,6 +17,11 @@ OBS_DIMS = {"SimSuite/UAV-v0": list(range(12, 18))}  # NPE summaries: velocity a
 # what the CMA-ES likelihood and the discrepancies compare (default: the whole observation):
 # Drive-v0's vehicle state, without the clearance ring, whose rays jump where they graze a corner
 FIT_DIMS = {"SimSuite/Drive-v0": list(range(13))}
+METHODS = {  # --method: what the report says it did
+    "cmaes": "CMA-ES over truncated-normal (μ, log σ), DROPO one-step likelihood",
+    "simopt": "CMA-ES over truncated-normal (μ, log σ), SimOpt L1 + L2 trajectory discrepancy of re-synchronized segments",
+    "npe": "sbi NPE on score-compressed one-step summaries, simulated in the least-squares fit's Laplace box",
+}
 DEFAULT_NAMES = {
     "SimSuite/UAV-v0": ["quadrotor.mass_kg", "motor.kf", "drag.xy_n_s_m", "actuation.latency_s"],
     "SimSuite/Drive-v0": ["tyre.friction", "ego.mass_kg", "steering.gain"],
@@ -45,7 +50,8 @@ def calibrate(
     real: Path = typer.Option(None, help="folder or file of real rollouts (.npz, or .mcap bags from the ROS bridge)"),
     proxy: str = typer.Option("hidden", help="when no --real: 'hidden' (off-nominal twin, labelled proxy), 'backend' (the other engine) "
                               "or 'backend-hidden' (the other engine with hidden parameters)"),
-    method: str = typer.Option("cmaes", help="cmaes (DROPO likelihood) or npe (sbi neural posterior)"),
+    method: str = typer.Option("cmaes", help="cmaes (DROPO one-step likelihood), simopt (SimOpt trajectory discrepancy of "
+                               "re-synchronized segments; rollouts without states replay whole) or npe (sbi neural posterior)"),
     simulations: int = typer.Option(800, help="npe: simulations in all (the least-squares localization included)"),
     params: str = typer.Option("", help="comma-separated parameter names to fit (default: the family's)"),
     backend: str = typer.Option("mujoco", help="the simulator being calibrated"),
@@ -62,9 +68,10 @@ def calibrate(
     from simsuite.calibration.excitation import experiment
     from simsuite.calibration.dropo import Transitions, fit_cmaes
     from simsuite.calibration.report import one_step_error, trajectory_error, write_report
+    from simsuite.calibration.simopt import fit_simopt
 
-    if method not in ("cmaes", "npe"):
-        raise typer.BadParameter(f"unknown method {method!r}; available: cmaes, npe")
+    if method not in METHODS:
+        raise typer.BadParameter(f"unknown method {method!r}; available: {', '.join(METHODS)}")
     make_env = lambda: gymnasium.make(env_id, backend=backend)  # noqa: E731
     env = make_env()
     prior = env.unwrapped.param_space
@@ -94,31 +101,36 @@ def calibrate(
         for k, r in enumerate(data):
             r.save(out / "rollouts" / f"proxy_{k:02d}.npz")
     dims = FIT_DIMS.get(env_id)  # None: the whole observation
+    segment = max(1, min(int(round(0.5 / env.unwrapped.task.control_dt_s)), min(r.steps for r in data)))  # 0.5 s re-synchronized
     console.print(f"fitting {names} to {label}")
     with Progress(console=console) as bar:
         if method == "npe":
             task = bar.add_task("NPE simulations", total=simulations)
             result = npe_result(make_env, data, prior, names, seed, workers or None, simulations,
                                 lambda k: bar.update(task, completed=k))
+        elif method == "simopt":
+            task = bar.add_task("CMA-ES generations (SimOpt)", total=generations)
+            result = fit_simopt(make_env, data, prior, names, segment_steps=segment, seed=seed, workers=workers or None,
+                                generations=generations, k_samples=3, dims=dims, obs_floor=0.005,
+                                progress=lambda g, v: bar.update(task, completed=g))
         else:
             task = bar.add_task("CMA-ES generations", total=generations)
             result = fit_cmaes(make_env, data, prior, names, seed=seed, workers=workers or None, generations=generations,
                                k_samples=3, every=3, obs_floor=0.005, dims=dims, progress=lambda g, v: bar.update(task, completed=g))
-    check = Transitions.from_rollouts(data, every=3)
     nominal = {n: prior[n].nominal for n in names}
-    errors = {"nominal parameters": one_step_error(env, names, nominal, check, dims),
-              "fitted means": one_step_error(env, names, result.mean, check, dims)}
-    if truth:
-        errors["truth (proxy)"] = one_step_error(env, names, truth, check, dims)
-    segment = max(1, min(int(round(0.5 / env.unwrapped.task.control_dt_s)), min(r.steps for r in data)))
+    errors = {}
+    if all(r.states is not None for r in data):  # one-step replays need the real states
+        check = Transitions.from_rollouts(data, every=3)
+        errors = {"nominal parameters": one_step_error(env, names, nominal, check, dims),
+                  "fitted means": one_step_error(env, names, result.mean, check, dims)}
+        if truth:
+            errors["truth (proxy)"] = one_step_error(env, names, truth, check, dims)
     trajectory = {label: trajectory_error(env, {n: values[n] for n in names}, data, segment, dims)
                   for label, values in (("nominal parameters", nominal), ("fitted means", result.mean), *((("truth (proxy)", truth),) if truth else ()))}
-    report = write_report(out, env_id, result, truth, errors, {"data": label, "backend": backend, "seed": seed,
-                                                                      "method": "sbi NPE on score-compressed one-step summaries, simulated in the least-squares fit's Laplace box" if method == "npe" else
-                                                                      "CMA-ES over truncated-normal (μ, log σ), DROPO one-step likelihood"})
+    report = write_report(out, env_id, result, truth, errors, {"data": label, "backend": backend, "seed": seed, "method": METHODS[method]})
     with report.open("a") as f:  # the trajectory discrepancy, before and after
         f.write(f"\nTrajectory discrepancy (RMS, observation units; the real actions replayed open loop in {segment}-step segments, "
-                "each restarted from the real state):\n\n" + "".join(f"- {k}: {v:.5f}\n" for k, v in trajectory.items()))
+                "each restarted from the real state; a rollout without states whole, from its seeded reset):\n\n" + "".join(f"- {k}: {v:.5f}\n" for k, v in trajectory.items()))
     console.print(report.read_text())
     (out / "result.json").write_text(json.dumps({"mean": result.mean, "std": result.std, "truth": truth, "errors": errors,
                                                   "trajectory_errors": trajectory, "wall_s": result.wall_s, "evaluations": result.evaluations}, indent=2))

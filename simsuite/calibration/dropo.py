@@ -48,7 +48,7 @@ class Transitions:
             raise ValueError(f"rollouts mix state layouts {sorted(layouts)}")
         for r in rollouts:
             if r.states is None:
-                raise ValueError(f"rollout of {r.env_id} has no states; DROPO needs states to reset to")
+                raise ValueError(f"rollout of {r.env_id} has no states; DROPO needs states to reset to (--method simopt replays whole rollouts)")
             idx = np.arange(skip, r.steps, every)
             s.extend(r.states[idx])
             a.append(r.actions[idx])

@@ -8,7 +8,8 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from simsuite.calibration.dropo import FitResult, Transitions, WorldCache, _state_obs, predict
+from simsuite.calibration.dropo import FitResult, Transitions, WorldCache, predict
+from simsuite.calibration.simopt import Segments, replay
 from simsuite.calibration.rollouts import Rollout
 
 
@@ -26,26 +27,14 @@ def trajectory_error(env, values: Mapping[str, float], rollouts: Sequence[Rollou
                      dims: Sequence[int] | None = None) -> float:
     """RMS observation error [obs units] of the simulator replaying the real actions open loop
     over segments of ``segment_steps``, each restarted from the real state (SimOpt's
-    segment-wise re-synchronization): the trajectory discrepancy, where one-step errors are
-    too small to show drift. ``dims``: the observation entries compared (default all)."""
-    sel = slice(None) if dims is None else np.asarray(dims)
-    worlds, sq, count = WorldCache(env=env), 0.0, 0
-    for r in rollouts:
-        real, portable = _state_obs(r), r.meta.get("env_state_layout") == "portable"
-        for start in range(0, r.steps - segment_steps + 1, segment_steps):
-            sim = worlds.reset(int(r.meta.get("seed", 0)), dict(values))
-            sim.set_state(r.states[start], portable=portable)
-            for k in range(start, start + segment_steps):
-                obs, _, terminated, _, _ = sim.step(r.actions[k])
-                obs = obs["state"] if isinstance(obs, dict) else obs
-                err = (obs - real[k + 1])[sel]
-                sq += float(np.sum(err**2))
-                count += err.size
-                if terminated:
-                    break
-    if not count:
-        raise ValueError(f"no rollout has {segment_steps} steps to replay")
-    return math.sqrt(sq / count)
+    segment-wise re-synchronization; a rollout without states is replayed whole from its
+    seeded reset): the trajectory discrepancy, where one-step errors are too small to show
+    drift. ``dims``: the observation entries compared (default all)."""
+    segments = Segments.from_rollouts(rollouts, segment_steps)
+    sel = np.arange(segments.obs[0].shape[1]) if dims is None else np.asarray(dims)
+    names = list(values)
+    sim = replay(WorldCache(env=env), names, np.array([float(values[n]) for n in names]), segments, sel)
+    return math.sqrt(float(np.mean((sim - segments.target(sel)) ** 2)))
 
 
 def write_report(out: Path, env_id: str, result: FitResult, truth: Mapping[str, float] | None,
@@ -121,8 +110,9 @@ def write_report(out: Path, env_id: str, result: FitResult, truth: Mapping[str, 
         rel = "" if t is None else (f"{abs(mu - t) * 1e3:.1f} ms (abs)" if name.endswith("latency_s") else f"{abs(mu - t) / abs(t) * 100:.1f} %")
         lines.append(f"| {name} | {p.unit} | [{p.low:.4g}, {p.high:.4g}] | {mu:.4g} ± {sd:.2g} | {'' if t is None else f'{t:.4g}'} | {rel} | "
                      f"{identified(name)} |")
-    lines += ["", "One-step prediction error from the real states (RMS, observation units):", ""]
-    lines += [f"- {k}: {v:.5f}" for k, v in errors.items()]
+    if errors:  # rollouts without states have no one-step replays
+        lines += ["", "One-step prediction error from the real states (RMS, observation units):", ""]
+        lines += [f"- {k}: {v:.5f}" for k, v in errors.items()]
     lines += ["", "![convergence](convergence.png)", "", "![marginals](marginals.png)", "",
               "`fitted.yaml` is the fitted distribution: `gymnasium.make(env_id, randomize=\"fitted.yaml\")`."]
     (out / "report.md").write_text("\n".join(lines) + "\n")

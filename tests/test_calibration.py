@@ -108,18 +108,18 @@ def test_cmaes_fit_moves_toward_the_hidden_truth():
 
 
 def test_simopt_fit_recovers_hidden_parameters_from_trajectories():
-    """SimOpt: CMA-ES from nominal on the trajectory discrepancy of re-synchronized 10-step
+    """SimOpt: CMA-ES from the trajectory least-squares fit, on the trajectory discrepancy of re-synchronized 10-step
     segments. The fitted means land near the truth, replay the proxy's trajectories far more
     closely than nominal, and the discrepancy's slice across the prior narrows both."""
     make, env, prior, names, truth, data = _uav_proxy()
-    result = fit_simopt(make, data, prior, names, segment_steps=10, seed=0, workers=2, k_samples=2, generations=16, popsize=8)
+    result = fit_simopt(make, data, prior, names, segment_steps=10, seed=0, workers=2, k_samples=2, generations=8, popsize=8)
     nominal = {n: prior[n].nominal for n in names}
     assert trajectory_error(env, result.mean, data, 10) < 0.1 * trajectory_error(env, nominal, data, 10)
     assert abs(result.mean["motor.kf"] / truth["motor.kf"] - 1) < 0.05, result.mean
     assert abs(result.mean["actuation.latency_s"] - 0.03) < 0.005, result.mean
     assert all(result.identifiable(n) for n in names), result.likelihood_share
     replayed = sum(len(a) for a in Segments.from_rollouts(data, 10).actions)  # whole 10-step segments
-    assert result.sim_steps == (result.evaluations * 2 + 2 * 9) * replayed
+    assert result.sim_steps > (result.evaluations * 2 + 2 * 9) * replayed  # and the least-squares start
 
 
 def test_rollouts_without_states_replay_whole_from_their_seeded_reset():

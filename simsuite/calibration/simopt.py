@@ -15,7 +15,9 @@ replays the real actions open loop instead and compares whole trajectory pieces:
 - **objective**: the mean of D over K parameter sets drawn from the candidate distribution
   (truncated normals, μ and log σ per parameter, the same parametrization and draws as DROPO),
   minimized by CMA-ES (the ``cma`` package) in worker processes, common random numbers
-  across candidates. A point mass minimizes an expected discrepancy, so the fitted spreads
+  across candidates. As DROPO's, the search starts at a least-squares fit, here of the
+  replayed trajectories (Levenberg-Marquardt, a few dozen replays), with narrow spreads.
+  A point mass minimizes an expected discrepancy, so the fitted spreads
   shrink towards their floor: which parameters the data actually pin down is read from the
   discrepancy's slice across the prior (:attr:`FitResult.likelihood_share`), not from σ.
 """
@@ -30,8 +32,8 @@ from typing import Any, Callable, Sequence
 import gymnasium
 import numpy as np
 
-from simsuite.calibration.dropo import FitResult, WorldCache, _state_obs, decode, draw
-from simsuite.calibration.localize import PROFILE_POINTS, likelihood_share
+from simsuite.calibration.dropo import WARM_LOG_SIGMA, WARM_STEP, FitResult, WorldCache, _state_obs, decode, draw
+from simsuite.calibration.localize import PROFILE_POINTS, fd_steps, least_squares, likelihood_share
 from simsuite.calibration.rollouts import Rollout
 from simsuite.randomization import ParamSpace
 
@@ -135,9 +137,11 @@ def _expected_discrepancy(x: np.ndarray, seed: int) -> float:
 def fit_simopt(make_env: Callable[[], gymnasium.Env], rollouts: Sequence[Rollout], prior: ParamSpace, names: list[str],
                segment_steps: int = 10, seed: int = 0, workers: int | None = None, k_samples: int = 3, generations: int = 20,
                popsize: int = 10, dims: Sequence[int] | None = None, weights: tuple[float, float] = (1.0, 1.0),
-               obs_floor: float = 1e-3, profile: bool = True, progress: Callable[[int, float], None] | None = None) -> FitResult:
+               obs_floor: float = 1e-3, warm_start: bool = True, profile: bool = True,
+               progress: Callable[[int, float], None] | None = None) -> FitResult:
     """Fit truncated normals over ``names`` to the rollouts' trajectories (see the module
-    docstring). CMA-ES starts at the prior's nominal values with wide spreads. ``dims``: the
+    docstring). ``warm_start``: CMA-ES starts at the trajectory least-squares fit with narrow
+    spreads, else at the prior's nominal values with wide ones. ``dims``: the
     observation entries compared (default all); ``weights``: (w₁, w₂) of the discrepancy;
     ``obs_floor``: the noise scale [obs units] of the profile that reports which parameters
     the data identify (``profile``: 9 replays per parameter). ``FitResult.history`` records
@@ -154,11 +158,19 @@ def fit_simopt(make_env: Callable[[], gymnasium.Env], rollouts: Sequence[Rollout
     scale = np.maximum(real.std(axis=0), SCALE_FLOOR)
     steps = len(real)
     workers = workers or mp.cpu_count()
-    x0 = np.r_[(np.array([sub[n].nominal for n in names]) - lows) / (highs - lows), np.full(len(names), 0.75)]
-    es = cma.CMAEvolutionStrategy(x0, 0.25, {"bounds": [0.0, 1.0], "popsize": popsize, "seed": seed + 1, "verbose": -9,
-                                             "maxiter": generations})
-    history, evaluations, share = [], 0, {}
+    history, evaluations, share, start_sims, laplace = [], 0, {}, 0, {}
     with mp.get_context("fork").Pool(workers, _init_worker, (make_env, segments, names, lows, highs, k_samples, dims, scale, weights)) as pool:
+        replays = lambda points: pool.map(_replay_point, [lows + p * (highs - lows) for p in points])  # noqa: E731
+        if warm_start:
+            fd, quantized = fd_steps(make_env, names, lows, highs)
+            ls = least_squares(replays, real.ravel(), fd, quantized=quantized)
+            x0, step0, start_sims = np.r_[ls.center, np.full(len(names), WARM_LOG_SIGMA)], WARM_STEP, ls.simulations
+            laplace = dict(zip(names, (ls.laplace_std(obs_floor) * (highs - lows)).tolist()))
+        else:
+            x0 = np.r_[(np.array([sub[n].nominal for n in names]) - lows) / (highs - lows), np.full(len(names), 0.75)]
+            step0 = 0.25
+        es = cma.CMAEvolutionStrategy(x0, step0, {"bounds": [0.0, 1.0], "popsize": popsize, "seed": seed + 1, "verbose": -9,
+                                                  "maxiter": generations})
         for gen in range(generations):
             xs = es.ask()
             values = pool.starmap(_expected_discrepancy, zip(xs, [seed] * len(xs)))  # common random numbers
@@ -171,10 +183,8 @@ def fit_simopt(make_env: Callable[[], gymnasium.Env], rollouts: Sequence[Rollout
                 progress(gen + 1, float(min(values)))
         mu, sigma = decode(es.result.xfavorite, lows, highs)
         if profile:
-            center = (mu - lows) / (highs - lows)
-            points = likelihood_share(lambda ps: pool.map(_replay_point, [lows + p * (highs - lows) for p in ps]), real.ravel(),
-                                      center, obs_floor)
+            points = likelihood_share(replays, real.ravel(), (mu - lows) / (highs - lows), obs_floor)
             share = dict(zip(names, points.tolist()))
-    sims = evaluations * k_samples + (len(names) * PROFILE_POINTS if profile else 0)
+    sims = evaluations * k_samples + start_sims + (len(names) * PROFILE_POINTS if profile else 0)
     return FitResult(names, dict(zip(names, mu.tolist())), dict(zip(names, sigma.tolist())), prior, history, evaluations,
-                     sims * steps, time.perf_counter() - t0, {}, share)
+                     sims * steps, time.perf_counter() - t0, laplace, share)

@@ -14,7 +14,9 @@ and (option) oncoming traffic in the left lane.
   servoed to its own Ackermann angle.
 - ``throttle_brake`` > 0: drive torque on the rear wheels, a fraction of 820 N·m each,
   limited by 90 kW and fading to zero at 30 m/s; < 0: brake torque on all wheels, a
-  fraction of 3,050 N·m in total (60 % front: 6.6 m/s², within the tyres' grip on dry asphalt).
+  fraction of 3,050 N·m in total (60 % front: 6.6 m/s², within the tyres' grip on dry asphalt),
+  acting as dry friction at the wheels: a wheel locks where it beats the tyre's grip (a wet
+  road) and is never turned backwards.
   The pedal moves at most 5 /s (full scale in 0.2 s, as brake pressure builds). There is no reverse gear.
 
 ## Observation Space
@@ -221,9 +223,8 @@ class DriveTask(Task):
         dt, cfg = self.control_dt_s, self.config
         self.steer_rad = _toward(self.steer_rad, float(action[0]) * self.car.max_steer_rad, cfg.max_steer_rate_rad_s * dt)
         self.pedal = _toward(self.pedal, float(action[1]), cfg.max_pedal_rate_1_s * dt)
-        spin = backend.joint_states(self.names["wheel_joints"])[1] if self.pedal < 0 else None
         steer = self.steer_rad * self.steering_gain  # the real car's steering ratio may differ from the model's
-        backend.set_controls(car_controls(self.car, self.names, steer, self.pedal, self._snap["v"], spin))
+        backend.set_controls(car_controls(self.car, self.names, steer, self.pedal, self._snap["v"]))
         self.last_action = action
         if self.traffic_plan:
             self._move_traffic(backend, backend.time_s)  # the set velocity carries them through the step

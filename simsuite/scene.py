@@ -33,11 +33,13 @@ Quat = tuple[float, float, float, float]
 
 GeomType = Literal["plane", "box", "sphere", "capsule", "cylinder", "mesh"]
 JointType = Literal["hinge", "slide", "free"]
-ActuatorKind = Literal["position", "velocity", "torque"]
+ActuatorKind = Literal["position", "velocity", "torque", "brake"]
+FrictionCone = Literal["pyramidal", "elliptic"]
 
 GEOM_TYPES: tuple[str, ...] = ("plane", "box", "sphere", "capsule", "cylinder", "mesh")
 JOINT_TYPES: tuple[str, ...] = ("hinge", "slide", "free")
-ACTUATOR_KINDS: tuple[str, ...] = ("position", "velocity", "torque")
+ACTUATOR_KINDS: tuple[str, ...] = ("position", "velocity", "torque", "brake")
+FRICTION_CONES: tuple[str, ...] = ("pyramidal", "elliptic")
 IDENTITY_QUAT: Quat = (1.0, 0.0, 0.0, 0.0)
 # Number of values in Geom.size per type, and what they mean.
 _GEOM_SIZE_LEN = {
@@ -159,7 +161,12 @@ class Body:
 @dataclass
 class Actuator:
     """A motor on a joint. position: u = kp·(target − q) − kv·q̇; velocity: u = kv·(target − q̇);
-    torque: u = gear·ctrl. ``force_range`` clips u [N·m or N]; ``ctrl_range`` clips the command."""
+    torque: u = gear·ctrl. ``force_range`` clips u [N·m or N]; ``ctrl_range`` clips the command.
+    brake: dry friction of up to u = gear·ctrl (ctrl < 0 reads as 0) at the joint, opposing its
+    motion and holding it at rest: a brake or a clutch. Both engines solve it as a constraint
+    with the contacts, so a brake stronger than the load stops a wheel within a step and never
+    turns it backwards, which a torque computed from the last measured speed does at a
+    coarse timestep."""
 
     name: str
     joint: str
@@ -208,6 +215,11 @@ class Scene:
     gravity: Vec3 = (0.0, 0.0, -9.81)  # [m/s²]
     timestep_s: float = 0.002
     mesh_dir: str | None = None  # base for relative mesh paths
+    # MuJoCo's contact friction: "pyramidal" (its default, fastest) or "elliptic": the friction
+    # force bounded by μ·N in any direction. A pyramid allows less at 45° to its axes, so a
+    # contact sliding in two directions at once (a wheel spinning on its tyre while it also
+    # slips sideways) gets direction-dependent grip. PyBullet always bounds the magnitude.
+    friction_cone: FrictionCone = "pyramidal"
 
     def add(self, body: Body) -> Body:
         self.bodies.append(body)
@@ -286,6 +298,8 @@ class Scene:
                 raise SceneError(f"camera {cam.name!r}: unknown body {cam.body!r}")
         for light in self.lights:
             claim("light", light.name)
+        if self.friction_cone not in FRICTION_CONES:
+            raise SceneError(f"friction_cone {self.friction_cone!r} not in {FRICTION_CONES}")
         if self.timestep_s <= 0 or not math.isfinite(self.timestep_s):
             raise SceneError(f"timestep_s must be a positive number, got {self.timestep_s}")
 

@@ -66,9 +66,10 @@ class CarSpec:
     max_drive_torque_nm: float = 820.0  # per driven (rear) wheel: 3.5 m/s² at 1,500 kg
     max_power_w: float = 90e3  # drive force is limited to P/v above ~17 m/s
     top_speed_m_s: float = 30.0  # drive torque fades to 0 here (108 km/h)
-    # Brakes are torques set at the control rate, so a locked wheel would be spun backwards
-    # within a step: full braking stays under the tyres' grip on dry asphalt (μ = 0.9) with
-    # margin, front before the load transfer builds up, rear after it: 6.6 m/s² (0.67 g).
+    # Brakes are dry friction at the wheel joints (scene "brake" actuators), solved with the tyre
+    # contacts: a wheel locks where the brake beats its grip and never turns backwards. Full
+    # braking, 6.6 m/s² (0.67 g), stays under the tyres' grip on dry asphalt (μ = 0.9) with
+    # margin, front before the load transfer builds up, rear after it; on a slippery road it locks.
     max_brake_torque_nm: float = 3050.0  # all four wheels together
     brake_bias_front: float = 0.6  # front share: 915 N·m per front wheel, 610 per rear
     tyre_friction: float = 1.0  # times the ground's 0.9: dry asphalt
@@ -94,6 +95,7 @@ def car_names(prefix: str = "ego") -> dict[str, object]:
         "steer_servos": (f"{prefix}_steer_fl_servo", f"{prefix}_steer_fr_servo"),
         "wheel_joints": tuple(f"{prefix}_spin_{w}" for w in WHEELS),
         "wheel_motors": tuple(f"{prefix}_motor_{w}" for w in WHEELS),
+        "wheel_brakes": tuple(f"{prefix}_brake_{w}" for w in WHEELS),
         "wheel_bodies": tuple(f"{prefix}_wheel_{w}" for w in WHEELS),
     }
 
@@ -142,9 +144,11 @@ def build_car(spec: CarSpec, pos: tuple[float, float, float], yaw_rad: float, pr
         else:
             wheel.pos = (x, y, 0.0)
             chassis.add(wheel)
-        limit = max(spec.max_drive_torque_nm, max(brake_torques(spec)))
+        limit = spec.max_drive_torque_nm
         actuators.append(Actuator(f"{prefix}_motor_{w}", f"{prefix}_spin_{w}", "torque", gear=1.0,
                                   ctrl_range=(-limit, limit), force_range=(-limit, limit)))
+        actuators.append(Actuator(f"{prefix}_brake_{w}", f"{prefix}_spin_{w}", "brake", gear=brake_torques(spec)[WHEELS.index(w)],
+                                  ctrl_range=(0.0, 1.0)))
     return chassis, actuators
 
 
@@ -173,20 +177,19 @@ def brake_torques(spec: CarSpec) -> tuple[float, float, float, float]:
     return front, front, rear, rear
 
 
-def car_controls(spec: CarSpec, names: dict, steer_rad: float, pedal: float, speed_m_s: float, spin_rad_s=None) -> dict[str, float]:
+def car_controls(spec: CarSpec, names: dict, steer_rad: float, pedal: float, speed_m_s: float) -> dict[str, float]:
     """Actuator commands for a bicycle steering angle and a pedal in [-1, 1]: each front
     wheel servoed to its Ackermann angle; pedal > 0 drives the rear wheels (torque limited
-    by traction, power and top speed), pedal < 0 brakes all four against their spin
-    ``spin_rad_s`` (tanh: full torque above ~1 m/s, no push backwards at rest)."""
+    by traction, power and top speed), pedal < 0 brakes all four (that fraction of each
+    wheel's brake torque, as dry friction: no push backwards at rest)."""
     torques = [0.0, 0.0, 0.0, 0.0]
     if pedal > 0:
         v = max(speed_m_s, 0.1)
         fade = min(max((spec.top_speed_m_s - v) / 3.0, 0.0), 1.0)
         per_wheel = min(spec.max_drive_torque_nm, spec.max_power_w / v * spec.wheel_radius_m / 2)
         torques[2] = torques[3] = pedal * per_wheel * fade
-    elif pedal < 0:
-        torques = [pedal * t * math.tanh(w / 3.0) for t, w in zip(brake_torques(spec), spin_rad_s)]
     controls = dict(zip(names["wheel_motors"], torques))
+    controls.update(dict.fromkeys(names["wheel_brakes"], max(-pedal, 0.0)))
     left, right = ackermann_angles(steer_rad, spec.wheelbase_m, spec.track_m)
     controls[names["steer_servos"][0]], controls[names["steer_servos"][1]] = left, right
     return controls
@@ -439,7 +442,10 @@ def _place_parked(rng: np.random.Generator, spec: RoadSpec, route: Route, crossi
 
 def road_scene(world: RoadWorld, timestep_s: float, name: str = "road") -> Scene:
     """Ground plane, visual road and markings, and static boxes; the caller adds cars."""
-    scene = Scene(name=name, timestep_s=timestep_s)
+    # elliptic cones: a tyre spinning or locked while it also slips sideways keeps the same grip in
+    # every direction on both engines (MuJoCo's pyramid halves it at 45°, and a symmetric car
+    # under full throttle on a wet road spun out on it alone)
+    scene = Scene(name=name, timestep_s=timestep_s, friction_cone="elliptic")
     scene.add(Body("ground", geoms=[Geom("ground_plane", "plane", (0.0, 0.0), friction=0.9, rgba=GRASS)], semantic_class=TERRAIN))
     breaks = _tile_breaks(world)
     scene.add(_surface(world, breaks))

@@ -64,6 +64,12 @@ _BOUNCE_STEPS = 10
 _XBODY = mujoco.mjtObj.mjOBJ_XBODY
 
 
+# Impedance of a brake's dry-friction constraint: near hard (MuJoCo's default 0.9-0.95 lets a
+# held wheel creep at 1 % of the load's torque per N·m·s, and a 3 rad/s wheel keep 5 % of its
+# speed through a 50 ms step); with these a held brake creeps 10x less and stops it within the step.
+BRAKE_SOLIMP = (0.99, 0.999, 0.001, 0.5, 2.0)
+
+
 class _ControlPlan(NamedTuple):
     """Actuator indices of a tuple of actuator names: as an array for ``set_control_array``, as
     a plain list for ``set_controls``' few scalars. No bounds: MuJoCo clamps the controls of
@@ -91,6 +97,7 @@ class MujocoBackend(Backend):
         spec.option.timestep = scene.timestep_s
         spec.option.gravity = list(scene.gravity)
         spec.option.integrator = mujoco.mjtIntegrator.mjINT_EULER
+        spec.option.cone = mujoco.mjtCone.mjCONE_ELLIPTIC if scene.friction_cone == "elliptic" else mujoco.mjtCone.mjCONE_PYRAMIDAL
         spec.compiler.degree = False
         colliding: list[tuple[Geom, int, bool]] = []  # geom, tree index, geom moves
         self._mesh_assets: dict[tuple[str, tuple[float, ...]], str] = {}
@@ -112,6 +119,7 @@ class MujocoBackend(Backend):
         self._xpos_view, self._xquat_view = self.data.xpos, self.data.xquat
         self._xipos_view, self._xfrc_view = self.data.xipos, self.data.xfrc_applied
         self._index_names()
+        self._index_brakes(scene)
         self._nominal = {
             "body_mass": self.model.body_mass.copy(),
             "body_inertia": self.model.body_inertia.copy(),
@@ -241,6 +249,8 @@ class MujocoBackend(Backend):
             raise BackendError(f"n_substeps must be >= 1, got {n_substeps}")
         # Finish the step whose first half ran last time, take the rest as whole steps
         # in C, and run the first half of the next one so that queries see this state.
+        if self._brake_ids is not None:
+            self._sync_brakes(m, d)
         mujoco.mj_step2(m, d)
         if n_substeps > 1:
             mujoco.mj_step(m, d, n_substeps - 1)
@@ -248,6 +258,27 @@ class MujocoBackend(Backend):
         if self._pending_xfrc and not keep_forces:
             d.xfrc_applied[:] = 0.0
             self._pending_xfrc = False
+
+    def _index_brakes(self, scene: Scene) -> None:
+        """Brake actuators (their ids and the dofs they hold), or None when the scene has none."""
+        m, acts = self.model, scene.actuators
+        ids = [i for i, act in enumerate(acts) if act.kind == "brake"]
+        self._brake_ids = np.array(ids, dtype=np.intp) if ids else None
+        if ids:
+            self._brake_dofs = np.array([m.jnt_dofadr[self._joint_id(acts[i].joint)] for i in ids], dtype=np.intp)
+            m.dof_solimp[self._brake_dofs] = BRAKE_SOLIMP
+            self._brake_ctrl = [tuple(acts[i].ctrl_range or (-math.inf, math.inf)) for i in ids]
+            self._brake_max = np.array([(acts[i].force_range or (0.0, math.inf))[1] for i in ids])
+
+    def _sync_brakes(self, m, d) -> None:
+        """Brake commands -> the joints' dry friction (MuJoCo's frictionloss, a constraint). Its
+        rows are built with the position stage, so a change reruns it before the step goes on."""
+        ids = self._brake_ids
+        ctrl = np.array([min(max(u, lo), hi) for u, (lo, hi) in zip(d.ctrl[ids].tolist(), self._brake_ctrl)])
+        friction = np.minimum(np.maximum(m.actuator_gainprm[ids, 0] * ctrl, 0.0), self._brake_max)  # gainprm: gear x gain
+        if not np.array_equal(friction, m.dof_frictionloss[self._brake_dofs]):
+            m.dof_frictionloss[self._brake_dofs] = friction
+            mujoco.mj_step1(m, d)
 
     @property
     def diverged(self) -> bool:
@@ -743,6 +774,8 @@ def _add_actuator(spec, act: Actuator) -> None:
         gain[0], bias[2] = act.kv, -act.kv
     else:  # torque: u = gear·ctrl, clipped as a force, so the gain carries the gear
         gain[0] = act.gear
+    if act.kind == "brake":  # no force through the joint: step() turns gain·ctrl into the joint's dry friction
+        a.gear = [0.0] * 6
     a.gaintype = mujoco.mjtGain.mjGAIN_FIXED
     a.biastype = mujoco.mjtBias.mjBIAS_AFFINE
     a.gainprm = list(gain)

@@ -140,9 +140,9 @@ _HULL_FILES: dict[tuple[str, int, tuple[float, ...]], tuple[str, int]] = {}  # (
 _UID, _LINK, _FRACTION = itemgetter(0), itemgetter(1), itemgetter(2)  # rayTestBatch result columns
 _RAY_SHAPES = {"box": 0, "sphere": 1, "capsule": 2, "cylinder": 3}  # geoms with an analytic ray test
 _JOINT_TYPES = {"hinge": pb.JOINT_REVOLUTE, "slide": pb.JOINT_PRISMATIC, None: pb.JOINT_FIXED}
-_POSITION, _VELOCITY, _TORQUE = 0, 1, 2
+_POSITION, _VELOCITY, _TORQUE, _BRAKE = 0, 1, 2, 3
 _PD_SET, _PD_REMOVE = 1, 2  # pdControlPlugin commands
-_ACTUATOR_KIND = {"position": _POSITION, "velocity": _VELOCITY, "torque": _TORQUE}
+_ACTUATOR_KIND = {"position": _POSITION, "velocity": _VELOCITY, "torque": _TORQUE, "brake": _BRAKE}
 _MASS_PARAMS = ("mass_kg", "inertia_scale")
 _DAMPING_PARAMS = ("linear_damping", "angular_damping")
 _SURFACE_PARAMS = ("friction", "restitution", "torsional_friction", "rolling_friction")
@@ -702,7 +702,7 @@ class PybulletBackend(Backend):
         pb.restoreState(self._initial_state, physicsClientId=self._cid)
         self._time_s = 0.0
         self._ctrl[:] = 0.0
-        self._pd_dirty = True
+        self._resend_commands()
         self._pending.clear()
         self._state_changed()
         self._diverged = False
@@ -1160,14 +1160,18 @@ class PybulletBackend(Backend):
         )
 
     def _rebuild_step_plans(self) -> None:
-        """Split the actuators into C-side PD plans and Python torque plans, and list the bodies
-        that need drag, so step() stays lean."""
+        """Split the actuators into C-side PD plans, brakes (joint motors) and Python torque
+        plans, and list the bodies that need drag, so step() stays lean."""
         on_joint: dict[tuple[int, int], list[int]] = {}
+        self._brakes = [i for i, spec in enumerate(self._act_spec) if spec[0] == _BRAKE]
         for i, joint in enumerate(self._act_joint):
-            on_joint.setdefault((joint.body.uid, joint.index), []).append(i)
+            if i not in self._brakes:
+                on_joint.setdefault((joint.body.uid, joint.index), []).append(i)
         pd: dict[int, _PdPlan] = {}
         by_uid: dict[int, list[int]] = {}
         for i, joint in enumerate(self._act_joint):
+            if i in self._brakes:
+                continue
             if self._pd_capable(i, len(on_joint[(joint.body.uid, joint.index)])):
                 plan = pd.setdefault(joint.body.uid, _PdPlan(joint.body.uid, [], []))
                 plan.joints.append(joint.index)
@@ -1200,7 +1204,9 @@ class PybulletBackend(Backend):
 
     def _send_pd(self) -> None:
         """Targets, gains and force limits of the C-side PD controllers, for the actuators whose
-        values changed. Sent straight to the plugin (quirk 12): (q*, q̇*, kd, kp, max force)."""
+        values changed. Sent straight to the plugin (quirk 12): (q*, q̇*, kd, kp, max force).
+        Brakes set their joint's velocity motor (target 0, force = the brake torque), which
+        PyBullet solves as a constraint, like the joint friction its manual describes."""
         snapshot = (self._ctrl.tolist(), self._gain.tolist())
         if snapshot == self._pd_snapshot:  # every command and gain as last sent: nothing to build
             self._pd_dirty = False
@@ -1219,8 +1225,25 @@ class PybulletBackend(Backend):
                 if sent[act] != args:
                     execute(plugin, "", [_PD_SET, plan.uid, joint], args, physicsClientId=cid)
                     sent[act] = args
+        for act in self._brakes:  # dry friction: the joint's velocity motor held at 0 with that much force
+            _, _, _, gear, _, hi = spec[act]
+            force = [min(max(gain[act] * gear * ctrl[act], 0.0), hi)]
+            if sent[act] != force:
+                joint = self._act_joint[act]
+                pb.setJointMotorControl2(joint.body.uid, joint.index, pb.VELOCITY_CONTROL, targetVelocity=0.0, force=force[0],
+                                         physicsClientId=cid)
+                sent[act] = force
         self._pd_snapshot = snapshot
         self._pd_dirty = False
+
+    def _resend_commands(self) -> None:
+        """After a restore: send every brake again (whether restoreState keeps a joint motor's
+        force is not PyBullet's documented behaviour), and the PD targets that changed."""
+        for act in self._brakes:
+            self._pd_sent[act] = None
+        if self._brakes:
+            self._pd_snapshot = None
+        self._pd_dirty = True
 
     def _disable_pd(self) -> None:
         """Remove this world's PD controllers from the plugin (it outlives resetSimulation)."""
@@ -1407,7 +1430,7 @@ class PybulletBackend(Backend):
         else:
             self._write_physical_values(arr[2 : self._state_size - n_ctrl])
         self._ctrl[:] = arr[self._state_size - n_ctrl :]
-        self._pd_dirty = True
+        self._resend_commands()
         self._time_s = float(arr[1])
         self._state_changed()
         self._pending.clear()  # a restored state starts without apply_force forces (as on MuJoCo)

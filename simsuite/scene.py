@@ -285,13 +285,16 @@ class Scene:
                         f"body {body.name!r} moves but has no colliding geom and no inertial; "
                         "give it an Inertial"
                     )
-        joint_names = {j.name for j in self.joints()}
+        joint_types = {j.name: j.type for j in self.joints()}
+        joint_names = set(joint_types)
         for act in self.actuators:
             claim("actuator", act.name)
             if act.joint not in joint_names:
                 raise SceneError(f"actuator {act.name!r}: unknown joint {act.joint!r}")
             if act.kind not in ACTUATOR_KINDS:
                 raise SceneError(f"actuator {act.name!r}: kind {act.kind!r} not in {ACTUATOR_KINDS}")
+            if act.kind == "brake" and joint_types[act.joint] not in ("hinge", "slide"):
+                raise SceneError(f"actuator {act.name!r}: a brake holds a hinge or slide joint, not the {joint_types[act.joint]} joint {act.joint!r}")
         for cam in self.cameras:
             claim("camera", cam.name)
             if cam.body is not None and cam.body not in seen:

@@ -108,9 +108,10 @@ def test_cmaes_fit_moves_toward_the_hidden_truth():
 
 
 def test_simopt_fit_recovers_hidden_parameters_from_trajectories():
-    """SimOpt: CMA-ES from the trajectory least-squares fit, on the trajectory discrepancy of re-synchronized 10-step
-    segments. The fitted means land near the truth, replay the proxy's trajectories far more
-    closely than nominal, and the discrepancy's slice across the prior narrows both."""
+    """SimOpt: CMA-ES from the trajectory least-squares fit, on the trajectory discrepancy of
+    re-synchronized 10-step segments. The fitted means land near the truth, replay the proxy's
+    trajectories far more closely than nominal, and the discrepancy's slice across the prior
+    narrows both."""
     make, env, prior, names, truth, data = _uav_proxy()
     result = fit_simopt(make, data, prior, names, segment_steps=10, seed=0, workers=2, k_samples=2, generations=8, popsize=8)
     nominal = {n: prior[n].nominal for n in names}

@@ -1,14 +1,16 @@
-"""Each backend against analytic physics: free fall, pendulum period, sliding friction."""
+"""Each backend against analytic physics: free fall, pendulum period, sliding friction (in any
+direction, by the friction cone), brakes."""
 
 from __future__ import annotations
 
 import math
 
 import numpy as np
+import pytest
 
 from conftest import G, falling_sphere_scene, pendulum_scene, sliding_box_scene
 
-from simsuite.scene import Actuator, Body, Inertial, Joint, Scene
+from simsuite.scene import Actuator, Body, Inertial, Joint, Scene, SceneError
 
 
 def test_free_fall_matches_semi_implicit_euler(make):
@@ -178,3 +180,15 @@ def test_brake_commands_replay_exactly_from_a_saved_state(make):
     backend.step(7)
     backend.set_state(saved)
     assert run() == first
+
+
+def test_brake_and_friction_cone_are_checked():
+    """A brake on a free joint and an unknown friction cone are refused by name."""
+    scene = sliding_box_scene(0.5)
+    scene.actuators.append(Actuator("box_brake", "box_free", "brake"))
+    with pytest.raises(SceneError, match="box_brake.*hinge or slide.*box_free"):
+        scene.validate()
+    scene = sliding_box_scene(0.5)
+    scene.friction_cone = "conical"
+    with pytest.raises(SceneError, match="friction_cone 'conical'"):
+        scene.validate()

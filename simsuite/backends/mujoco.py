@@ -267,14 +267,15 @@ class MujocoBackend(Backend):
         if ids:
             self._brake_dofs = np.array([m.jnt_dofadr[self._joint_id(acts[i].joint)] for i in ids], dtype=np.intp)
             m.dof_solimp[self._brake_dofs] = BRAKE_SOLIMP
-            self._brake_ctrl = [tuple(acts[i].ctrl_range or (-math.inf, math.inf)) for i in ids]
+            self._brake_ctrl = np.array([acts[i].ctrl_range or (-math.inf, math.inf) for i in ids], dtype=np.float64).T  # (lo, hi) rows
             self._brake_max = np.array([(acts[i].force_range or (0.0, math.inf))[1] for i in ids])
 
     def _sync_brakes(self, m, d) -> None:
         """Brake commands -> the joints' dry friction (MuJoCo's frictionloss, a constraint). Its
         rows are built with the position stage, so a change reruns it before the step goes on."""
         ids = self._brake_ids
-        ctrl = np.array([min(max(u, lo), hi) for u, (lo, hi) in zip(d.ctrl[ids].tolist(), self._brake_ctrl)])
+        lo, hi = self._brake_ctrl
+        ctrl = np.minimum(np.maximum(d.ctrl[ids], lo), hi)
         friction = np.minimum(np.maximum(m.actuator_gainprm[ids, 0] * ctrl, 0.0), self._brake_max)  # gainprm: gear x gain
         if not np.array_equal(friction, m.dof_frictionloss[self._brake_dofs]):
             m.dof_frictionloss[self._brake_dofs] = friction

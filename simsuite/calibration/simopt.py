@@ -81,12 +81,11 @@ class Segments:
         return np.concatenate([o[:, dims] for o in self.obs])
 
 
-def replay(worlds: WorldCache, names: list[str], values: np.ndarray, segments: Segments, dims: np.ndarray,
-           extra: dict[str, float] | None = None) -> np.ndarray:
+def replay(worlds: WorldCache, names: list[str], values: np.ndarray, segments: Segments, dims: np.ndarray) -> np.ndarray:
     """The simulated observations of every segment under one parameter set, stacked like
     :meth:`Segments.target`. After an episode end inside a segment the last observation is
     held: a simulator that crashes where reality flew on keeps paying for it."""
-    params = {**(extra or {}), **dict(zip(names, values.tolist()))}
+    params = dict(zip(names, values.tolist()))
     out = []
     for state, actions, seed in zip(segments.starts, segments.actions, segments.seeds):
         sim = worlds.reset(seed, params)

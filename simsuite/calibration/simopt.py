@@ -86,13 +86,16 @@ def replay(worlds: WorldCache, names: list[str], values: np.ndarray, segments: S
     :meth:`Segments.target`. After an episode end inside a segment the last observation is
     held: a simulator that crashes where reality flew on keeps paying for it."""
     params = dict(zip(names, values.tolist()))
-    out = []
+    out, current, sim = [], None, None
     for state, actions, seed in zip(segments.starts, segments.actions, segments.seeds):
-        sim = worlds.reset(seed, params)
-        if state is None:
-            sim.reset(seed=seed, options={"params": params})  # the rollout's own start
-        else:
+        if state is None:  # the rollout's own start
+            sim = worlds.reset(seed, params)
+            sim.reset(seed=seed, options={"params": params})
+        else:  # one reset per rollout's world puts the parameters in force; a state restores the rest
+            if seed != current:
+                sim = worlds.reset(seed, params)
             sim.set_state(state, portable=segments.portable)
+        current = seed if state is not None else None
         rows, ended = np.empty((len(actions), len(dims))), False
         for k, action in enumerate(actions):
             if not ended:

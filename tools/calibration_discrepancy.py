@@ -1,5 +1,5 @@
 """Trajectory discrepancy before and after calibration (issue 7): for each env and PROXY
-reality, CMA-ES (DROPO) fits the family's parameters, then the nominal and the calibrated
+reality, CMA-ES fits the family's parameters (DROPO or SimOpt, below), then the nominal and the calibrated
 simulator replay the proxy's actions (segments restarted from its states) and their RMS
 observation errors are compared. Proxies:
 
@@ -14,6 +14,9 @@ observation errors are compared. Proxies:
   engine gap is the unmodeled part. ``truth`` is then MuJoCo run with the hidden values: what
   is left when the parameters are exact, i.e. the engine gap plus the noise.
 
+The fit is DROPO's (``--method cmaes``, one-step likelihood) or SimOpt's (``--method simopt``,
+trajectory discrepancy of the same re-synchronized segments that are scored). Each fit is also
+scored on held-out rollouts: a second run of the experiment (seed + 5000) that it never saw.
 The proxy drives the family's designed experiment (``--experiment designed``,
 simsuite.calibration.excitation: UAV circle, Drive slalom with hard braking) or its scripted
 expert. Discrepancies are over the observation entries the fit compares (``FIT_DIMS``: Drive's
@@ -21,7 +24,7 @@ vehicle state without its clearance ring) and, for reference, over the whole obs
 
 Writes runs/bench/calibration_discrepancy_<envs>_<proxies>.json.
 
-    python tools/calibration_discrepancy.py [--env SimSuite/Drive-v0] [--proxy backend-hidden] [--seeds 3] [--generations 15] [--experiment expert]
+    python tools/calibration_discrepancy.py [--env SimSuite/Drive-v0] [--proxy backend-hidden] [--seeds 3] [--generations 15] [--experiment expert] [--method simopt]
 """
 
 from __future__ import annotations

@@ -9,8 +9,8 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from simsuite.calibration.dropo import FitResult, Transitions, WorldCache, predict
-from simsuite.calibration.simopt import Segments, replay
 from simsuite.calibration.rollouts import Rollout
+from simsuite.calibration.simopt import Segments, replay
 
 
 def one_step_error(env, names: Sequence[str], values: Mapping[str, float], transitions: Transitions,

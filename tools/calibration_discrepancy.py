@@ -1,7 +1,7 @@
 """Trajectory discrepancy before and after calibration (issue 7): for each env and PROXY
-reality, CMA-ES fits the family's parameters (DROPO or SimOpt, below), then the nominal and the calibrated
-simulator replay the proxy's actions (segments restarted from its states) and their RMS
-observation errors are compared. Proxies:
+reality, CMA-ES fits the family's parameters (DROPO or SimOpt, below), then the nominal and
+the calibrated simulator replay the proxy's actions (segments restarted from its states) and
+their RMS observation errors are compared. Proxies:
 
 - ``unmodeled``: hidden parameters ±30 % off nominal plus effects the fitted model lacks
   (sensor noise, action noise, wind for UAV-v0, action delay for Drive-v0);

@@ -150,7 +150,8 @@ def test_calibrate_cli_writes_a_fitted_space_that_randomize_reads(tmp_path, meth
     result = CliRunner().invoke(app, ["calibrate", "SimSuite/UAV-v0", "--rollouts", "1", "--seconds", "1", "--generations", "2",
                                       "--params", "motor.kf", "--workers", "1", "--method", method, "--out", str(out)])
     assert result.exit_code == 0, result.output
-    assert {"fitted.yaml", "report.md", "convergence.png", "marginals.png", "result.json"} <= {p.name for p in out.iterdir()}
+    assert {"fitted.yaml", "report.md", "convergence.png", "marginals.png", "trajectories.png", "result.json"} <= {p.name for p in out.iterdir()}
+    assert "![trajectories](trajectories.png)" in (out / "report.md").read_text()
     assert "PROXY" in (out / "report.md").read_text()
     assert ("SimOpt" in (out / "report.md").read_text()) == (method == "simopt")
     env = gymnasium.make("SimSuite/UAV-v0", randomize=str(out / "fitted.yaml"))

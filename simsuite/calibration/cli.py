@@ -67,7 +67,7 @@ def calibrate(
     from simsuite.calibration.collect import collect, draw_hidden
     from simsuite.calibration.excitation import experiment
     from simsuite.calibration.dropo import Transitions, fit_cmaes
-    from simsuite.calibration.report import one_step_error, trajectory_error, write_report
+    from simsuite.calibration.report import one_step_error, plot_trajectories, trajectory_error, write_report
     from simsuite.calibration.simopt import fit_simopt
 
     if method not in METHODS:
@@ -128,9 +128,12 @@ def calibrate(
     trajectory = {label: trajectory_error(env, {n: values[n] for n in names}, data, segment, dims)
                   for label, values in (("nominal parameters", nominal), ("fitted means", result.mean), *((("truth (proxy)", truth),) if truth else ()))}
     report = write_report(out, env_id, result, truth, errors, {"data": label, "backend": backend, "seed": seed, "method": METHODS[method]})
+    runs = {"nominal": nominal, "fitted": result.mean, **({"truth (proxy)": truth} if truth else {})}
+    plot_trajectories(out / "trajectories.png", env, data[0], segment, runs, dims)
     with report.open("a") as f:  # the trajectory discrepancy, before and after
         f.write(f"\nTrajectory discrepancy (RMS, observation units; the real actions replayed open loop in {segment}-step segments, "
-                "each restarted from the real state; a rollout without states whole, from its seeded reset):\n\n" + "".join(f"- {k}: {v:.5f}\n" for k, v in trajectory.items()))
+                "each restarted from the real state; a rollout without states whole, from its seeded reset):\n\n" + "".join(f"- {k}: {v:.5f}\n" for k, v in trajectory.items())
+                + "\nThe first rollout, real against replayed (the entries nominal parameters miss most):\n\n![trajectories](trajectories.png)\n")
     console.print(report.read_text())
     (out / "result.json").write_text(json.dumps({"mean": result.mean, "std": result.std, "truth": truth, "errors": errors,
                                                   "trajectory_errors": trajectory, "wall_s": result.wall_s, "evaluations": result.evaluations}, indent=2))

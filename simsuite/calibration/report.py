@@ -37,6 +37,41 @@ def trajectory_error(env, values: Mapping[str, float], rollouts: Sequence[Rollou
     return math.sqrt(float(np.mean((sim - segments.target(sel)) ** 2)))
 
 
+def plot_trajectories(path: Path, env, rollout: Rollout, segment_steps: int, runs: Mapping[str, Mapping[str, float]],
+                      dims: Sequence[int] | None = None, entries: int = 6) -> Path:
+    """One real rollout against the simulator's replays of it under each of ``runs`` (label ->
+    parameter values), segment by segment as :func:`trajectory_error` compares them: the
+    ``entries`` observation entries that the first run misses most, over time."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    segments = Segments.from_rollouts([rollout], segment_steps)
+    sel = np.arange(segments.obs[0].shape[1]) if dims is None else np.asarray(dims)
+    real = segments.target(sel)
+    sims = {label: replay(WorldCache(env=env), list(values), np.array([float(v) for v in values.values()]), segments, sel)
+            for label, values in runs.items()}
+    first = next(iter(sims.values()))
+    worst = np.argsort(-np.sqrt(np.mean((first - real) ** 2, axis=0)))[:entries]
+    t_s = rollout.t_s[1:len(real) + 1] - rollout.t_s[0]
+    fig, axes = plt.subplots(len(worst), 1, figsize=(8, 1.5 * len(worst) + 0.6), sharex=True, squeeze=False)
+    for ax, j in zip(axes[:, 0], worst):
+        ax.plot(t_s, real[:, j], color="k", lw=1.0, zorder=5, label="real")
+        for k, (label, sim) in enumerate(sims.items()):
+            ax.plot(t_s, sim[:, j], lw=1.8 if k == 1 else 1.0, ls="--" if k == 0 else "-", label=label)
+        if segments.starts[0] is not None:  # where each replay restarts from the real state
+            for b in range(segment_steps, len(real), segment_steps):
+                ax.axvline(t_s[b - 1], color="0.85", lw=0.6, zorder=-1)
+        ax.set_ylabel(f"obs[{sel[j]}]", fontsize=8)
+    axes[0, 0].legend(fontsize=7, ncol=len(sims) + 1, loc="upper right")
+    axes[-1, 0].set_xlabel("time [s]")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
 def write_report(out: Path, env_id: str, result: FitResult, truth: Mapping[str, float] | None,
                  errors: Mapping[str, float], meta: Mapping[str, Any]) -> Path:
     """``fitted.yaml`` (readable by ``randomize=``), ``convergence.png``, ``marginals.png`` and

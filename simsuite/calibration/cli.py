@@ -125,15 +125,16 @@ def calibrate(
                   "fitted means": one_step_error(env, names, result.mean, check, dims)}
         if truth:
             errors["truth (proxy)"] = one_step_error(env, names, truth, check, dims)
-    trajectory = {label: trajectory_error(env, {n: values[n] for n in names}, data, segment, dims)
-                  for label, values in (("nominal parameters", nominal), ("fitted means", result.mean), *((("truth (proxy)", truth),) if truth else ()))}
+    runs = {"nominal parameters": nominal, "fitted means": result.mean, **({"truth (proxy)": truth} if truth else {})}
+    trajectory = {label: trajectory_error(env, {n: values[n] for n in names}, data, segment, dims) for label, values in runs.items()}
     report = write_report(out, env_id, result, truth, errors, {"data": label, "backend": backend, "seed": seed, "method": METHODS[method]})
-    runs = {"nominal": nominal, "fitted": result.mean, **({"truth (proxy)": truth} if truth else {})}
     plot_trajectories(out / "trajectories.png", env, data[0], segment, runs, dims)
     with report.open("a") as f:  # the trajectory discrepancy, before and after
         f.write(f"\nTrajectory discrepancy (RMS, observation units; the real actions replayed open loop in {segment}-step segments, "
-                "each restarted from the real state; a rollout without states whole, from its seeded reset):\n\n" + "".join(f"- {k}: {v:.5f}\n" for k, v in trajectory.items())
-                + "\nThe first rollout, real against replayed (the entries nominal parameters miss most):\n\n![trajectories](trajectories.png)\n")
+                "each restarted from the real state; a rollout without states whole, from its seeded reset):\n\n"
+                + "".join(f"- {k}: {v:.5f}\n" for k, v in trajectory.items())
+                + "\nThe first rollout, real against replayed (the entries nominal parameters miss most):\n\n"
+                "![trajectories](trajectories.png)\n")
     console.print(report.read_text())
     (out / "result.json").write_text(json.dumps({"mean": result.mean, "std": result.std, "truth": truth, "errors": errors,
                                                   "trajectory_errors": trajectory, "wall_s": result.wall_s, "evaluations": result.evaluations}, indent=2))

@@ -161,7 +161,8 @@ def fit_simopt(make_env: Callable[[], gymnasium.Env], rollouts: Sequence[Rollout
     steps = len(real)
     workers = workers or mp.cpu_count()
     history, evaluations, share, start_sims, laplace = [], 0, {}, 0, {}
-    with mp.get_context("fork").Pool(workers, _init_worker, (make_env, segments, names, lows, highs, k_samples, dims, scale, weights)) as pool:
+    init = (make_env, segments, names, lows, highs, k_samples, dims, scale, weights)
+    with mp.get_context("fork").Pool(workers, _init_worker, init) as pool:
         replays = lambda points: pool.map(_replay_point, [lows + p * (highs - lows) for p in points])  # noqa: E731
         if warm_start:
             fd, quantized = fd_steps(make_env, names, lows, highs)

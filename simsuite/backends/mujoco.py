@@ -693,7 +693,7 @@ class MujocoBackend(Backend):
         new mass and inertia would not) and the constraint weights. ``mj_setConst`` recomputes
         them at qpos0 with the data as scratch, so the state is kept around it."""
         m, d = self.model, self.data
-        state = np.empty(mujoco.mj_stateSize(m, _STATE_SPEC))
+        state = np.empty(self._state_size)
         mujoco.mj_getState(m, d, state, _STATE_SPEC)
         mujoco.mj_setConst(m, d)
         mujoco.mj_setState(m, d, state, _STATE_SPEC)

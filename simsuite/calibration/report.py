@@ -32,9 +32,12 @@ def trajectory_error(env, values: Mapping[str, float], rollouts: Sequence[Rollou
     drift. ``dims``: the observation entries compared (default all)."""
     segments = Segments.from_rollouts(rollouts, segment_steps)
     sel = np.arange(segments.obs[0].shape[1]) if dims is None else np.asarray(dims)
-    names = list(values)
-    sim = replay(WorldCache(env=env), names, np.array([float(values[n]) for n in names]), segments, sel)
-    return math.sqrt(float(np.mean((sim - segments.target(sel)) ** 2)))
+    return math.sqrt(float(np.mean((_replay(env, values, segments, sel) - segments.target(sel)) ** 2)))
+
+
+def _replay(env, values: Mapping[str, float], segments: Segments, sel: np.ndarray) -> np.ndarray:
+    """:func:`~simsuite.calibration.simopt.replay` under named parameter values."""
+    return replay(WorldCache(env=env), list(values), np.array([float(v) for v in values.values()]), segments, sel)
 
 
 def plot_trajectories(path: Path, env, rollout: Rollout, segment_steps: int, runs: Mapping[str, Mapping[str, float]],
@@ -50,8 +53,7 @@ def plot_trajectories(path: Path, env, rollout: Rollout, segment_steps: int, run
     segments = Segments.from_rollouts([rollout], segment_steps)
     sel = np.arange(segments.obs[0].shape[1]) if dims is None else np.asarray(dims)
     real = segments.target(sel)
-    sims = {label: replay(WorldCache(env=env), list(values), np.array([float(v) for v in values.values()]), segments, sel)
-            for label, values in runs.items()}
+    sims = {label: _replay(env, values, segments, sel) for label, values in runs.items()}
     first = next(iter(sims.values()))
     worst = np.argsort(-np.sqrt(np.mean((first - real) ** 2, axis=0)))[:entries]
     t_s = rollout.t_s[1:len(real) + 1] - rollout.t_s[0]

@@ -20,6 +20,7 @@
 #include <numpy/arrayobject.h>
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* ------------------------------------------------------------------------------------ */
 /* Arguments */
@@ -54,6 +55,26 @@ static void *array_data(PyObject *obj, int type, Py_ssize_t n, int writable, con
 }
 
 static Py_ssize_t size_of(PyObject *obj) { return (Py_ssize_t)PyArray_SIZE((PyArrayObject *)obj); }
+
+/* The dtype (NPY_FLOAT32 or NPY_FLOAT64) of a float array argument, or -1 with a TypeError
+ * naming it. */
+static int float_type(PyObject *obj, const char *name) {
+    if (!PyArray_Check(obj)) {
+        PyErr_Format(PyExc_TypeError, "%s must be a numpy array", name);
+        return -1;
+    }
+    int type = PyArray_TYPE((PyArrayObject *)obj);
+    if (type != NPY_FLOAT32 && type != NPY_FLOAT64) {
+        PyErr_Format(PyExc_TypeError, "%s must hold float32 or float64", name);
+        return -1;
+    }
+    return type;
+}
+
+/* Item i of float data of that dtype, as a double. */
+static inline double float_at(const void *data, int type, Py_ssize_t i) {
+    return type == NPY_FLOAT32 ? (double)((const float *)data)[i] : ((const double *)data)[i];
+}
 
 static int check_nargs(Py_ssize_t nargs, Py_ssize_t want, const char *fn) {
     if (nargs != want) {
@@ -120,16 +141,8 @@ static PyObject *lidar_readings(PyObject *self, PyObject *const *args, Py_ssize_
 
 static PyObject *add_clip(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
     if (check_nargs(nargs, 4, "add_clip") < 0) return NULL;
-    if (!PyArray_Check(args[0])) {
-        PyErr_SetString(PyExc_TypeError, "x must be a numpy array");
-        return NULL;
-    }
-    int type = PyArray_TYPE((PyArrayObject *)args[0]);
-    if (type != NPY_FLOAT32 && type != NPY_FLOAT64) {
-        PyErr_SetString(PyExc_TypeError, "x must hold float32 or float64");
-        return NULL;
-    }
-    if (!array_data(args[0], type, -1, 0, "x")) return NULL;
+    int type = float_type(args[0], "x");
+    if (type < 0 || !array_data(args[0], type, -1, 0, "x")) return NULL;
     Py_ssize_t n = size_of(args[0]);
     const void *nz = array_data(args[1], type, n, 0, "noise");
     const void *l = nz ? array_data(args[2], type, n, 0, "low") : NULL;
@@ -139,6 +152,191 @@ static PyObject *add_clip(PyObject *self, PyObject *const *args, Py_ssize_t narg
     if (!out) return NULL;
     if (type == NPY_FLOAT32) ADD_CLIP_LOOP(float);
     else ADD_CLIP_LOOP(double);
+    return out;
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* Per-step kernels. Right after an engine step this process's caches hold the engine's data,
+ * and a numpy call that costs 1 us warm costs 5-15 us there (its dispatch and casting code
+ * and tables come back from memory); these loops touch a few cache lines instead. */
+
+/* box_action(a, low, high) -> float64 array, or None if an entry is NaN or inf
+ *
+ * The action (float32 or float64) as a new float64 array inside [low, high]; the caller
+ * raises its own error for None. */
+static PyObject *box_action(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (check_nargs(nargs, 3, "box_action") < 0) return NULL;
+    int type = float_type(args[0], "action");
+    const void *a = type < 0 ? NULL : array_data(args[0], type, -1, 0, "action");
+    if (!a) return NULL;
+    Py_ssize_t n = size_of(args[0]);
+    const double *lo = array_data(args[1], NPY_FLOAT64, n, 0, "low");
+    const double *hi = lo ? array_data(args[2], NPY_FLOAT64, n, 0, "high") : NULL;
+    if (!hi) return NULL;
+    PyObject *out = PyArray_NewLikeArray((PyArrayObject *)args[0], NPY_CORDER, PyArray_DescrFromType(NPY_FLOAT64), 0);
+    if (!out) return NULL;
+    double *r = PyArray_DATA((PyArrayObject *)out);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        double v = float_at(a, type, i);
+        if (!isfinite(v)) {
+            Py_DECREF(out);
+            Py_RETURN_NONE;
+        }
+        r[i] = v < lo[i] ? lo[i] : (v > hi[i] ? hi[i] : v);
+    }
+    return out;
+}
+
+/* put(dst, index, values, low, high) -> int
+ *
+ * dst[index[i]] = values[i] (values float32 or float64, dst float64), clipped to
+ * [low[i], high[i]] unless low and high are None. Returns how many entries changed, or -1
+ * with dst untouched if a value is NaN or inf. values must be 1-D with one entry per index. */
+static PyObject *put(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (check_nargs(nargs, 5, "put") < 0) return NULL;
+    double *dst = array_data(args[0], NPY_FLOAT64, -1, 1, "dst");
+    const Py_ssize_t *idx = dst ? array_data(args[1], NPY_INTP, -1, 0, "index") : NULL;
+    if (!idx) return NULL;
+    Py_ssize_t n = size_of(args[1]), size = size_of(args[0]);
+    int type = float_type(args[2], "values");
+    const void *v = type < 0 ? NULL : array_data(args[2], type, -1, 0, "values");
+    if (!v) return NULL;
+    if (PyArray_NDIM((PyArrayObject *)args[2]) != 1 || size_of(args[2]) != n) {
+        PyErr_Format(PyExc_ValueError, "%zd entries but values of %d dimensions and %zd items", n,
+                     PyArray_NDIM((PyArrayObject *)args[2]), size_of(args[2]));
+        return NULL;
+    }
+    const double *lo = NULL, *hi = NULL;
+    if (args[3] != Py_None || args[4] != Py_None) {
+        lo = array_data(args[3], NPY_FLOAT64, n, 0, "low");
+        hi = lo ? array_data(args[4], NPY_FLOAT64, n, 0, "high") : NULL;
+        if (!hi) return NULL;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (idx[i] < 0 || idx[i] >= size) {
+            PyErr_Format(PyExc_IndexError, "index %zd is out of bounds for dst of size %zd", idx[i], size);
+            return NULL;
+        }
+        double x = float_at(v, type, i);
+        if (!isfinite(x)) return PyLong_FromLong(-1);
+    }
+    long changed = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        double x = float_at(v, type, i);
+        if (lo) x = x < lo[i] ? lo[i] : (x > hi[i] ? hi[i] : x);
+        changed += dst[idx[i]] != x;
+        dst[idx[i]] = x;
+    }
+    return PyLong_FromLong(changed);
+}
+
+/* pose_rows(values) -> (pos, quat)
+ *
+ * A flat list of PyBullet poses, 7 floats each (x, y, z, qx, qy, qz, qw), as an (n, 3)
+ * position array and an (n, 4) quaternion array in SimSuite's (w, x, y, z) order. */
+static PyObject *pose_rows(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (check_nargs(nargs, 1, "pose_rows") < 0) return NULL;
+    PyObject *values = args[0];
+    if (!PyList_Check(values) || PyList_GET_SIZE(values) % 7 != 0) {
+        PyErr_SetString(PyExc_TypeError, "values must be a list of 7 floats per pose");
+        return NULL;
+    }
+    npy_intp n = PyList_GET_SIZE(values) / 7, dp[2] = {n, 3}, dq[2] = {n, 4};
+    PyObject *pos = PyArray_SimpleNew(2, dp, NPY_FLOAT64), *quat = pos ? PyArray_SimpleNew(2, dq, NPY_FLOAT64) : NULL;
+    if (!quat) {
+        Py_XDECREF(pos);
+        return NULL;
+    }
+    double *p = PyArray_DATA((PyArrayObject *)pos), *q = PyArray_DATA((PyArrayObject *)quat);
+    static const int to[7] = {0, 1, 2, 4, 5, 6, 3};  /* x y z | qx qy qz qw -> w first */
+    for (npy_intp i = 0; i < n; i++) {
+        for (int k = 0; k < 7; k++) {
+            double x = PyFloat_AsDouble(PyList_GET_ITEM(values, 7 * i + k));
+            if (x == -1.0 && PyErr_Occurred()) {
+                Py_DECREF(pos);
+                Py_DECREF(quat);
+                return NULL;
+            }
+            if (k < 3) p[3 * i + k] = x;
+            else q[4 * i + to[k] - 3] = x;
+        }
+    }
+    return Py_BuildValue("(NN)", pos, quat);
+}
+
+/* joint_columns(states, slots) -> (q, qd)
+ *
+ * Positions and velocities from PyBullet's getJointStates answer (one (q, qd, reaction,
+ * torque) tuple per joint): q[k] = states[slots[k]][0], qd[k] = states[slots[k]][1]. */
+static PyObject *joint_columns(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (check_nargs(nargs, 2, "joint_columns") < 0) return NULL;
+    PyObject *states = args[0], *slots = args[1];
+    if (!PyTuple_Check(states) && !PyList_Check(states)) {
+        PyErr_SetString(PyExc_TypeError, "states must be getJointStates' answer");
+        return NULL;
+    }
+    if (!PyList_Check(slots)) {
+        PyErr_SetString(PyExc_TypeError, "slots must be a list of ints");
+        return NULL;
+    }
+    npy_intp n = PyList_GET_SIZE(slots);
+    Py_ssize_t n_states = PySequence_Fast_GET_SIZE(states);
+    PyObject *q = PyArray_SimpleNew(1, &n, NPY_FLOAT64), *qd = q ? PyArray_SimpleNew(1, &n, NPY_FLOAT64) : NULL;
+    if (!qd) {
+        Py_XDECREF(q);
+        return NULL;
+    }
+    double *a = PyArray_DATA((PyArrayObject *)q), *b = PyArray_DATA((PyArrayObject *)qd);
+    for (npy_intp k = 0; k < n; k++) {
+        Py_ssize_t slot = PyLong_AsSsize_t(PyList_GET_ITEM(slots, k));
+        if (slot == -1 && PyErr_Occurred()) goto fail;
+        if (slot < 0 || slot >= n_states) {
+            PyErr_Format(PyExc_IndexError, "slot %zd is out of bounds for %zd joint states", slot, n_states);
+            goto fail;
+        }
+        PyObject *state = PySequence_Fast_ITEMS(states)[slot];
+        if (!PyTuple_Check(state) || PyTuple_GET_SIZE(state) < 2) {
+            PyErr_SetString(PyExc_TypeError, "each joint state must be a tuple (q, qd, ...)");
+            goto fail;
+        }
+        a[k] = PyFloat_AsDouble(PyTuple_GET_ITEM(state, 0));
+        b[k] = PyFloat_AsDouble(PyTuple_GET_ITEM(state, 1));
+        if ((a[k] == -1.0 || b[k] == -1.0) && PyErr_Occurred()) goto fail;
+    }
+    return Py_BuildValue("(NN)", q, qd);
+fail:
+    Py_DECREF(q);
+    Py_DECREF(qd);
+    return NULL;
+}
+
+/* take(src, index) -> new float64 array
+ *
+ * Rows index[i] of src (float64, 1-D or 2-D C-contiguous), as numpy's src.take(index, 0). */
+static PyObject *take(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (check_nargs(nargs, 2, "take") < 0) return NULL;
+    const double *src = array_data(args[0], NPY_FLOAT64, -1, 0, "src");
+    const Py_ssize_t *idx = src ? array_data(args[1], NPY_INTP, -1, 0, "index") : NULL;
+    if (!idx) return NULL;
+    PyArrayObject *s = (PyArrayObject *)args[0];
+    int ndim = PyArray_NDIM(s);
+    if (ndim != 1 && ndim != 2) {
+        PyErr_SetString(PyExc_ValueError, "src must be 1-D or 2-D");
+        return NULL;
+    }
+    Py_ssize_t rows = PyArray_DIM(s, 0), width = ndim == 2 ? PyArray_DIM(s, 1) : 1, n = size_of(args[1]);
+    npy_intp dims[2] = {n, width};
+    PyObject *out = PyArray_SimpleNew(ndim, dims, NPY_FLOAT64);
+    if (!out) return NULL;
+    double *r = PyArray_DATA((PyArrayObject *)out);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (idx[i] < 0 || idx[i] >= rows) {
+            Py_DECREF(out);
+            PyErr_Format(PyExc_IndexError, "index %zd is out of bounds for src with %zd rows", idx[i], rows);
+            return NULL;
+        }
+        memcpy(r + i * width, src + idx[i] * width, width * sizeof(double));
+    }
     return out;
 }
 
@@ -337,6 +535,11 @@ static PyMethodDef methods[] = {
     KERNEL(pose_rays, "(rays, offset, rot, pos, directions, origin): a ray fan placed on its body"),
     KERNEL(frame_pose, "(pos, quat_xyzw, offset, out): the 4x4 pose of an offset frame on a body"),
     KERNEL(add_clip, "(x, noise, low, high): min(max(x + noise, low), high) as a new array"),
+    KERNEL(box_action, "(action, low, high): the action as float64 inside [low, high], or None if not finite"),
+    KERNEL(put, "(dst, index, values, low, high): dst[index] = values (clipped), entries changed or -1 if not finite"),
+    KERNEL(pose_rows, "(values): PyBullet poses (7 floats each) as (n, 3) positions and (n, 4) w-first quaternions"),
+    KERNEL(joint_columns, "(states, slots): positions and velocities from getJointStates' answer"),
+    KERNEL(take, "(src, index): rows of a float64 array, as src.take(index, 0)"),
     {NULL, NULL, 0, NULL},
 };
 

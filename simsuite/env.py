@@ -10,12 +10,12 @@ task; nothing else draws random numbers.
 from __future__ import annotations
 
 import importlib
-import math
 from typing import Any, Callable, Mapping, Sequence
 
 import gymnasium
 import numpy as np
 
+from simsuite import native
 from simsuite.backends import BACKENDS, Backend, BackendError, make_backend
 from simsuite.randomization import ParamError, ParamSpace, resolve_space
 from simsuite.randomization.apply import Applier, backend_owners, effect_owners, sensor_owners, task_owners
@@ -125,8 +125,6 @@ class SimEnv(gymnasium.Env):
         # float64 bounds: clipping a float32 action against them gives the float64 action tasks get
         self._low = np.asarray(self.action_space.low, dtype=np.float64)
         self._high = np.asarray(self.action_space.high, dtype=np.float64)
-        # small flat actions are checked as Python floats: numpy's per-call cost dominates there
-        self._bounds_list = list(zip(self._low.tolist(), self._high.tolist())) if len(self._action_shape) == 1 and self._low.size <= 32 else None
         self._last_obs: Any = None
         self._needs_reset = True
         self._view = None  # the render_mode camera, made on first render()
@@ -457,17 +455,10 @@ class SimEnv(gymnasium.Env):
         a = action if type(action) is np.ndarray and action.dtype.kind == "f" else np.asarray(action, dtype=np.float64)
         if a.shape != self._action_shape:
             raise ActionError(f"action must have shape {self._action_shape}, got {a.shape}")
-        if self._bounds_list is not None:  # inside the box (NaN never is): as it is, in float64
-            values = a.tolist()
-            for v, (lo, hi) in zip(values, self._bounds_list):
-                if not lo <= v <= hi:
-                    break
-            else:
-                return np.array(values)
-        # one dot product is finite exactly when every entry is, unless huge entries overflow it
-        if not math.isfinite(a.ravel() @ a.ravel()) and not np.isfinite(a).all():
+        boxed = native.box_action(a, self._low, self._high)
+        if boxed is None:
             raise ActionError(f"action contains NaN or inf: {a}")
-        return np.minimum(np.maximum(a, self._low), self._high)  # np.clip's wrapper costs more
+        return boxed
 
     def _diverged_step(self):
         """End the episode cleanly: the engine blew up, the process lives on."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import os
 
+import gymnasium
 import numpy as np
 import pytest
 
@@ -150,15 +151,13 @@ def test_wrong_buffers_are_refused():
 @needs_kernels
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_add_clip_equals_the_numpy_path(dtype):
-    from simsuite.randomization.effects import _numpy_add_clip
-
     rng = np.random.default_rng(1)
     x = rng.normal(0.0, 2.0, (7, 5)).astype(dtype)
     x[0, :3] = (np.nan, -0.0, np.inf)
     noise = rng.normal(0.0, 0.5, x.shape).astype(dtype)
     low, high = np.full(x.shape, -1.5, dtype), np.full(x.shape, 1.5, dtype)
     low[1, 1] = high[1, 1] = 0.25
-    got, expect = kernels.add_clip(x, noise, low, high), _numpy_add_clip(x, noise, low, high)
+    got, expect = kernels.add_clip(x, noise, low, high), native._numpy_add_clip(x, noise, low, high)
     assert got.dtype == expect.dtype == dtype and got.shape == x.shape
     assert np.array_equal(got, expect, equal_nan=True)
     assert np.array_equal(np.signbit(got), np.signbit(expect))
@@ -166,3 +165,85 @@ def test_add_clip_equals_the_numpy_path(dtype):
         kernels.add_clip(x, noise.astype(np.float16), low, high)
     with pytest.raises(ValueError, match="low must have 35 items"):
         kernels.add_clip(x, noise, low[:2], high)
+
+
+@needs_kernels
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_step_kernels_equal_the_numpy_path(dtype):
+    """The per-step kernels (action box, control writes, state reads) against their twins."""
+    rng = np.random.default_rng(2)
+    low, high = np.full(6, -1.0), np.array([1.0, 1.0, 2.0, 0.5, 1.0, 0.0])
+    action = rng.normal(0.0, 1.5, 6).astype(dtype)
+    action[1] = -0.0
+    got, expect = kernels.box_action(action, low, high), native._numpy_box_action(action, low, high)
+    assert got.dtype == expect.dtype == np.float64
+    assert np.array_equal(got, expect) and np.array_equal(np.signbit(got), np.signbit(expect))
+    for bad in (np.nan, np.inf):
+        action[3] = bad
+        assert kernels.box_action(action, low, high) is None and native._numpy_box_action(action, low, high) is None
+
+    index = np.array([4, 0, 2], dtype=np.intp)
+    values = np.array([3.0, -0.25, 0.5], dtype=dtype)
+    for bounds in ((None, None), (np.zeros(3), np.ones(3))):
+        fast, slow = np.arange(5.0), np.arange(5.0)
+        changed = 3 if bounds[0] is None else 2  # clipped, the first entry stays 0
+        assert kernels.put(fast, index, values, *bounds) == native._numpy_put(slow, index, values, *bounds) == changed
+        assert np.array_equal(fast, slow)
+        assert kernels.put(fast, index, values, *bounds) == native._numpy_put(slow, index, values, *bounds) == 0  # unchanged
+        values_nan = values.copy()
+        values_nan[2] = np.nan
+        assert kernels.put(fast, index, values_nan, *bounds) == native._numpy_put(slow, index, values_nan, *bounds) == -1
+        assert np.array_equal(fast, slow)  # untouched
+
+    rows = np.arange(12.0).reshape(4, 3)
+    assert np.array_equal(kernels.take(rows, np.array([3, 0, 3], np.intp)), rows.take([3, 0, 3], axis=0))
+    assert np.array_equal(kernels.take(rows[:, 0].copy(), np.array([1, 2], np.intp)), np.array([3.0, 6.0]))
+
+
+def _grasp_rollout(backend_name: str) -> np.ndarray:
+    env = gymnasium.make("SimSuite/Grasp-v0", backend=backend_name)
+    obs, _ = env.reset(seed=3)
+    rng = np.random.default_rng(0)
+    out = [obs]
+    for _ in range(25):
+        out.append(env.step(rng.uniform(-1.2, 1.2, env.action_space.shape).astype(np.float32))[0])
+    env.close()
+    return np.array(out)
+
+
+@needs_kernels
+@pytest.mark.parametrize("backend_name", ["mujoco", "pybullet"])
+def test_env_steps_are_the_same_with_and_without_the_kernels(backend_name, monkeypatch):
+    """Grasp-v0 (float32 actions beyond the box, joint targets, joint states and body poses
+    read back) gives the same observations on either path."""
+    fast = _grasp_rollout(backend_name)
+    monkeypatch.setattr(native, "kernels", None)
+    assert np.array_equal(fast, _grasp_rollout(backend_name))
+
+
+@needs_kernels
+def test_pybullet_answers_read_the_same_with_and_without_the_kernels():
+    values = [0.1, 0.2, 0.3, 0.1, 0.2, 0.3, 0.927, *map(float, range(7))]  # (x, y, z, qx, qy, qz, qw) per pose
+    for got, expect in zip(kernels.pose_rows(values), native._numpy_pose_rows(values)):
+        assert got.shape == expect.shape and np.array_equal(got, expect)
+    states = tuple((0.5 * k, -1.5 * k, (0.0,) * 6, 2.0) for k in range(5))  # getJointStates' answer
+    for got, expect in zip(kernels.joint_columns(states, [4, 1, 2]), native._numpy_joint_columns(states, [4, 1, 2])):
+        assert np.array_equal(got, expect)
+
+
+@needs_kernels
+def test_step_kernels_refuse_wrong_buffers():
+    with pytest.raises(ValueError, match="3 entries but values of 2 dimensions"):
+        kernels.put(np.zeros(5), np.arange(3, dtype=np.intp), np.zeros((3, 1)), None, None)
+    with pytest.raises(IndexError, match="index 5 is out of bounds"):
+        kernels.put(np.zeros(5), np.array([5], np.intp), np.zeros(1), None, None)
+    with pytest.raises(ValueError, match="low must have 1 items"):
+        kernels.put(np.zeros(5), np.array([1], np.intp), np.zeros(1), np.zeros(2), np.ones(2))
+    with pytest.raises(IndexError, match="out of bounds for src with 2 rows"):
+        kernels.take(np.zeros((2, 3)), np.array([2], np.intp))
+    with pytest.raises(TypeError, match="7 floats per pose"):
+        kernels.pose_rows([0.0] * 6)
+    with pytest.raises(IndexError, match="slot 3 is out of bounds for 2 joint states"):
+        kernels.joint_columns(((0.0, 0.0), (0.0, 0.0)), [3])
+    with pytest.raises(TypeError, match="action must hold float32 or float64"):
+        kernels.box_action(np.zeros(2, np.int64), np.zeros(2), np.ones(2))

@@ -75,9 +75,8 @@ class _ControlPlan(NamedTuple):
     a plain list for ``set_controls``' few scalars. No bounds: MuJoCo clamps the controls of
     actuators with a ``ctrlrange`` itself, inside the step (``mj_fwdActuation``)."""
 
-    index: np.ndarray
+    index: np.ndarray  # intp, as native.put takes it
     index_list: list[int]
-    block: slice | None  # the actuators are consecutive: one slice of mjData's controls
 
 
 class MujocoBackend(Backend):
@@ -203,7 +202,7 @@ class MujocoBackend(Backend):
         obj = mujoco.mjtObj
         self._names = tuple(scene.body_names())
         self._body_ids = {n: mujoco.mj_name2id(m, obj.mjOBJ_BODY, n) for n in self._names}
-        self._body_id_array = np.array([self._body_ids[n] for n in self._names], dtype=np.int64)
+        self._body_id_array = np.array([self._body_ids[n] for n in self._names], dtype=np.intp)
         self._static_body_ids = {bid for bid in self._body_ids.values() if m.body_weldid[bid] == 0}
         self._free_addresses = {}  # free body -> (qpos, qvel) address of its joint
         for bid in self._body_ids.values():
@@ -376,15 +375,14 @@ class MujocoBackend(Backend):
         plan = self._control_plans.get(actuators)
         if plan is None:
             plan = self._control_plan(tuple(actuators))
-        values = np.asarray(values, dtype=np.float64)
-        if values.shape != plan.index.shape:
-            raise BackendError(f"set_control_array: {len(plan.index)} actuators but values of shape {values.shape}")
-        if not math.isfinite(sum(values.tolist())) and not np.isfinite(values).all():  # a sum overflows only for huge finite values
+        if type(values) is not np.ndarray:
+            values = np.asarray(values, dtype=np.float64)
+        try:
+            changed = native.put(self._ctrl_view, plan.index, values)
+        except ValueError:
+            raise BackendError(f"set_control_array: {len(plan.index)} actuators but values of shape {values.shape}") from None
+        if changed < 0:
             raise BackendError(f"actuator commands must be finite, got {values}")
-        if plan.block is not None:  # consecutive actuators: one slice of mjData's controls
-            self._ctrl_view[plan.block] = values
-        else:
-            self._ctrl_view[plan.index] = values
 
     def _control_plan(self, names: tuple[str, ...]) -> _ControlPlan:
         """Actuator indices for a tuple of names, cached (tasks repeat it)."""
@@ -392,8 +390,7 @@ class MujocoBackend(Backend):
             if name not in self._actuator_ids:
                 raise unknown_name("actuator", name, list(self._actuator_ids))
         idx = [self._actuator_ids[n] for n in names]
-        block = slice(idx[0], idx[-1] + 1) if idx and idx == list(range(idx[0], idx[-1] + 1)) else None
-        plan = _ControlPlan(np.array(idx, dtype=np.int64), idx, block)
+        plan = _ControlPlan(np.array(idx, dtype=np.intp), idx)
         self._control_plans[names] = plan
         return plan
 
@@ -444,9 +441,9 @@ class MujocoBackend(Backend):
             if ids is None:
                 if isinstance(bodies, str):
                     raise BackendError(f"body_poses takes a sequence of body names, got the string {bodies!r}")
-                ids = np.array([self._body_id(name) for name in bodies], dtype=np.int64)
+                ids = np.array([self._body_id(name) for name in bodies], dtype=np.intp)
                 self._body_id_cache[tuple(bodies)] = ids
-        return self._xpos_view.take(ids, axis=0), self._xquat_view.take(ids, axis=0)  # 3x faster than [ids] on rows
+        return native.take(self._xpos_view, ids), native.take(self._xquat_view, ids)
 
     def body_motion(self, body: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         m, d = self._require()
@@ -485,7 +482,7 @@ class MujocoBackend(Backend):
             self._require()
         key = joints if type(joints) is tuple else tuple(joints)  # tasks often keep a list
         qadr, vadr = self._address_cache.get(key) or self._joint_addresses(key)
-        return self._qpos_view[qadr], self._qvel_view[vadr]
+        return native.take(self._qpos_view, qadr), native.take(self._qvel_view, vadr)
 
     def _joint_addresses(self, joints: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
         """qpos and qvel indices of ``joints``, cached per tuple of names."""

@@ -327,9 +327,6 @@ class _TorquePlan:
     stateless: bool = False  # torque motors only: torques are constant within a step()
 
 
-_WXYZ = [6, 3, 4, 5]  # columns of a (pos, x, y, z, w) row that give (w, x, y, z)
-
-
 @dataclass
 class _PosePlan:
     """How to read the poses of a list of bodies: PyBullet queries per multibody, the output
@@ -769,15 +766,18 @@ class PybulletBackend(Backend):
         a NaN or a speed beyond _RUNAWAY_VELOCITY in any base or joint velocity."""
         self._require_compiled()
         if not self._diverged:
-            speeds = []
+            # chained comparisons, which NaN fails: right after a step, building a list of the
+            # speeds for map() and all() costs more than the engine's reads of them
+            top, ok = _RUNAWAY_VELOCITY, True
             for mb in self._movable:
                 if mb.dynamic_base:
-                    v, w = self._base_velocity(mb.uid)
-                    speeds += v
-                    speeds += w
+                    (vx, vy, vz), (wx, wy, wz) = self._base_velocity(mb.uid)
+                    ok = ok and -top <= vx <= top and -top <= vy <= top and -top <= vz <= top
+                    ok = ok and -top <= wx <= top and -top <= wy <= top and -top <= wz <= top
                 if mb.dofs:
-                    speeds += [state[1] for state in self._dof_states(mb)]
-            self._diverged = not all(map(_RUNAWAY_VELOCITY.__ge__, map(abs, speeds)))  # NaN fails >=
+                    for state in self._dof_states(mb):
+                        ok = ok and -top <= state[1] <= top
+            self._diverged = not ok
         return self._diverged
 
     # -- building ------------------------------------------------------------
@@ -1529,13 +1529,16 @@ class PybulletBackend(Backend):
             idx = np.array([self._act_index[n] for n in names], dtype=np.intp)
             plan = self._control_plans[names] = (idx, np.array([self._ctrl_range[i][0] for i in idx]), np.array([self._ctrl_range[i][1] for i in idx]))
         idx, lo, hi = plan
-        values = np.asarray(values, dtype=np.float64)
-        if values.shape != idx.shape:
-            raise BackendError(f"set_control_array: {len(idx)} actuators but values of shape {values.shape}")
-        if not math.isfinite(values @ values) and not np.isfinite(values).all():  # a dot overflows only for huge finite values
+        if type(values) is not np.ndarray:
+            values = np.asarray(values, dtype=np.float64)
+        try:
+            changed = native.put(self._ctrl, idx, values, lo, hi)
+        except ValueError:
+            raise BackendError(f"set_control_array: {len(idx)} actuators but values of shape {values.shape}") from None
+        if changed < 0:
             raise BackendError(f"actuator commands must be finite, got {values}")
-        self._ctrl[idx] = np.minimum(np.maximum(values, lo), hi)
-        self._pd_dirty = True
+        if changed:
+            self._pd_dirty = True
 
     def apply_force(
         self,
@@ -1636,12 +1639,10 @@ class PybulletBackend(Backend):
                     values += state[0]
                     values += state[1]
         if plan.com_is_frame and plan.all_rows:  # primitives with their COM at the origin: as read
-            flat = np.array(values).reshape(-1, 7)
-            return flat[:, :3], flat[:, _WXYZ]
+            return native.pose_rows(values)
         pos, quat = plan.pos0.copy(), plan.quat0.copy()
         if values and plan.com_is_frame:
-            flat = np.array(values).reshape(-1, 7)
-            pos[plan.rows], quat[plan.rows] = flat[:, :3], flat[:, _WXYZ]
+            pos[plan.rows], quat[plan.rows] = native.pose_rows(values)
         elif values:  # COM frames -> body frames, all at once
             n = len(plan.rows)
             flat = np.array(values).reshape(n, 7)
@@ -1678,12 +1679,13 @@ class PybulletBackend(Backend):
         if isinstance(joints, str):
             raise BackendError(f"joint_states takes a sequence of joint names, got the string {joints!r}")
         groups = (type(joints) is tuple and self._joint_groups.get(joints)) or self._joint_group(tuple(joints))
+        if len(groups) == 1:  # one multibody's joints: its rows are in order
+            mb, slots, _ = groups[0]
+            return native.joint_columns(self._dof_states(mb), slots)
         n = len(joints)
         q, qd = np.empty(n), np.empty(n)
         for mb, slots, rows in groups:
-            states = self._dof_states(mb)
-            q[rows] = [states[k][0] for k in slots]
-            qd[rows] = [states[k][1] for k in slots]
+            q[rows], qd[rows] = native.joint_columns(self._dof_states(mb), slots)
         return q, qd
 
     def _joint_group(self, joints: tuple[str, ...]) -> list[tuple[_MultiBody, list[int], np.ndarray]]:

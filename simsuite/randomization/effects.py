@@ -53,27 +53,6 @@ class _NoiseBlock:
         return self._rows[k]
 
 
-def _numpy_add_clip(x: np.ndarray, noise: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
-    """``min(max(x + noise, low), high)`` as a new array: numpy's twin of ``add_clip`` in
-    ``native.kernels``. Two ufuncs: np.clip and ndarray.clip go through Python wrappers."""
-    out = x + noise
-    np.maximum(out, low, out=out)
-    return np.minimum(out, high, out=out)
-
-
-def _add_clip(x: np.ndarray, noise: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
-    """x + noise kept inside [low, high], in one C call where the kernels are built and the
-    four arrays share x's float dtype (as actions, observations and their spaces' bounds do);
-    otherwise numpy, with its casting rules."""
-    kernels = native.kernels
-    if kernels is not None:
-        try:
-            return kernels.add_clip(x, noise, low, high)
-        except TypeError:  # dtypes that differ, or a strided array
-            pass
-    return _numpy_add_clip(x, noise, low, high)
-
-
 class Effects:
     """The env-level effects in force for one episode (all off by default)."""
 
@@ -153,7 +132,7 @@ class Effects:
             n = max(1, int(round((self.dt_s + float(self._jitter.row(rng, (), self._jitter_s))) / self.h_s)))
         if self._action_noise_std > 0:
             noise = self._action_noise.row(rng, action.shape, self._action_noise_std * self._half_range)
-            action = _add_clip(action, noise, self.low, self.high)
+            action = native.add_clip(action, noise, self.low, self.high)
         self._history.append(action)
         if not self._started:
             self._started = True
@@ -169,5 +148,5 @@ class Effects:
         drawn in the observation's dtype (float64 for an integer one), so each step adds and
         clips in that dtype, with no conversions."""
         if obs.dtype.kind != "f":  # rare: an integer state vector reads noisy values rounded back
-            return _numpy_add_clip(obs, self._obs_noise.row(rng, obs.shape, self.obs_noise_std), low, high).astype(obs.dtype)
-        return _add_clip(obs, self._obs_noise.row(rng, obs.shape, self.obs_noise_std, obs.dtype), low, high)
+            return native._numpy_add_clip(obs, self._obs_noise.row(rng, obs.shape, self.obs_noise_std), low, high).astype(obs.dtype)
+        return native.add_clip(obs, self._obs_noise.row(rng, obs.shape, self.obs_noise_std, obs.dtype), low, high)

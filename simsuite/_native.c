@@ -71,6 +71,32 @@ static int float_type(PyObject *obj, const char *name) {
     return type;
 }
 
+/* obj as an aligned C-contiguous float32 or float64 array (a new reference): such arrays as
+ * they are, anything else (lists, integers, strided views) converted to float64 by numpy,
+ * with numpy's errors. */
+static PyArrayObject *float_array(PyObject *obj) {
+    if (PyArray_Check(obj)) {
+        PyArrayObject *a = (PyArrayObject *)obj;
+        int type = PyArray_TYPE(a);
+        if ((type == NPY_FLOAT32 || type == NPY_FLOAT64) && PyArray_IS_C_CONTIGUOUS(a) && PyArray_ISALIGNED(a)) {
+            Py_INCREF(obj);
+            return a;
+        }
+    }
+    return (PyArrayObject *)PyArray_FROMANY(obj, NPY_FLOAT64, 0, 0, NPY_ARRAY_CARRAY_RO);
+}
+
+/* 0 if arrays a and b have the same shape, else -1 with a ValueError naming a's. */
+static int same_shape(PyObject *a, PyObject *b, const char *name) {
+    PyArrayObject *x = (PyArrayObject *)a, *y = (PyArrayObject *)b;
+    if (PyArray_NDIM(x) == PyArray_NDIM(y) && PyArray_CompareLists(PyArray_DIMS(x), PyArray_DIMS(y), PyArray_NDIM(x))) return 0;
+    PyObject *want = PyObject_GetAttrString(b, "shape"), *got = want ? PyObject_GetAttrString(a, "shape") : NULL;
+    if (got) PyErr_Format(PyExc_ValueError, "%s must have shape %R, got %R", name, want, got);
+    Py_XDECREF(want);
+    Py_XDECREF(got);
+    return -1;
+}
+
 /* Item i of float data of that dtype, as a double. */
 static inline double float_at(const void *data, int type, Py_ssize_t i) {
     return type == NPY_FLOAT32 ? (double)((const float *)data)[i] : ((const double *)data)[i];
@@ -160,52 +186,48 @@ static PyObject *add_clip(PyObject *self, PyObject *const *args, Py_ssize_t narg
  * and a numpy call that costs 1 us warm costs 5-15 us there (its dispatch and casting code
  * and tables come back from memory); these loops touch a few cache lines instead. */
 
-/* box_action(a, low, high) -> float64 array, or None if an entry is NaN or inf
+/* box_action(action, low, high) -> float64 array, or None if an entry is NaN or inf
  *
- * The action (float32 or float64) as a new float64 array inside [low, high]; the caller
- * raises its own error for None. */
+ * The action (an array or numbers, of low's shape) as a new float64 array inside
+ * [low, high]; the caller raises its own error for None. */
 static PyObject *box_action(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
     if (check_nargs(nargs, 3, "box_action") < 0) return NULL;
-    int type = float_type(args[0], "action");
-    const void *a = type < 0 ? NULL : array_data(args[0], type, -1, 0, "action");
+    const double *lo = array_data(args[1], NPY_FLOAT64, -1, 0, "low");
+    const double *hi = lo ? array_data(args[2], NPY_FLOAT64, size_of(args[1]), 0, "high") : NULL;
+    PyArrayObject *a = hi ? float_array(args[0]) : NULL;
     if (!a) return NULL;
-    Py_ssize_t n = size_of(args[0]);
-    const double *lo = array_data(args[1], NPY_FLOAT64, n, 0, "low");
-    const double *hi = lo ? array_data(args[2], NPY_FLOAT64, n, 0, "high") : NULL;
-    if (!hi) return NULL;
-    PyObject *out = PyArray_NewLikeArray((PyArrayObject *)args[0], NPY_CORDER, PyArray_DescrFromType(NPY_FLOAT64), 0);
-    if (!out) return NULL;
-    double *r = PyArray_DATA((PyArrayObject *)out);
-    for (Py_ssize_t i = 0; i < n; i++) {
-        double v = float_at(a, type, i);
-        if (!isfinite(v)) {
-            Py_DECREF(out);
-            Py_RETURN_NONE;
+    PyObject *out = NULL;
+    if (same_shape((PyObject *)a, args[1], "action") == 0)
+        out = PyArray_NewLikeArray(a, NPY_CORDER, PyArray_DescrFromType(NPY_FLOAT64), 0);
+    if (out) {
+        const void *v = PyArray_DATA(a);
+        int type = PyArray_TYPE(a);
+        double *r = PyArray_DATA((PyArrayObject *)out);
+        for (Py_ssize_t i = 0, n = PyArray_SIZE(a); i < n; i++) {
+            double x = float_at(v, type, i);
+            if (!isfinite(x)) {
+                Py_DECREF(out);
+                out = Py_NewRef(Py_None);
+                break;
+            }
+            r[i] = x < lo[i] ? lo[i] : (x > hi[i] ? hi[i] : x);
         }
-        r[i] = v < lo[i] ? lo[i] : (v > hi[i] ? hi[i] : v);
     }
+    Py_DECREF(a);
     return out;
 }
 
 /* put(dst, index, values, low, high) -> int
  *
- * dst[index[i]] = values[i] (values float32 or float64, dst float64), clipped to
- * [low[i], high[i]] unless low and high are None. Returns how many entries changed, or -1
- * with dst untouched if a value is NaN or inf. values must be 1-D with one entry per index. */
+ * dst[index[i]] = values[i] (dst float64; values an array or numbers, one per index),
+ * clipped to [low[i], high[i]] unless low and high are None. Returns how many entries
+ * changed, or -1 with dst untouched if a value is NaN or inf. */
 static PyObject *put(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
     if (check_nargs(nargs, 5, "put") < 0) return NULL;
     double *dst = array_data(args[0], NPY_FLOAT64, -1, 1, "dst");
     const Py_ssize_t *idx = dst ? array_data(args[1], NPY_INTP, -1, 0, "index") : NULL;
     if (!idx) return NULL;
     Py_ssize_t n = size_of(args[1]), size = size_of(args[0]);
-    int type = float_type(args[2], "values");
-    const void *v = type < 0 ? NULL : array_data(args[2], type, -1, 0, "values");
-    if (!v) return NULL;
-    if (PyArray_NDIM((PyArrayObject *)args[2]) != 1 || size_of(args[2]) != n) {
-        PyErr_Format(PyExc_ValueError, "%zd entries but values of %d dimensions and %zd items", n,
-                     PyArray_NDIM((PyArrayObject *)args[2]), size_of(args[2]));
-        return NULL;
-    }
     const double *lo = NULL, *hi = NULL;
     if (args[3] != Py_None || args[4] != Py_None) {
         lo = array_data(args[3], NPY_FLOAT64, n, 0, "low");
@@ -217,16 +239,31 @@ static PyObject *put(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
             PyErr_Format(PyExc_IndexError, "index %zd is out of bounds for dst of size %zd", idx[i], size);
             return NULL;
         }
-        double x = float_at(v, type, i);
-        if (!isfinite(x)) return PyLong_FromLong(-1);
     }
+    PyArrayObject *values = float_array(args[2]);
+    if (!values) return NULL;
+    if (PyArray_NDIM(values) != 1 || PyArray_SIZE(values) != n) {
+        PyErr_Format(PyExc_ValueError, "%zd entries but values of %d dimensions and %zd items", n, PyArray_NDIM(values),
+                     (Py_ssize_t)PyArray_SIZE(values));
+        Py_DECREF(values);
+        return NULL;
+    }
+    const void *v = PyArray_DATA(values);
+    int type = PyArray_TYPE(values);
     long changed = 0;
     for (Py_ssize_t i = 0; i < n; i++) {
+        if (!isfinite(float_at(v, type, i))) {
+            changed = -1;
+            break;
+        }
+    }
+    for (Py_ssize_t i = 0; i < n && changed >= 0; i++) {
         double x = float_at(v, type, i);
         if (lo) x = x < lo[i] ? lo[i] : (x > hi[i] ? hi[i] : x);
         changed += dst[idx[i]] != x;
         dst[idx[i]] = x;
     }
+    Py_DECREF(values);
     return PyLong_FromLong(changed);
 }
 
@@ -308,6 +345,45 @@ fail:
     Py_DECREF(q);
     Py_DECREF(qd);
     return NULL;
+}
+
+/* concat(arrays) -> new float64 array
+ *
+ * Every entry of a sequence of arrays (or numbers), one after another, as one flat float64
+ * array: np.concatenate(arrays, axis=None, dtype=np.float64), the usual way to build a
+ * state observation from an engine's reads. */
+static PyObject *concat(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (check_nargs(nargs, 1, "concat") < 0) return NULL;
+    PyObject *seq = PySequence_Fast(args[0], "arrays must be a sequence of arrays");
+    if (!seq) return NULL;
+    Py_ssize_t k = PySequence_Fast_GET_SIZE(seq);
+    PyArrayObject *parts[64];
+    if (k > 64) {
+        Py_DECREF(seq);
+        PyErr_SetString(PyExc_ValueError, "concat takes at most 64 arrays");
+        return NULL;
+    }
+    npy_intp total = 0;
+    Py_ssize_t got = 0;
+    PyObject *out = NULL;
+    for (; got < k; got++) {
+        parts[got] = (PyArrayObject *)PyArray_FROMANY(PySequence_Fast_ITEMS(seq)[got], NPY_FLOAT64, 0, 0, NPY_ARRAY_CARRAY_RO);
+        if (!parts[got]) goto done;
+        total += PyArray_SIZE(parts[got]);
+    }
+    out = PyArray_SimpleNew(1, &total, NPY_FLOAT64);
+    if (out) {
+        char *r = PyArray_DATA((PyArrayObject *)out);
+        for (Py_ssize_t i = 0; i < k; i++) {
+            size_t bytes = (size_t)PyArray_SIZE(parts[i]) * sizeof(double);
+            memcpy(r, PyArray_DATA(parts[i]), bytes);
+            r += bytes;
+        }
+    }
+done:
+    for (Py_ssize_t i = 0; i < got; i++) Py_DECREF(parts[i]);
+    Py_DECREF(seq);
+    return out;
 }
 
 /* take(src, index) -> new float64 array
@@ -540,6 +616,7 @@ static PyMethodDef methods[] = {
     KERNEL(pose_rows, "(values): PyBullet poses (7 floats each) as (n, 3) positions and (n, 4) w-first quaternions"),
     KERNEL(joint_columns, "(states, slots): positions and velocities from getJointStates' answer"),
     KERNEL(take, "(src, index): rows of a float64 array, as src.take(index, 0)"),
+    KERNEL(concat, "(arrays): every entry of the arrays, one after another, as one flat float64 array"),
     {NULL, NULL, 0, NULL},
 };
 

@@ -121,7 +121,6 @@ class SimEnv(gymnasium.Env):
         self._state_only = obs_names == ("state",)  # observation noise applies to the whole observation
         self.metadata = {**self.metadata, "render_fps": round(1.0 / self.task.control_dt_s)}
         self._backend: Backend | None = None
-        self._action_shape = self.action_space.shape
         # float64 bounds: clipping a float32 action against them gives the float64 action tasks get
         self._low = np.asarray(self.action_space.low, dtype=np.float64)
         self._high = np.asarray(self.action_space.high, dtype=np.float64)
@@ -452,12 +451,12 @@ class SimEnv(gymnasium.Env):
 
     def _validate_action(self, action) -> np.ndarray:
         """Shape and finiteness are errors; values outside the box are clipped to it."""
-        a = action if type(action) is np.ndarray and action.dtype.kind == "f" else np.asarray(action, dtype=np.float64)
-        if a.shape != self._action_shape:
-            raise ActionError(f"action must have shape {self._action_shape}, got {a.shape}")
-        boxed = native.box_action(a, self._low, self._high)
+        try:
+            boxed = native.box_action(action, self._low, self._high)
+        except ValueError as exc:  # the wrong shape, or not numbers
+            raise ActionError(str(exc)) from None
         if boxed is None:
-            raise ActionError(f"action contains NaN or inf: {a}")
+            raise ActionError(f"action contains NaN or inf: {action}")
         return boxed
 
     def _diverged_step(self):

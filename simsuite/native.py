@@ -14,6 +14,7 @@ import os
 import warnings
 from pathlib import Path
 from types import ModuleType
+from typing import Sequence
 
 import numpy as np
 
@@ -34,11 +35,13 @@ def _load() -> ModuleType | None:
 kernels: ModuleType | None = _load()
 
 
-# -- per-step kernels with their numpy twins -------------------------------------------------
+# -- per-step kernels and their numpy twins -------------------------------------------------
 # Right after an engine step the caches hold the engine's data: a numpy call that costs 1 us
 # warm then costs 5-15 us, and a control step makes a dozen of them. The kernels touch a few
-# cache lines instead. Each falls back to its twin for arrays the kernel does not take
-# (another dtype, strided), so callers never need to know which one ran.
+# cache lines instead, and are called directly (``native.put`` is the kernel itself where it
+# is built): even a Python wrapper's frame is a cache miss there. The kernels take what their
+# twins take (numpy converts lists, integers and strided arrays), so callers never need to
+# know which one runs.
 
 
 def _numpy_add_clip(x: np.ndarray, noise: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
@@ -60,26 +63,29 @@ def add_clip(x: np.ndarray, noise: np.ndarray, low: np.ndarray, high: np.ndarray
     return _numpy_add_clip(x, noise, low, high)
 
 
-def _numpy_box_action(action: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray | None:
+def _float_array(values: object) -> np.ndarray:
+    return values if type(values) is np.ndarray and values.dtype.kind == "f" else np.asarray(values, dtype=np.float64)
+
+
+def _numpy_box_action(action: object, low: np.ndarray, high: np.ndarray) -> np.ndarray | None:
+    """An action (an array, or numbers numpy reads) as a new float64 array inside [low, high]
+    (float64 bounds of the action's shape), or None if an entry is NaN or inf: the caller
+    names the problem. The wrong shape raises ValueError."""
+    a = _float_array(action)
+    if a.shape != low.shape:
+        raise ValueError(f"action must have shape {low.shape}, got {a.shape}")
     # one dot product is finite exactly when every entry is, unless huge entries overflow it
-    flat = action.ravel()
-    if not math.isfinite(flat @ flat) and not np.isfinite(action).all():
+    flat = a.ravel()
+    if not math.isfinite(flat @ flat) and not np.isfinite(a).all():
         return None
-    return np.minimum(np.maximum(action, low), high)  # np.clip's wrapper costs more
+    return np.minimum(np.maximum(a, low), high)  # np.clip's wrapper costs more
 
 
-def box_action(action: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray | None:
-    """A float action as a new float64 array inside [low, high] (float64 bounds of its shape),
-    or None if an entry is NaN or inf: the caller names the problem."""
-    if kernels is not None:
-        try:
-            return kernels.box_action(action, low, high)
-        except TypeError:  # float16, a strided view
-            pass
-    return _numpy_box_action(action, low, high)
-
-
-def _numpy_put(dst: np.ndarray, index: np.ndarray, values: np.ndarray, low: np.ndarray | None, high: np.ndarray | None) -> int:
+def _numpy_put(dst: np.ndarray, index: np.ndarray, values: object, low: np.ndarray | None, high: np.ndarray | None) -> int:
+    """``dst[index] = values`` (dst float64, index intp, values one number per index), clipped
+    to [low, high] unless they are None. Returns how many entries changed, or -1 with dst
+    untouched if a value is NaN or inf; values of the wrong shape raise ValueError."""
+    values = _float_array(values)
     if values.shape != index.shape:
         raise ValueError(f"{len(index)} entries but values of {values.ndim} dimensions and {values.size} items")
     if not math.isfinite(sum(values.tolist())) and not np.isfinite(values).all():  # a sum overflows only for huge finite values
@@ -91,49 +97,46 @@ def _numpy_put(dst: np.ndarray, index: np.ndarray, values: np.ndarray, low: np.n
     return changed
 
 
-def put(dst: np.ndarray, index: np.ndarray, values: np.ndarray, low: np.ndarray | None = None, high: np.ndarray | None = None) -> int:
-    """``dst[index] = values`` (dst float64, index intp, values 1-D), clipped to [low, high]
-    unless they are None. Returns how many entries changed, or -1 with dst untouched if a
-    value is NaN or inf; values of the wrong shape raise ValueError."""
-    if kernels is not None:
-        try:
-            return kernels.put(dst, index, values, low, high)
-        except TypeError:  # values of another dtype, or strided
-            pass
-    return _numpy_put(dst, index, values, low, high)
-
-
 _WXYZ = [6, 3, 4, 5]  # columns of a (pos, x, y, z, w) row that give (w, x, y, z)
 
 
-def pose_rows(values: list[float]) -> tuple[np.ndarray, np.ndarray]:
+def _numpy_pose_rows(values: list[float]) -> tuple[np.ndarray, np.ndarray]:
     """PyBullet poses, a flat list of 7 floats each (x, y, z, qx, qy, qz, qw), as (n, 3)
     positions and (n, 4) quaternions (w, x, y, z)."""
-    if kernels is not None:
-        return kernels.pose_rows(values)
-    return _numpy_pose_rows(values)
-
-
-def _numpy_pose_rows(values: list[float]) -> tuple[np.ndarray, np.ndarray]:
     flat = np.array(values, dtype=np.float64).reshape(-1, 7)
     return flat[:, :3].copy(), flat[:, _WXYZ]
 
 
-def joint_columns(states: tuple, slots: list[int]) -> tuple[np.ndarray, np.ndarray]:
+def _numpy_joint_columns(states: tuple, slots: list[int]) -> tuple[np.ndarray, np.ndarray]:
     """Positions and velocities from PyBullet's ``getJointStates`` answer:
     ``q[k] = states[slots[k]][0]``, ``qd[k] = states[slots[k]][1]``."""
-    if kernels is not None:
-        return kernels.joint_columns(states, slots)
-    return _numpy_joint_columns(states, slots)
-
-
-def _numpy_joint_columns(states: tuple, slots: list[int]) -> tuple[np.ndarray, np.ndarray]:
     return np.array([states[k][0] for k in slots], dtype=np.float64), np.array([states[k][1] for k in slots], dtype=np.float64)
 
 
-def take(src: np.ndarray, index: np.ndarray) -> np.ndarray:
+def _numpy_take(src: np.ndarray, index: np.ndarray) -> np.ndarray:
     """``src.take(index, axis=0)`` for a C-contiguous float64 src of 1 or 2 dimensions (an
     engine's state arrays) and intp indices."""
-    if kernels is not None:
-        return kernels.take(src, index)
     return src.take(index, axis=0)
+
+
+def _numpy_concat(arrays: Sequence[object]) -> np.ndarray:
+    """Every entry of the arrays (or numbers), one after another, as one flat float64 array:
+    the usual way to build a state observation from an engine's reads."""
+    return np.concatenate(arrays, axis=None, dtype=np.float64)
+
+
+_TWINS = {"box_action": _numpy_box_action, "put": _numpy_put, "pose_rows": _numpy_pose_rows,
+          "joint_columns": _numpy_joint_columns, "take": _numpy_take, "concat": _numpy_concat}
+box_action, put, pose_rows, joint_columns, take, concat = _TWINS.values()  # bound by use_kernels() below
+
+
+def use_kernels(on: bool = True) -> bool:
+    """Bind ``box_action``, ``put``, ``pose_rows``, ``joint_columns``, ``take`` and ``concat``
+    to the C kernels (where built and ``on``) or to their numpy twins; returns whether the
+    kernels are bound. Tests compare the two paths with it."""
+    chosen = on and kernels is not None
+    globals().update({name: getattr(kernels, name) if chosen else twin for name, twin in _TWINS.items()})
+    return chosen
+
+
+use_kernels()

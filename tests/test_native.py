@@ -178,6 +178,8 @@ def test_step_kernels_equal_the_numpy_path(dtype):
     got, expect = kernels.box_action(action, low, high), native._numpy_box_action(action, low, high)
     assert got.dtype == expect.dtype == np.float64
     assert np.array_equal(got, expect) and np.array_equal(np.signbit(got), np.signbit(expect))
+    for other in ([0.5, 3, -2, 0, 1, -1], np.arange(-3, 3), np.linspace(-2.0, 2.0, 12)[::2], action.astype(np.float16)):
+        assert np.array_equal(kernels.box_action(other, low, high), native._numpy_box_action(other, low, high))
     for bad in (np.nan, np.inf):
         action[3] = bad
         assert kernels.box_action(action, low, high) is None and native._numpy_box_action(action, low, high) is None
@@ -195,9 +197,16 @@ def test_step_kernels_equal_the_numpy_path(dtype):
         assert kernels.put(fast, index, values_nan, *bounds) == native._numpy_put(slow, index, values_nan, *bounds) == -1
         assert np.array_equal(fast, slow)  # untouched
 
+    fast, slow = np.zeros(5), np.zeros(5)
+    assert kernels.put(fast, index, [1, 2, 3], None, None) == native._numpy_put(slow, index, [1, 2, 3], None, None) == 3
+    assert np.array_equal(fast, slow)
+
     rows = np.arange(12.0).reshape(4, 3)
     assert np.array_equal(kernels.take(rows, np.array([3, 0, 3], np.intp)), rows.take([3, 0, 3], axis=0))
     assert np.array_equal(kernels.take(rows[:, 0].copy(), np.array([1, 2], np.intp)), np.array([3.0, 6.0]))
+    parts = (rows, action, [7, 8], rows[:, 1], np.float32(2.5))
+    got, expect = kernels.concat(parts), native._numpy_concat(parts)
+    assert got.dtype == expect.dtype == np.float64 and np.array_equal(got, expect, equal_nan=True)
 
 
 def _grasp_rollout(backend_name: str) -> np.ndarray:
@@ -213,12 +222,18 @@ def _grasp_rollout(backend_name: str) -> np.ndarray:
 
 @needs_kernels
 @pytest.mark.parametrize("backend_name", ["mujoco", "pybullet"])
-def test_env_steps_are_the_same_with_and_without_the_kernels(backend_name, monkeypatch):
+def test_env_steps_are_the_same_with_and_without_the_kernels(backend_name):
     """Grasp-v0 (float32 actions beyond the box, joint targets, joint states and body poses
     read back) gives the same observations on either path."""
     fast = _grasp_rollout(backend_name)
-    monkeypatch.setattr(native, "kernels", None)
-    assert np.array_equal(fast, _grasp_rollout(backend_name))
+    assert native.use_kernels(False) is False
+    try:
+        assert native.box_action is native._numpy_box_action
+        slow = _grasp_rollout(backend_name)
+    finally:
+        native.use_kernels()
+    assert native.box_action is kernels.box_action
+    assert np.array_equal(fast, slow)
 
 
 @needs_kernels
@@ -245,5 +260,9 @@ def test_step_kernels_refuse_wrong_buffers():
         kernels.pose_rows([0.0] * 6)
     with pytest.raises(IndexError, match="slot 3 is out of bounds for 2 joint states"):
         kernels.joint_columns(((0.0, 0.0), (0.0, 0.0)), [3])
-    with pytest.raises(TypeError, match="action must hold float32 or float64"):
-        kernels.box_action(np.zeros(2, np.int64), np.zeros(2), np.ones(2))
+    with pytest.raises(ValueError, match="could not convert string to float"):
+        kernels.box_action(["a", "b"], np.zeros(2), np.ones(2))
+    with pytest.raises(TypeError, match="high must hold float64"):
+        kernels.box_action(np.zeros(2), np.zeros(2), np.ones(2, np.float32))
+    with pytest.raises(ValueError, match=r"action must have shape \(2,\), got \(1, 2\)"):
+        kernels.box_action(np.zeros((1, 2)), np.zeros(2), np.ones(2))

@@ -285,7 +285,7 @@ class MujocoBackend(Backend):
         """Read once per control step, not per step call: MuJoCo's bad-state warning
         counters only grow, so one look sees every blow-up since the last."""
         if not self._diverged and self.data is not None:
-            count = self._bad_state_count()
+            count = sum(self._bad_state_counters.tolist())  # as _bad_state_count(), one call fewer per step
             if count != self._warnings_seen:
                 self._diverged = True
                 self._warnings_seen = count
@@ -371,16 +371,15 @@ class MujocoBackend(Backend):
             ctrl[i] = v
 
     def set_control_array(self, actuators: tuple[str, ...], values: np.ndarray) -> None:
-        self._require()
+        if self.data is None:
+            self._require()
         plan = self._control_plans.get(actuators)
         if plan is None:
             plan = self._control_plan(tuple(actuators))
-        if type(values) is not np.ndarray:
-            values = np.asarray(values, dtype=np.float64)
         try:
-            changed = native.put(self._ctrl_view, plan.index, values)
+            changed = native.put(self._ctrl_view, plan.index, values, None, None)
         except ValueError:
-            raise BackendError(f"set_control_array: {len(plan.index)} actuators but values of shape {values.shape}") from None
+            raise BackendError(f"set_control_array: {len(plan.index)} actuators but values of shape {np.shape(values)}") from None
         if changed < 0:
             raise BackendError(f"actuator commands must be finite, got {values}")
 
@@ -433,7 +432,8 @@ class MujocoBackend(Backend):
         return self._xpos_view[bid].copy(), self._xquat_view[bid].copy()
 
     def body_poses(self, bodies: Sequence[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
-        _, d = self._require()
+        if self.data is None:
+            self._require()
         if bodies is None:
             ids = self._body_id_array
         else:

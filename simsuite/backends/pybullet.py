@@ -705,7 +705,8 @@ class PybulletBackend(Backend):
         self._diverged = False
 
     def step(self, n_substeps: int = 1, *, keep_forces: bool = False) -> None:
-        self._require_compiled()
+        if self._cid is None:  # _require_compiled() without its call: this runs every step
+            self._require_compiled()
         if isinstance(n_substeps, bool) or not isinstance(n_substeps, (int, np.integer)) or n_substeps < 1:
             raise BackendError(f"n_substeps must be a positive integer, got {n_substeps!r}")
         cid, dt, t = self._cid, self._dt, self._time_s
@@ -764,7 +765,8 @@ class PybulletBackend(Backend):
     def diverged(self) -> bool:
         """Checked when asked (not every substep, to keep step() lean) and sticky until reset:
         a NaN or a speed beyond _RUNAWAY_VELOCITY in any base or joint velocity."""
-        self._require_compiled()
+        if self._cid is None:  # _require_compiled() without its call: this runs every step
+            self._require_compiled()
         if not self._diverged:
             # chained comparisons, which NaN fails: right after a step, building a list of the
             # speeds for map() and all() costs more than the engine's reads of them
@@ -1519,7 +1521,8 @@ class PybulletBackend(Backend):
         self._pd_dirty = True
 
     def set_control_array(self, actuators: tuple[str, ...], values: np.ndarray) -> None:
-        self._require_compiled()
+        if self._cid is None:  # _require_compiled() without its call: this runs every step
+            self._require_compiled()
         plan = self._control_plans.get(actuators)
         if plan is None:
             names = tuple(actuators)
@@ -1529,12 +1532,10 @@ class PybulletBackend(Backend):
             idx = np.array([self._act_index[n] for n in names], dtype=np.intp)
             plan = self._control_plans[names] = (idx, np.array([self._ctrl_range[i][0] for i in idx]), np.array([self._ctrl_range[i][1] for i in idx]))
         idx, lo, hi = plan
-        if type(values) is not np.ndarray:
-            values = np.asarray(values, dtype=np.float64)
         try:
             changed = native.put(self._ctrl, idx, values, lo, hi)
         except ValueError:
-            raise BackendError(f"set_control_array: {len(idx)} actuators but values of shape {values.shape}") from None
+            raise BackendError(f"set_control_array: {len(idx)} actuators but values of shape {np.shape(values)}") from None
         if changed < 0:
             raise BackendError(f"actuator commands must be finite, got {values}")
         if changed:
@@ -1614,7 +1615,8 @@ class PybulletBackend(Backend):
         return v_frame, omega
 
     def body_poses(self, bodies: Sequence[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
-        self._require_compiled()
+        if self._cid is None:  # _require_compiled() without its call: this runs every step
+            self._require_compiled()
         if bodies is None:
             plan = self._all_poses
         else:
@@ -1675,7 +1677,8 @@ class PybulletBackend(Backend):
         return float(q), float(qd)
 
     def joint_states(self, joints: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-        self._require_compiled()
+        if self._cid is None:  # _require_compiled() without its call: this runs every step
+            self._require_compiled()
         if isinstance(joints, str):
             raise BackendError(f"joint_states takes a sequence of joint names, got the string {joints!r}")
         groups = (type(joints) is tuple and self._joint_groups.get(joints)) or self._joint_group(tuple(joints))

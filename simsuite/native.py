@@ -133,7 +133,8 @@ box_action, put, pose_rows, joint_columns, take, concat = _TWINS.values()  # bou
 def use_kernels(on: bool = True) -> bool:
     """Bind ``box_action``, ``put``, ``pose_rows``, ``joint_columns``, ``take`` and ``concat``
     to the C kernels (where built and ``on``) or to their numpy twins; returns whether the
-    kernels are bound. Tests compare the two paths with it."""
+    kernels are bound. Tests compare the two paths with it. (The LIDAR and ray kernels are
+    taken from ``kernels`` when a sensor or a ray cast is set up.)"""
     chosen = on and kernels is not None
     globals().update({name: getattr(kernels, name) if chosen else twin for name, twin in _TWINS.items()})
     return chosen

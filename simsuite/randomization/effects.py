@@ -75,6 +75,7 @@ class Effects:
         # read every step: one attribute each
         self.obs_noise_std = self.values["observation.noise_std"]
         self._action_noise_std = self.values["actuation.noise_std"]
+        self._action_noise_scale = self._action_noise_std * self._half_range  # [action units]
         self._jitter_s = self.values["control.jitter_s"]
         self._clear_noise()
 
@@ -131,7 +132,7 @@ class Effects:
         if self._jitter_s > 0:  # the control period drifts: round((dt + N(0, σ)) / h) >= 1 substeps
             n = max(1, int(round((self.dt_s + float(self._jitter.row(rng, (), self._jitter_s))) / self.h_s)))
         if self._action_noise_std > 0:
-            noise = self._action_noise.row(rng, action.shape, self._action_noise_std * self._half_range)
+            noise = self._action_noise.row(rng, action.shape, self._action_noise_scale)
             action = native.add_clip(action, noise, self.low, self.high)
         self._history.append(action)
         if not self._started:

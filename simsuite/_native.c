@@ -357,10 +357,11 @@ static PyObject *concat(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     PyObject *seq = PySequence_Fast(args[0], "arrays must be a sequence of arrays");
     if (!seq) return NULL;
     Py_ssize_t k = PySequence_Fast_GET_SIZE(seq);
-    PyArrayObject *parts[64];
-    if (k > 64) {
+    PyArrayObject **parts = k > 0 ? PyMem_Malloc(k * sizeof(*parts)) : NULL;
+    if (!parts) {
         Py_DECREF(seq);
-        PyErr_SetString(PyExc_ValueError, "concat takes at most 64 arrays");
+        if (k == 0) PyErr_SetString(PyExc_ValueError, "need at least one array to concatenate");  /* as numpy says */
+        else PyErr_NoMemory();
         return NULL;
     }
     npy_intp total = 0;
@@ -382,6 +383,7 @@ static PyObject *concat(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     }
 done:
     for (Py_ssize_t i = 0; i < got; i++) Py_DECREF(parts[i]);
+    PyMem_Free(parts);
     Py_DECREF(seq);
     return out;
 }

@@ -260,6 +260,9 @@ def test_step_kernels_refuse_wrong_buffers():
         kernels.pose_rows([0.0] * 6)
     with pytest.raises(IndexError, match="slot 3 is out of bounds for 2 joint states"):
         kernels.joint_columns(((0.0, 0.0), (0.0, 0.0)), [3])
+    for concat in (kernels.concat, native._numpy_concat):
+        with pytest.raises(ValueError, match="need at least one array"):
+            concat(())
     with pytest.raises(ValueError, match="could not convert string to float"):
         kernels.box_action(["a", "b"], np.zeros(2), np.ones(2))
     with pytest.raises(TypeError, match="high must hold float64"):

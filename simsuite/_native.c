@@ -148,11 +148,13 @@ static PyObject *lidar_readings(PyObject *self, PyObject *const *args, Py_ssize_
 
 /* ------------------------------------------------------------------------------------ */
 /* add_clip(x, noise, low, high) -> new array
+ * add_clip_row(x, block, low, high, row) -> new array
  *
  * min(max(x + noise, low), high) as a new array shaped like x, in x's dtype (float32 or
  * float64, which the other three share), with numpy's maximum and minimum semantics (NaN
  * propagates): a noisy action or observation kept inside its box, in one call instead of
- * numpy's three.
+ * numpy's three. add_clip_row takes the noise as row `row` of a block of pre-drawn rows
+ * (one per step, each of x's size): a step then makes no view of its row.
  */
 #define ADD_CLIP_LOOP(T)                                                                \
     do {                                                                                \
@@ -165,12 +167,26 @@ static PyObject *lidar_readings(PyObject *self, PyObject *const *args, Py_ssize_
         }                                                                               \
     } while (0)
 
+/* Row `row` (a Python int) of `block`, a C-contiguous array of `type` whose size is a
+ * multiple of n, read as rows of n items; else NULL with an exception. */
+static const void *block_row(PyObject *block, int type, Py_ssize_t n, PyObject *row) {
+    const char *data = array_data(block, type, -1, 0, "noise");
+    if (!data) return NULL;
+    Py_ssize_t k = PyLong_AsSsize_t(row), rows = n ? size_of(block) / n : 0;
+    if (k == -1 && PyErr_Occurred()) return NULL;
+    if (size_of(block) != rows * n || k < 0 || k >= rows) {
+        PyErr_Format(PyExc_ValueError, "noise block of %zd items has no row %zd of %zd items", size_of(block), k, n);
+        return NULL;
+    }
+    return data + k * n * PyArray_ITEMSIZE((PyArrayObject *)block);
+}
+
 static PyObject *add_clip(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
-    if (check_nargs(nargs, 4, "add_clip") < 0) return NULL;
+    if (nargs != 5 && check_nargs(nargs, 4, "add_clip") < 0) return NULL;  /* 5: add_clip_row */
     int type = float_type(args[0], "x");
     if (type < 0 || !array_data(args[0], type, -1, 0, "x")) return NULL;
     Py_ssize_t n = size_of(args[0]);
-    const void *nz = array_data(args[1], type, n, 0, "noise");
+    const void *nz = nargs == 4 ? array_data(args[1], type, n, 0, "noise") : block_row(args[1], type, n, args[4]);
     const void *l = nz ? array_data(args[2], type, n, 0, "low") : NULL;
     const void *h = l ? array_data(args[3], type, n, 0, "high") : NULL;
     if (!h) return NULL;
@@ -179,6 +195,11 @@ static PyObject *add_clip(PyObject *self, PyObject *const *args, Py_ssize_t narg
     if (type == NPY_FLOAT32) ADD_CLIP_LOOP(float);
     else ADD_CLIP_LOOP(double);
     return out;
+}
+
+static PyObject *add_clip_row(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (check_nargs(nargs, 5, "add_clip_row") < 0) return NULL;
+    return add_clip(self, args, nargs);
 }
 
 /* ------------------------------------------------------------------------------------ */
@@ -613,6 +634,7 @@ static PyMethodDef methods[] = {
     KERNEL(pose_rays, "(rays, offset, rot, pos, directions, origin): a ray fan placed on its body"),
     KERNEL(frame_pose, "(pos, quat_xyzw, offset, out): the 4x4 pose of an offset frame on a body"),
     KERNEL(add_clip, "(x, noise, low, high): min(max(x + noise, low), high) as a new array"),
+    KERNEL(add_clip_row, "(x, block, low, high, row): add_clip with noise block[row]"),
     KERNEL(box_action, "(action, low, high): the action as float64 inside [low, high], or None if not finite"),
     KERNEL(put, "(dst, index, values, low, high): dst[index] = values (clipped), entries changed or -1 if not finite"),
     KERNEL(pose_rows, "(values): PyBullet poses (7 floats each) as (n, 3) positions and (n, 4) w-first quaternions"),

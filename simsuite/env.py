@@ -192,12 +192,12 @@ class SimEnv(gymnasium.Env):
         action = self._validate_action(action)
         backend, task, fx = self._backend, self.task, self._effects
         advance = backend.step if self.sensors is None else self._advance_sensed
-        if fx.active:  # action noise, latency (a split control step), control-rate jitter
+        if fx.active:  # action noise, latency, control-rate jitter
             delayed, first, n = fx.plan_step(action, self._n_substeps, self._np_random)  # seeded at reset
-            if first:  # the previous commands and forces act until the delayed action lands
-                advance(first)
+            if first:  # the previous commands and forces act `first` substeps more
+                backend.hold_commands(first)
             task.apply_action(backend, delayed)
-            advance(n - first, keep_forces=fx.split_substeps > 0)
+            advance(n, keep_forces=fx.split_substeps > 0)  # they act on into the next step
         else:
             task.apply_action(backend, action)
             advance(self._n_substeps)
@@ -206,7 +206,7 @@ class SimEnv(gymnasium.Env):
         self._obs_count += 1
         obs = self._observe(backend)
         if fx.obs_noise_std > 0:
-            obs = self._noisy_obs(obs)
+            obs = fx.noisy_obs(obs, self._np_random, self._state_low, self._state_high) if self._state_only else self._noisy_obs(obs)
         terms = task.reward_terms(backend, action)
         terminated = task.is_terminated(backend)
         info = {"reward_terms": terms, "is_success": task.is_success(backend), "physics_diverged": False}

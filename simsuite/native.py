@@ -63,6 +63,12 @@ def add_clip(x: np.ndarray, noise: np.ndarray, low: np.ndarray, high: np.ndarray
     return _numpy_add_clip(x, noise, low, high)
 
 
+def _numpy_add_clip_row(x: np.ndarray, block: np.ndarray, low: np.ndarray, high: np.ndarray, row: int) -> np.ndarray:
+    """:func:`add_clip` of ``block[row]``. Bound as ``add_clip_row``, whose kernel takes the row
+    by number (no view made per step) and needs C-contiguous arrays of x's float dtype."""
+    return _numpy_add_clip(x, block[row], low, high)
+
+
 def _float_array(values: object) -> np.ndarray:
     return values if type(values) is np.ndarray and values.dtype.kind == "f" else np.asarray(values, dtype=np.float64)
 
@@ -126,13 +132,14 @@ def _numpy_concat(arrays: Sequence[object]) -> np.ndarray:
 
 
 _TWINS = {"box_action": _numpy_box_action, "put": _numpy_put, "pose_rows": _numpy_pose_rows,
-          "joint_columns": _numpy_joint_columns, "take": _numpy_take, "concat": _numpy_concat}
-box_action, put, pose_rows, joint_columns, take, concat = _TWINS.values()  # bound by use_kernels() below
+          "joint_columns": _numpy_joint_columns, "take": _numpy_take, "concat": _numpy_concat,
+          "add_clip_row": _numpy_add_clip_row}
+box_action, put, pose_rows, joint_columns, take, concat, add_clip_row = _TWINS.values()  # bound by use_kernels() below
 
 
 def use_kernels(on: bool = True) -> bool:
-    """Bind ``box_action``, ``put``, ``pose_rows``, ``joint_columns``, ``take`` and ``concat``
-    to the C kernels (where built and ``on``) or to their numpy twins; returns whether the
+    """Bind ``box_action``, ``put``, ``pose_rows``, ``joint_columns``, ``take``, ``concat`` and
+    ``add_clip_row`` to the C kernels (where built and ``on``) or to their numpy twins; returns whether the
     kernels are bound. Tests compare the two paths with it. (The LIDAR and ray kernels are
     taken from ``kernels`` when a sensor or a ray cast is set up.)"""
     chosen = on and kernels is not None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import math
 
 import numpy as np
 import pytest
@@ -557,3 +558,59 @@ def test_body_motion_is_pose_and_velocity_in_one_call(make):
             assert np.allclose(got, want, rtol=0.0, atol=1e-15), name
     with pytest.raises(BackendError, match="unknown body"):
         box.body_motion("nope")
+
+
+def held_scene() -> Scene:
+    """The servo arm (controls) and a free box on the floor (applied forces), in one world."""
+    scene = servo_arm_scene()
+    scene.add(floor())
+    scene.add(Body("box", pos=(1.0, 0.0, 0.05), joint=Joint("box_free", "free"),
+                   geoms=[Geom("box_geom", "box", (0.1, 0.1, 0.05), friction=0.3, density_kg_m3=500.0)]))
+    return scene
+
+
+def drive_with_latency(backend, mode: str, steps: int = 12, n: int = 6, k: int = 2) -> np.ndarray:
+    """Control steps of n substeps whose commands land k substeps in, the forces of each step
+    acting on into the next: stepped in two calls around the new commands ("split"), or
+    with the new commands held back (``hold_commands``) in one call ("held") or in chunks
+    ("chunks", as sensors step). Returns the arm angles and box poses after each step."""
+    out = []
+    for i in range(steps):
+        controls = {"shoulder_servo": 0.8 * math.sin(i), "elbow_motor": math.cos(0.7 * i)}
+        force, torque = (9.0 + 4.0 * math.sin(i), 6.0 * math.cos(i), 0.0), (0.0, 0.0, 0.2 * i)
+        if mode == "split":
+            backend.step(k)  # the last step's forces act here, then are cleared
+            backend.set_controls(controls)
+            backend.apply_force("box", force, torque)
+            backend.step(n - k, keep_forces=True)
+        else:
+            backend.hold_commands(k)
+            backend.set_controls(controls)
+            backend.apply_force("box", force, torque)
+            for chunk in ((n,) if mode == "held" else (1, 2, 3)):
+                backend.step(chunk, keep_forces=True)
+        pos, quat = backend.body_pose("box")
+        out.append(np.concatenate([backend.joint_states(["shoulder", "elbow"])[0], pos, quat]))
+    return np.array(out)
+
+
+def test_held_commands_act_as_a_step_split_around_them(make):
+    """hold_commands(k): the controls and forces in force act k more substeps, then the ones
+    given since take over; the very numbers of a step split in two calls around the new
+    commands, also when the step comes in chunks. Latency uses this to keep a control step
+    one call. A reset drops a hold, and a bad count is refused."""
+    split, held, chunks = (drive_with_latency(make(held_scene()), mode) for mode in ("split", "held", "chunks"))
+    assert np.abs(np.diff(split[:, 2])).max() > 1e-3  # the box is pushed around
+    assert np.array_equal(split, held) and np.array_equal(split, chunks)
+    fresh, dropped = make(held_scene()), make(held_scene())
+    dropped.hold_commands(3)
+    dropped.set_controls({"shoulder_servo": 1.0})
+    dropped.reset()
+    for backend in (fresh, dropped):
+        backend.set_controls({"shoulder_servo": -0.5})
+        backend.apply_force("box", (4.0, 0.0, 0.0))
+        backend.step(4)
+    assert np.array_equal(fresh.body_pose("box")[0], dropped.body_pose("box")[0])
+    assert np.array_equal(fresh.joint_states(["shoulder"])[0], dropped.joint_states(["shoulder"])[0])
+    with pytest.raises(BackendError, match="hold_commands"):
+        fresh.hold_commands(0)

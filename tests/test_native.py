@@ -169,6 +169,28 @@ def test_add_clip_equals_the_numpy_path(dtype):
 
 @needs_kernels
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_add_clip_row_adds_the_row_it_is_given(dtype):
+    """add_clip_row takes its noise as a row of a pre-drawn block, by number: the numbers of
+    add_clip on that row; a row outside the block, or a block not of rows, is refused."""
+    rng = np.random.default_rng(2)
+    x = rng.normal(0.0, 2.0, 6).astype(dtype)
+    block = rng.normal(0.0, 0.5, (4, 6)).astype(dtype)
+    low, high = np.full(6, -1.0, dtype), np.full(6, 1.0, dtype)
+    for row in range(4):
+        got = kernels.add_clip_row(x, block, low, high, row)
+        assert got.dtype == dtype and np.array_equal(got, native._numpy_add_clip_row(x, block, low, high, row))
+        assert np.array_equal(got, kernels.add_clip(x, block[row], low, high))
+    for bad in (4, -1):
+        with pytest.raises(ValueError, match=f"no row {bad}"):
+            kernels.add_clip_row(x, block, low, high, bad)
+    with pytest.raises(ValueError, match="no row 0 of 6 items"):
+        kernels.add_clip_row(x, block.ravel()[:9], low, high, 0)
+    with pytest.raises(TypeError, match="add_clip_row takes 5 arguments"):
+        kernels.add_clip_row(x, block, low, high)
+
+
+@needs_kernels
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_step_kernels_equal_the_numpy_path(dtype):
     """The per-step kernels (action box, control writes, state reads) against their twins."""
     rng = np.random.default_rng(2)

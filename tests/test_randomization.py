@@ -400,3 +400,20 @@ def test_per_step_noise_has_its_std_and_replays_from_the_seed():
     assert np.array_equal(actions, actions_again) and np.array_equal(substeps, substeps_again)
     assert abs(actions.std() / 0.2 - 1.0) < 0.05 and np.abs(actions).max() <= 1.0
     assert abs(substeps.mean() - 4.0) < 0.05 and substeps.std() > 0.5
+
+
+def test_latency_longer_than_the_kept_actions_is_refused():
+    """The env's state keeps Effects.HISTORY recent actions: a longer latency could not be
+    restored from it, so it is refused by name instead of replaying wrongly."""
+    from simsuite.randomization.effects import Effects
+
+    env = SimEnv(PushBox(), backend="mujoco")
+    longest = Effects.HISTORY * env.task.control_dt_s
+    env.reset(seed=0, options={"params": {"actuation.latency_s": longest}})
+    state = env.get_state()
+    first = [env.step(np.array([1.0, 0.0]))[0] for _ in range(3)]
+    env.set_state(state)
+    assert np.array_equal(first, [env.step(np.array([1.0, 0.0]))[0] for _ in range(3)])
+    with pytest.raises(ValueError, match=f"actuation.latency_s must be at most {Effects.HISTORY} control steps"):
+        env.reset(seed=0, options={"params": {"actuation.latency_s": longest + 0.5 * env.task.control_dt_s}})
+    env.close()

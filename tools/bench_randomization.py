@@ -73,14 +73,18 @@ class _Flight:
         return 1e6 * self.spent / max(self.steps, 1)
 
 
-def step_rate(env, seeds: range, max_steps: int) -> float:
-    """Env steps per second of stepping over one expert episode per seed."""
-    flight = _Flight(env)
-    for seed in seeds:
+def fly_together(flights: list[_Flight], seed: int, max_steps: int) -> None:
+    """One seeded expert episode in each env, one step each in turn, so that all see the same
+    machine at every moment (its speed drifts: other processes, the host's memory daemon).
+    Who steps first alternates: the step right after another env's runs on caches that the
+    other left behind, and neither env gets that place every time."""
+    for flight in flights:
         flight.start(seed, max_steps)
-        while flight.left:
+    order = list(flights)
+    while any(flight.left for flight in flights):
+        for flight in order:
             flight.step()
-    return 1e6 / max(flight.us_per_step, 1e-9)
+        order.reverse()
 
 
 def episode_limit(env_id: str, max_steps: int) -> int:
@@ -90,18 +94,18 @@ def episode_limit(env_id: str, max_steps: int) -> int:
 
 def measure(env_id: str, backend: str, episodes: int, resets: int, rounds: int = 5, max_steps: int = 300) -> list[object]:
     """Reset times and step rates with randomization off and on. The two envs fly the same
-    seeded episodes back to back, in alternating order, round after round. The ratio is the
-    median over rounds of each round's pair: on a machine whose speed drifts (other
-    processes, the host's memory daemon) two adjacent runs see the same conditions, and the
-    median drops the rounds that a pause hit. Episodes stop at the registered limit or
-    ``max_steps``."""
+    seeded episodes side by side (:func:`fly_together`), round after round; the ratio is the
+    median over rounds of each round's ratio, which drops the rounds that a pause hit.
+    Episodes stop at the registered limit or ``max_steps``."""
     max_steps = episode_limit(env_id, max_steps)
     envs = {flag: make_env(env_id, backend, flag) for flag in (False, True)}
     resets_ms = {flag: reset_ms(env, resets) for flag, env in envs.items()}
     best, ratios = dict.fromkeys(envs, 0.0), []
     for r in range(rounds):
-        seeds = range(r * episodes, (r + 1) * episodes)
-        rates = {flag: step_rate(envs[flag], seeds, max_steps) for flag in ((False, True) if r % 2 == 0 else (True, False))}
+        flights = {flag: _Flight(env) for flag, env in envs.items()}
+        for seed in range(r * episodes, (r + 1) * episodes):
+            fly_together(list(flights.values()), seed, max_steps)
+        rates = {flag: 1e6 / max(flight.us_per_step, 1e-9) for flag, flight in flights.items()}
         ratios.append(rates[True] / rates[False])
         best = {flag: max(best[flag], rates[flag]) for flag in envs}
     for env in envs.values():
@@ -114,9 +118,9 @@ def breakdown(env_id: str, backend: str, episodes: int = 40, max_steps: int = 20
     """What each randomization effect costs on its own: the plain env and the randomized env
     with every parameter at nominal but one (latency of 0.6 control steps, which splits
     each step; observation noise; wind; action noise; control-rate jitter), then all of them,
-    then values drawn from the default space. The two envs step alternately, one step each,
-    over the same seeded expert episodes, so both see the same machine at every moment: the
-    ratio holds when this machine's speed drifts."""
+    then values drawn from the default space. The two envs fly the same seeded expert
+    episodes side by side (:func:`fly_together`): the ratio holds when this machine's speed
+    drifts."""
     max_steps = episode_limit(env_id, max_steps)
     plain = make_env(env_id, backend, False)
     rand = make_env(env_id, backend, True)
@@ -130,13 +134,9 @@ def breakdown(env_id: str, backend: str, episodes: int = 40, max_steps: int = 20
     configs["drawn from the default space"] = None
     rows = []
     for label, params in configs.items():
-        a, b = _Flight(plain, None), _Flight(rand, params)
+        a, b = _Flight(plain), _Flight(rand, params)
         for seed in range(episodes):
-            a.start(seed, max_steps)
-            b.start(seed, max_steps)
-            while a.left or b.left:
-                a.step()
-                b.step()
+            fly_together([a, b], seed, max_steps)
         rows.append([env_id, backend, label, f"{a.us_per_step:.1f}", f"{b.us_per_step:.1f}", f"{a.us_per_step / b.us_per_step:.3f}"])
         print(*rows[-1], flush=True)
     plain.close()

@@ -134,6 +134,15 @@ class Backend(ABC):
         ``keep_forces`` carries them into the next call (a control step split in chunks)."""
 
     @abstractmethod
+    def hold_commands(self, substeps: int) -> None:
+        """Action latency within a control step: the controls and forces given from now on
+        take effect only after ``substeps`` physics steps of the next :meth:`step` calls; until
+        then the ones in force now act (forces in force are those carried by ``keep_forces``).
+        Forces given from now on start from none. A reset, a restored state or a new scene
+        drops the hold. SimEnv calls this before the task applies a delayed action, so the task
+        runs at the step's start and the step stays one call."""
+
+    @abstractmethod
     def close(self) -> None:
         """Free the engine handle. Idempotent."""
 

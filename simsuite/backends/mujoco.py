@@ -112,11 +112,16 @@ class MujocoBackend(Backend):
         except ValueError as exc:
             raise BackendError(f"MuJoCo could not compile scene {scene.name!r}: {exc}") from exc
         self.data = mujoco.MjData(self.model)
+        # hold_commands: substeps left to hold, and the buffers the new commands go to meanwhile
+        self._held: int | None = None
+        self._ctrl_staged = np.zeros(self.model.nu) if self.model.nu else None
+        self._xfrc_staged = np.zeros((self.model.nbody, 6))
         self._bad_state_counters = self.data.warning.number[_BAD_STATE_SLICE]  # a view into mjData
         # views into mjData, made once: each attribute access on mjData builds a new array object
-        self._qpos_view, self._qvel_view, self._ctrl_view = self.data.qpos, self.data.qvel, self.data.ctrl
-        self._xpos_view, self._xquat_view = self.data.xpos, self.data.xquat
-        self._xipos_view, self._xfrc_view = self.data.xipos, self.data.xfrc_applied
+        self._qpos_view, self._qvel_view = self.data.qpos, self.data.qvel
+        self._xpos_view, self._xquat_view, self._xipos_view = self.data.xpos, self.data.xquat, self.data.xipos
+        self._ctrl_data, self._xfrc_data = self.data.ctrl, self.data.xfrc_applied
+        self._ctrl_view, self._xfrc_view = self._ctrl_data, self._xfrc_data  # where commands are written (see hold_commands)
         self._index_names()
         self._index_brakes(scene)
         self._nominal = {
@@ -236,6 +241,7 @@ class MujocoBackend(Backend):
         mujoco.mj_resetData(m, d)
         d.qpos[:] = self._initial_qpos
         self._pending_xfrc = False
+        self._drop_hold()
         self._warnings_seen = self._bad_state_count()
         self._diverged = False
         mujoco.mj_step1(m, d)
@@ -248,15 +254,67 @@ class MujocoBackend(Backend):
             raise BackendError(f"n_substeps must be >= 1, got {n_substeps}")
         # Finish the step whose first half ran last time, take the rest as whole steps
         # in C, and run the first half of the next one so that queries see this state.
+        if self._held is not None:
+            self._step_held(m, d, n_substeps)
+        else:
+            if self._brake_ids is not None:
+                self._sync_brakes(m, d)
+            mujoco.mj_step2(m, d)
+            if n_substeps > 1:
+                mujoco.mj_step(m, d, n_substeps - 1)
+        mujoco.mj_step1(m, d)
+        if self._pending_xfrc and not keep_forces and self._held is None:  # (held forces have not acted yet)
+            self._xfrc_view.fill(0.0)
+            self._pending_xfrc = False
+
+    def hold_commands(self, substeps: int) -> None:
+        if self.data is None:
+            self._require()
+        if substeps < 1:
+            raise BackendError(f"hold_commands needs substeps >= 1, got {substeps}")
+        if self._held is None:  # controls and forces given from now on go to staging buffers
+            if self._ctrl_staged is not None:
+                self._ctrl_staged[:] = self._ctrl_view  # (a control not given keeps its value)
+                self._ctrl_view = self._ctrl_staged
+            self._xfrc_view = self._xfrc_staged  # zeros: forces given start from none
+        self._held = substeps
+
+    def _step_held(self, m: mujoco.MjModel, d: mujoco.MjData, n_substeps: int) -> None:
+        """step()'s substeps under hold_commands: mjData keeps the held controls and forces for
+        the held substeps, then takes the staged ones. Controls and applied forces enter
+        MuJoCo's step only in its second half (mj_step2), so swapping them between whole
+        steps gives the same numbers as a step split in two calls."""
+        k = min(n_substeps, self._held)
         if self._brake_ids is not None:
             self._sync_brakes(m, d)
         mujoco.mj_step2(m, d)
-        if n_substeps > 1:
-            mujoco.mj_step(m, d, n_substeps - 1)
-        mujoco.mj_step1(m, d)
-        if self._pending_xfrc and not keep_forces:
-            d.xfrc_applied[:] = 0.0
-            self._pending_xfrc = False
+        if k > 1:
+            mujoco.mj_step(m, d, k - 1)
+        if k < self._held:  # a caller stepping in chunks (sensors) ended one inside the hold
+            self._held -= k
+            return
+        self._put_staged()
+        if self._brake_ids is not None:
+            self._sync_brakes(m, d)
+        if n_substeps > k:
+            mujoco.mj_step(m, d, n_substeps - k)
+
+    def _put_staged(self) -> None:
+        """End a hold: the staged controls and forces take effect."""
+        self._held = None
+        if self._ctrl_staged is not None:
+            self._ctrl_view = self._ctrl_data
+            self._ctrl_data[:] = self._ctrl_staged
+        xfrc = self._xfrc_view = self._xfrc_data
+        xfrc[:] = self._xfrc_staged
+        self._xfrc_staged.fill(0.0)
+        self._pending_xfrc = True
+
+    def _drop_hold(self) -> None:
+        """A reset, restored state or new scene: nothing stays held or staged."""
+        self._held = None
+        self._ctrl_view, self._xfrc_view = self._ctrl_data, self._xfrc_data
+        self._xfrc_staged.fill(0.0)
 
     def _index_brakes(self, scene: Scene) -> None:
         """Brake actuators (their ids and the dofs they hold), or None when the scene has none."""
@@ -296,6 +354,7 @@ class MujocoBackend(Backend):
         self.data = None
         self._qpos_view = self._qvel_view = self._ctrl_view = self._bad_state_counters = None  # they keep mjData alive
         self._xpos_view = self._xquat_view = self._xipos_view = self._xfrc_view = None
+        self._ctrl_data = self._xfrc_data = None
 
     @property
     def time_s(self) -> float:
@@ -329,6 +388,7 @@ class MujocoBackend(Backend):
         mujoco.mj_setState(m, d, state, _STATE_SPEC)
         d.xfrc_applied[:] = 0.0
         self._pending_xfrc = False
+        self._drop_hold()
         mujoco.mj_step1(m, d)
 
     def set_body_pose(self, body: str, pos: Sequence[float], quat: Sequence[float] | None = None) -> None:

@@ -687,6 +687,7 @@ class PybulletBackend(Backend):
         self._diverged = False
         # held external wrenches per (uid, link): (body, world force at the COM, world torque)
         self._pending: dict[tuple[int, int], tuple[_BodyRec, list[float], list[float]]] = {}
+        self._held = None  # see hold_commands
         pb.executePluginCommand(self._pd_plugin, "", [], [], physicsClientId=cid)  # the plugin learns the bodies
         # One collision pass, so the initial state holds contact manifolds (quirks 4 and 5).
         pb.performCollisionDetection(physicsClientId=cid)
@@ -701,6 +702,7 @@ class PybulletBackend(Backend):
         self._ctrl[:] = 0.0
         self._resend_commands()
         self._pending.clear()
+        self._held = None
         self._state_changed()
         self._diverged = False
 
@@ -709,6 +711,10 @@ class PybulletBackend(Backend):
             self._require_compiled()
         if isinstance(n_substeps, bool) or not isinstance(n_substeps, (int, np.integer)) or n_substeps < 1:
             raise BackendError(f"n_substeps must be a positive integer, got {n_substeps!r}")
+        if self._held is not None:
+            n_substeps = self._step_held(n_substeps)
+            if not n_substeps:
+                return
         cid, dt, t = self._cid, self._dt, self._time_s
         step_simulation = pb.stepSimulation
         if self._pd_dirty:
@@ -732,9 +738,33 @@ class PybulletBackend(Backend):
                 step_simulation(physicsClientId=cid)
                 t += dt
         self._time_s = t
-        if not keep_forces:
+        if not keep_forces and self._held is None:  # (held forces have not acted yet)
             self._pending.clear()
         self._state_changed()
+
+    def hold_commands(self, substeps: int) -> None:
+        self._require_compiled()
+        if isinstance(substeps, bool) or not isinstance(substeps, (int, np.integer)) or substeps < 1:
+            raise BackendError(f"hold_commands needs a positive integer of substeps, got {substeps!r}")
+        self._held = (int(substeps), self._ctrl.copy(), self._pending)
+        self._pending = {}  # forces given from now on start from none
+
+    def _step_held(self, n_substeps: int) -> int:
+        """Run up to the held substeps on the held-back controls and forces, then put the ones
+        given since back in force; returns the substeps left for them."""
+        left, ctrl, pending = self._held
+        k = min(n_substeps, left)
+        self._held = None
+        new_ctrl, new_pending = self._ctrl.copy(), self._pending
+        changed = not np.array_equal(ctrl, new_ctrl)
+        self._ctrl[:], self._pending = ctrl, pending
+        self._pd_dirty = self._pd_dirty or changed
+        self.step(k, keep_forces=True)
+        self._ctrl[:], self._pending = new_ctrl, new_pending
+        self._pd_dirty = changed
+        if k < left:  # the caller steps in chunks (sensors): the hold goes on into the next call
+            self._held = (left - k, ctrl, pending)
+        return n_substeps - k
 
     def close(self) -> None:
         self._disconnect()
@@ -1436,6 +1466,7 @@ class PybulletBackend(Backend):
         self._time_s = float(arr[1])
         self._state_changed()
         self._pending.clear()  # a restored state starts without apply_force forces (as on MuJoCo)
+        self._held = None
 
     def _check_state(self, state: np.ndarray) -> np.ndarray:
         try:

@@ -1,10 +1,11 @@
 """Effects the env itself applies (no engine has them): action latency, action and
 observation noise, control-rate jitter. Parameter names:
 
-- ``actuation.latency_s``: an action takes effect this long after it is given [s]. Exact at
-  the physics-step resolution: a control step of n substeps runs its first m substeps on the
-  previous commands and forces, then the task applies the delayed action (whole control steps
-  of delay come from a queue).
+- ``actuation.latency_s``: an action's commands take effect this long after it is given [s],
+  up to :attr:`Effects.HISTORY` control steps. Exact at the physics-step resolution: the task
+  turns the delayed action into commands at the start of a control step of n substeps, and
+  the backend holds them back for its first m substeps, which run on the previous commands
+  and forces (``Backend.hold_commands``); whole control steps of delay come from a queue.
 - ``actuation.noise_std``: Gaussian noise added to each action component, as a fraction of
   half its range, then clipped to the action box.
 - ``observation.noise_std``: Gaussian noise added to the task's state vector [its units].
@@ -13,8 +14,9 @@ observation noise, control-rate jitter. Parameter names:
   a robot whose control loop is not hard real time.
 
 Per-step noise is drawn from the env's generator in blocks of :data:`NOISE_BLOCK` steps (one
-generator call instead of one per step); a block is dropped at reset and ``set_state``, so
-an episode's draws depend only on the generator's state when it starts.
+generator call instead of one per step; observation noise in blocks that double up to
+:data:`OBS_NOISE_BLOCK_MAX` steps); a block is dropped at reset and ``set_state``, so an
+episode's draws depend only on the generator's state when it starts.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from simsuite import native
 
 EFFECT_PARAMS = ("actuation.latency_s", "actuation.noise_std", "observation.noise_std", "control.jitter_s")
 NOISE_BLOCK = 32  # steps of per-step noise drawn at once
+OBS_NOISE_BLOCK_MAX = 256  # steps of observation noise drawn at once, at most
 
 
 class _NoiseBlock:
@@ -63,12 +66,16 @@ class Effects:
         self.values = dict.fromkeys(EFFECT_PARAMS, 0.0)
         self.active = False
         self.obs_noise_std = self._action_noise_std = self._jitter_s = 0.0
-        self._action_noise, self._obs_noise, self._jitter = _NoiseBlock(), _NoiseBlock(), _NoiseBlock()
+        self._action_noise, self._jitter = _NoiseBlock(), _NoiseBlock()
+        self._delay_only = False
         self.reset()
 
     def set(self, name: str, value: float) -> None:
         if value < 0:
             raise ValueError(f"{name} must be >= 0, got {value}")
+        if name == "actuation.latency_s" and value > self.HISTORY * self.dt_s + 1e-12:
+            raise ValueError(f"{name} must be at most {self.HISTORY} control steps ({self.HISTORY * self.dt_s:g} s): "
+                             f"the env's state keeps that many recent actions; got {value}")
         self.values[name] = float(value)
         # the action side (observation noise is applied on its own, after the step)
         self.active = any(self.values[n] > 0 for n in ("actuation.latency_s", "actuation.noise_std", "control.jitter_s"))
@@ -77,6 +84,7 @@ class Effects:
         self._action_noise_std = self.values["actuation.noise_std"]
         self._action_noise_scale = self._action_noise_std * self._half_range  # [action units]
         self._jitter_s = self.values["control.jitter_s"]
+        self._delay_only = self._action_noise_std == 0 and self._jitter_s == 0  # plan_step's short path
         self._clear_noise()
 
     def reset(self) -> None:
@@ -95,8 +103,10 @@ class Effects:
 
     def _clear_noise(self) -> None:
         """Drop pre-drawn noise (the values in force may have changed; a restored state draws afresh)."""
-        for block in (self._action_noise, self._obs_noise, self._jitter):
+        for block in (self._action_noise, self._jitter):
             block.clear()
+        self._obs_block: np.ndarray | None = None  # rows of observation noise, one per step
+        self._obs_row = self._obs_rows = 0  # the next row, and how many the block has
 
     HISTORY = 8  # actions kept in the state: latency up to HISTORY control steps
 
@@ -129,6 +139,12 @@ class Effects:
         substeps in all). Noise first (the command as sent), then the delay; the first
         action of an episode stands in for the commands before it (the robot was already
         doing that when the episode started) and acts from the first substep."""
+        if self._delay_only and self._started:  # latency alone, the common case: a queue turns
+            self._history.append(action)
+            queue = self._queue
+            queue.append(action)
+            self.last_applied = applied = queue.popleft()
+            return applied, self.split_substeps, n
         if self._jitter_s > 0:  # the control period drifts: round((dt + N(0, σ)) / h) >= 1 substeps
             n = max(1, int(round((self.dt_s + float(self._jitter.row(rng, (), self._jitter_s))) / self.h_s)))
         if self._action_noise_std > 0:
@@ -147,7 +163,27 @@ class Effects:
     def noisy_obs(self, obs: np.ndarray, rng: np.random.Generator, low: np.ndarray, high: np.ndarray) -> np.ndarray:
         """The state vector plus noise, kept inside its space's bounds. The noise block is
         drawn in the observation's dtype (float64 for an integer one), so each step adds and
-        clips in that dtype, with no conversions."""
-        if obs.dtype.kind != "f":  # rare: an integer state vector reads noisy values rounded back
-            return native._numpy_add_clip(obs, self._obs_noise.row(rng, obs.shape, self.obs_noise_std), low, high).astype(obs.dtype)
-        return native.add_clip(obs, self._obs_noise.row(rng, obs.shape, self.obs_noise_std, obs.dtype), low, high)
+        clips in that dtype, with no conversions, and hands the kernel its row by number."""
+        k = self._obs_row
+        if k == self._obs_rows:
+            k = self._draw_obs_noise(rng, obs, low, high)
+        self._obs_row = k + 1
+        return self._add_obs_noise(obs, self._obs_block, low, high, k)
+
+    def _draw_obs_noise(self, rng: np.random.Generator, obs: np.ndarray, low: np.ndarray, high: np.ndarray) -> int:
+        """A new block of observation noise, twice the last one's rows (from NOISE_BLOCK up to
+        OBS_NOISE_BLOCK_MAX): long runs draw rarely, and a short rollout from a restored state
+        draws little. Returns its first row's number."""
+        rows = min(2 * self._obs_rows, OBS_NOISE_BLOCK_MAX) if self._obs_rows else NOISE_BLOCK
+        dtype = obs.dtype if obs.dtype.kind == "f" else np.float64
+        self._obs_block = (rng.standard_normal((rows, *obs.shape)) * self.obs_noise_std).astype(dtype, copy=False)
+        self._obs_rows = rows
+        same = all(a.dtype == obs.dtype and a.flags.c_contiguous for a in (obs, low, high))
+        self._add_obs_noise = native.add_clip_row if same and obs.dtype.kind == "f" else _add_noise_cast
+        return 0
+
+
+def _add_noise_cast(obs: np.ndarray, block: np.ndarray, low: np.ndarray, high: np.ndarray, row: int) -> np.ndarray:
+    """Observation noise where the state vector's dtype differs from its bounds' (numpy's
+    casting), or is an integer one (noisy values rounded back)."""
+    return native._numpy_add_clip(obs, block[row], low, high).astype(obs.dtype, copy=False)

@@ -293,22 +293,18 @@ class MujocoBackend(Backend):
         if k < self._held:  # a caller stepping in chunks (sensors) ended one inside the hold
             self._held -= k
             return
-        self._put_staged()
-        if self._brake_ids is not None:
-            self._sync_brakes(m, d)
-        if n_substeps > k:
-            mujoco.mj_step(m, d, n_substeps - k)
-
-    def _put_staged(self) -> None:
-        """End a hold: the staged controls and forces take effect."""
-        self._held = None
+        self._held = None  # the staged controls and forces take effect
         if self._ctrl_staged is not None:
             self._ctrl_view = self._ctrl_data
             self._ctrl_data[:] = self._ctrl_staged
-        xfrc = self._xfrc_view = self._xfrc_data
-        xfrc[:] = self._xfrc_staged
+            if self._brake_ids is not None:
+                self._sync_brakes(m, d)
+        self._xfrc_view = self._xfrc_data
+        self._xfrc_data[:] = self._xfrc_staged
         self._xfrc_staged.fill(0.0)
         self._pending_xfrc = True
+        if n_substeps > k:
+            mujoco.mj_step(m, d, n_substeps - k)
 
     def _drop_hold(self) -> None:
         """A reset, restored state or new scene: nothing stays held or staged."""

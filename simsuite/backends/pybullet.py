@@ -746,7 +746,7 @@ class PybulletBackend(Backend):
         self._require_compiled()
         if isinstance(substeps, bool) or not isinstance(substeps, (int, np.integer)) or substeps < 1:
             raise BackendError(f"hold_commands needs a positive integer of substeps, got {substeps!r}")
-        self._held = (int(substeps), self._ctrl.copy(), self._pending)
+        self._held = (int(substeps), self._ctrl.copy() if len(self._ctrl) else None, self._pending)
         self._pending = {}  # forces given from now on start from none
 
     def _step_held(self, n_substeps: int) -> int:
@@ -754,14 +754,17 @@ class PybulletBackend(Backend):
         given since back in force; returns the substeps left for them."""
         left, ctrl, pending = self._held
         k = min(n_substeps, left)
-        self._held = None
-        new_ctrl, new_pending = self._ctrl.copy(), self._pending
-        changed = not np.array_equal(ctrl, new_ctrl)
-        self._ctrl[:], self._pending = ctrl, pending
-        self._pd_dirty = self._pd_dirty or changed
+        self._held, new_pending, self._pending = None, self._pending, pending
+        changed = ctrl is not None and bool((ctrl != self._ctrl).any())
+        if changed:  # (the PD targets are re-sent from the controls: both ways)
+            new_ctrl = self._ctrl.copy()
+            self._ctrl[:] = ctrl
+            self._pd_dirty = True
         self.step(k, keep_forces=True)
-        self._ctrl[:], self._pending = new_ctrl, new_pending
-        self._pd_dirty = changed
+        self._pending = new_pending
+        if changed:
+            self._ctrl[:] = new_ctrl
+            self._pd_dirty = True
         if k < left:  # the caller steps in chunks (sensors): the hold goes on into the next call
             self._held = (left - k, ctrl, pending)
         return n_substeps - k

@@ -184,7 +184,7 @@ class UAVTask(Task):
 
     def restore_forces(self, backend: Backend, action: np.ndarray) -> None:
         """The recorded wrench itself: recomputing it from the restored motor speeds and
-        attitude would advance the rotor lag once more (inexact under split-step latency)."""
+        attitude would advance the rotor lag once more (inexact under latency)."""
         backend.apply_force(QUAD, self._wrench[:3], self._wrench[3:], frame="world")
 
     # -- parameters the task models (the engine only sees the resulting wrench) -----------
@@ -301,7 +301,7 @@ class UAVTask(Task):
         """Motor commands → lagged motor speeds → rotor wrench, drag and wind, held for the rest
         of the control step. Drag and the body-to-world rotation use the motion read at the
         start of the step (the last :meth:`_sync`), as the held wrench does for the whole step;
-        under action latency this runs a few substeps in, and reads nothing new."""
+        under action latency the backend holds the wrench back for the delay's first substeps."""
         if self._params_changed:
             self._follow_params()
         if self.action == "motors":

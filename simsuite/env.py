@@ -276,7 +276,7 @@ class SimEnv(gymnasium.Env):
         fx = self._effects
         fx.set_state(state[n_engine + n_task:])
         if fx.split_substeps and fx.last_applied is not None:
-            # the split step's first part runs on the last applied action's forces: put them back
+            # the next step's held substeps run on the last applied action's forces: put them back
             self.task.restore_forces(self.backend, fx.last_applied)
         self._obs_count += 1
         self._last_obs = self._observe(self.backend)

@@ -116,8 +116,8 @@ def measure(env_id: str, backend: str, episodes: int, resets: int, rounds: int =
 
 def breakdown(env_id: str, backend: str, episodes: int = 40, max_steps: int = 200) -> list[list[object]]:
     """What each randomization effect costs on its own: the plain env and the randomized env
-    with every parameter at nominal but one (latency of 0.6 control steps, which splits
-    each step; observation noise; wind; action noise; control-rate jitter), then all of them,
+    with every parameter at nominal but one (latency of 0.6 control steps, which holds the
+    commands back for part of each step; observation noise; wind; action noise; control-rate jitter), then all of them,
     then values drawn from the default space. The two envs fly the same seeded expert
     episodes side by side (:func:`fly_together`): the ratio holds when this machine's speed
     drifts."""

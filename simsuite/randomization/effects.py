@@ -34,26 +34,33 @@ OBS_NOISE_BLOCK_MAX = 256  # steps of observation noise drawn at once, at most
 
 
 class _NoiseBlock:
-    """Standard normal rows drawn ``NOISE_BLOCK`` at a time, handed out one row per step.
-    A block keeps the shape, scale and dtype it was drawn with until :meth:`clear` (each
-    user asks for one shape, and the values in force change only through a clear)."""
+    """Standard normal rows, drawn a block at a time and handed out one per step by number (no
+    view made per step). Blocks start at ``NOISE_BLOCK`` rows and double up to ``max_rows``:
+    long runs draw rarely, and a short rollout from a restored state draws little. A block
+    keeps the shape, scale and dtype it was drawn with until :meth:`clear` (each user asks for
+    one shape, and the values in force change only through a clear)."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_rows: int = NOISE_BLOCK) -> None:
+        self.max_rows = max_rows
         self.clear()
 
     def clear(self) -> None:
-        self._rows: list[np.ndarray] = []
-        self._next = NOISE_BLOCK
+        self.block: np.ndarray | None = None
+        self.next = self.rows = 0  # the next row's number, and how many the block has
 
-    def row(self, rng: np.random.Generator, shape: tuple[int, ...], scale: np.ndarray | float, dtype: np.dtype = np.float64) -> np.ndarray:
-        """The next ``shape`` of N(0, 1)·scale as ``dtype`` (read-only: it is a view into the block)."""
-        k = self._next
-        if k == NOISE_BLOCK:
-            # a list of the rows' views, made once: taking one is then a list lookup
-            self._rows = list((rng.standard_normal((NOISE_BLOCK, *shape)) * scale).astype(dtype, copy=False))
-            k = 0
-        self._next = k + 1
-        return self._rows[k]
+    def draw(self, rng: np.random.Generator, shape: tuple[int, ...], scale: np.ndarray | float, dtype: np.dtype = np.float64) -> int:
+        """A new block of N(0, 1)·scale rows of ``shape`` as ``dtype``; returns its first row's number."""
+        self.rows = min(2 * self.rows, self.max_rows) if self.rows else NOISE_BLOCK
+        self.block = (rng.standard_normal((self.rows, *shape)) * scale).astype(dtype, copy=False)
+        return 0
+
+    def take(self, rng: np.random.Generator, shape: tuple[int, ...], scale: np.ndarray | float) -> int:
+        """The next row's number (float64 rows; a new block when this one is used up)."""
+        k = self.next
+        if k == self.rows:
+            k = self.draw(rng, shape, scale)
+        self.next = k + 1
+        return k
 
 
 class Effects:
@@ -66,7 +73,7 @@ class Effects:
         self.values = dict.fromkeys(EFFECT_PARAMS, 0.0)
         self.active = False
         self.obs_noise_std = self._action_noise_std = self._jitter_s = 0.0
-        self._action_noise, self._jitter = _NoiseBlock(), _NoiseBlock()
+        self._action_noise, self._jitter, self._obs_noise = _NoiseBlock(), _NoiseBlock(), _NoiseBlock(OBS_NOISE_BLOCK_MAX)
         self._delay_only = False
         self.reset()
 
@@ -103,10 +110,8 @@ class Effects:
 
     def _clear_noise(self) -> None:
         """Drop pre-drawn noise (the values in force may have changed; a restored state draws afresh)."""
-        for block in (self._action_noise, self._jitter):
+        for block in (self._action_noise, self._jitter, self._obs_noise):
             block.clear()
-        self._obs_block: np.ndarray | None = None  # rows of observation noise, one per step
-        self._obs_row = self._obs_rows = 0  # the next row, and how many the block has
 
     HISTORY = 8  # actions kept in the state: latency up to HISTORY control steps
 
@@ -146,10 +151,11 @@ class Effects:
             self.last_applied = applied = queue.popleft()
             return applied, self.split_substeps, n
         if self._jitter_s > 0:  # the control period drifts: round((dt + N(0, σ)) / h) >= 1 substeps
-            n = max(1, int(round((self.dt_s + float(self._jitter.row(rng, (), self._jitter_s))) / self.h_s)))
+            k = self._jitter.take(rng, (), self._jitter_s)
+            n = max(1, int(round((self.dt_s + float(self._jitter.block[k])) / self.h_s)))
         if self._action_noise_std > 0:
-            noise = self._action_noise.row(rng, action.shape, self._action_noise_scale)
-            action = native.add_clip(action, noise, self.low, self.high)
+            k = self._action_noise.take(rng, action.shape, self._action_noise_scale)
+            action = native.add_clip(action, self._action_noise.block[k], self.low, self.high)
         self._history.append(action)
         if not self._started:
             self._started = True
@@ -164,23 +170,20 @@ class Effects:
         """The state vector plus noise, kept inside its space's bounds. The noise block is
         drawn in the observation's dtype (float64 for an integer one), so each step adds and
         clips in that dtype, with no conversions, and hands the kernel its row by number."""
-        k = self._obs_row
-        if k == self._obs_rows:
+        noise = self._obs_noise  # _NoiseBlock.take inlined: this runs every step
+        k = noise.next
+        if k == noise.rows:
             k = self._draw_obs_noise(rng, obs, low, high)
-        self._obs_row = k + 1
-        return self._add_obs_noise(obs, self._obs_block, low, high, k)
+        noise.next = k + 1
+        return self._add_obs_noise(obs, noise.block, low, high, k)
 
     def _draw_obs_noise(self, rng: np.random.Generator, obs: np.ndarray, low: np.ndarray, high: np.ndarray) -> int:
-        """A new block of observation noise, twice the last one's rows (from NOISE_BLOCK up to
-        OBS_NOISE_BLOCK_MAX): long runs draw rarely, and a short rollout from a restored state
-        draws little. Returns its first row's number."""
-        rows = min(2 * self._obs_rows, OBS_NOISE_BLOCK_MAX) if self._obs_rows else NOISE_BLOCK
-        dtype = obs.dtype if obs.dtype.kind == "f" else np.float64
-        self._obs_block = (rng.standard_normal((rows, *obs.shape)) * self.obs_noise_std).astype(dtype, copy=False)
-        self._obs_rows = rows
+        """A new block of observation noise, and the kernel that adds it (numpy's casting where
+        the dtypes differ). Returns its first row's number."""
+        k = self._obs_noise.draw(rng, obs.shape, self.obs_noise_std, obs.dtype if obs.dtype.kind == "f" else np.float64)
         same = all(a.dtype == obs.dtype and a.flags.c_contiguous for a in (obs, low, high))
         self._add_obs_noise = native.add_clip_row if same and obs.dtype.kind == "f" else _add_noise_cast
-        return 0
+        return k
 
 
 def _add_noise_cast(obs: np.ndarray, block: np.ndarray, low: np.ndarray, high: np.ndarray, row: int) -> np.ndarray:
